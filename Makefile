@@ -1,0 +1,83 @@
+# verifyd: one Makefile. `make run` and `make test` install what is missing first.
+CC      ?= cc
+PKGS    := libmicrohttpd sqlite3 libcrypto libcurl jansson
+VERSION := 0.1.0
+BUILD   ?= build
+OPT     ?= -O2
+SAN     ?=
+
+PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS))
+PKG_LIBS   = $(shell pkg-config --libs $(PKGS))
+CFLAGS  = -std=c11 -D_GNU_SOURCE -DVERIFYD_VERSION='"$(VERSION)"' -Wall -Wextra -Werror \
+          -Wshadow -Wstrict-prototypes -Wno-missing-field-initializers -g $(OPT) $(SAN) $(PKG_CFLAGS) -MMD -MP
+LDLIBS  = $(PKG_LIBS) -lpthread
+ASAN    := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
+
+LIB_SRC   := $(filter-out src/main.c,$(wildcard src/*.c))
+LIB_OBJ   := $(LIB_SRC:src/%.c=$(BUILD)/obj/%.o)
+UNIT_SRC  := $(wildcard test/unit/test_*.c)
+UNIT_BIN  := $(UNIT_SRC:test/unit/%.c=$(BUILD)/unit/%)
+
+DATA_DIR ?= ./data
+LISTEN   ?= 127.0.0.1:12111
+
+.PHONY: all run test test-unit test-blackbox test-asan deps deps-test bench clean format check-format
+
+all: $(BUILD)/verifyd
+
+$(BUILD)/obj/%.o: src/%.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -c $< -o $@
+
+$(BUILD)/libverifyd.a: $(LIB_OBJ)
+	$(AR) rcs $@ $^
+
+$(BUILD)/verifyd: $(BUILD)/obj/main.o $(BUILD)/libverifyd.a
+	$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS)
+
+$(BUILD)/obj/main.o: src/main.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -c $< -o $@
+
+$(BUILD)/unit/%: test/unit/%.c $(BUILD)/libverifyd.a
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -Isrc -o $@ $< $(BUILD)/libverifyd.a $(LDLIBS) -lcmocka
+
+deps:
+	@scripts/deps.sh build
+
+deps-test:
+	@scripts/deps.sh test
+
+# Install what is missing, build, start on the embedded default (SQLite in ./data, 127.0.0.1:12111).
+run: deps
+	@$(MAKE) --no-print-directory all
+	$(BUILD)/verifyd --listen $(LISTEN) --data-dir $(DATA_DIR)
+
+# Everything: unit tests and black-box tests, then both again under ASan + UBSan.
+test: deps-test
+	@$(MAKE) --no-print-directory test-unit test-blackbox
+	@$(MAKE) --no-print-directory BUILD=build/asan OPT=-O1 SAN="$(ASAN)" test-unit test-blackbox
+
+test-unit: $(UNIT_BIN)
+	@set -e; for t in $(UNIT_BIN); do echo "== $$t"; $$t; done
+
+test-blackbox: $(BUILD)/verifyd
+	@cd test/blackbox && { [ -d node_modules/stripe ] || npm ci --no-audit --no-fund --loglevel=error; }
+	VERIFYD_BIN=$(abspath $(BUILD)/verifyd) node --test --test-concurrency=1 test/blackbox/
+
+bench: 
+	@scripts/deps.sh bench
+	@$(MAKE) --no-print-directory all
+	bench/run.sh
+
+format:
+	clang-format -i src/*.c src/*.h test/unit/*.c bench/*.c
+
+check-format:
+	clang-format --dry-run -Werror src/*.c src/*.h test/unit/*.c bench/*.c
+
+clean:
+	rm -rf build
+
+-include $(LIB_OBJ:.o=.d) $(BUILD)/obj/main.d

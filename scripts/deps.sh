@@ -1,0 +1,26 @@
+#!/usr/bin/env bash
+# Installs the Debian packages verifyd needs, only those that are missing.
+#   scripts/deps.sh build   - compiler and libraries
+#   scripts/deps.sh test    - the above, plus what the tests need (Node.js + npm, curl)
+#   scripts/deps.sh bench   - the above, plus wrk
+set -euo pipefail
+level=${1:-build}
+pkgs=(build-essential pkg-config libmicrohttpd-dev libsqlite3-dev libssl-dev
+      libcurl4-openssl-dev libjansson-dev)
+if [ "$level" = test ] || [ "$level" = bench ]; then
+    pkgs+=(libcmocka-dev curl)
+    command -v node >/dev/null 2>&1 || pkgs+=(nodejs)
+    command -v npm >/dev/null 2>&1 || pkgs+=(npm)
+fi
+[ "$level" = bench ] && pkgs+=(wrk)
+missing=()
+for p in "${pkgs[@]}"; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+[ ${#missing[@]} -eq 0 ] && exit 0
+echo "deps: installing ${missing[*]}" >&2
+sudo=""
+[ "$(id -u)" -ne 0 ] && sudo="sudo"
+export DEBIAN_FRONTEND=noninteractive
+$sudo apt-get update -qq
+$sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null

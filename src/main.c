@@ -1,0 +1,248 @@
+/*
+ * main: verifyd's command line, configuration (flags, then VERIFYD_* environment variables,
+ * then defaults), start-up and clean shutdown on SIGTERM/SIGINT: stop accepting, finish the
+ * requests in flight, stop background work, close the database.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "api.h"
+#include "http.h"
+#include "log.h"
+#include "redactor.h"
+#include "store.h"
+
+static const char usage[] =
+    "Usage: verifyd [options]\n"
+    "\n"
+    "A Stripe Identity VerificationSession API server. Point a Stripe SDK at it with\n"
+    "host 127.0.0.1, port 12111, protocol http, and any sk_test_ key.\n"
+    "\n"
+    "Options (each also as an environment variable):\n"
+    "  --listen ADDR:PORT      VERIFYD_LISTEN       address to serve on [127.0.0.1:12111]\n"
+    "  --data-dir DIR          VERIFYD_DATA_DIR     where the SQLite database lives [./data]\n"
+    "  --public-url URL        VERIFYD_PUBLIC_URL   base of the hosted `url`s [http://<listen>]\n"
+    "  --log-level LEVEL       VERIFYD_LOG_LEVEL    error, warn, info or debug [info]\n"
+    "  --keys-file FILE        VERIFYD_KEYS_FILE    live/restricted keys: lines of\n"
+    "                                               '<sha256 hex of key> <account> [restricted]'\n"
+    "  --redaction-delay MS    VERIFYD_REDACTION_DELAY_MS  time a redaction stays processing [0]\n"
+    "  --threads N             VERIFYD_THREADS      HTTP event-loop threads [2]\n"
+    "  --max-body BYTES        VERIFYD_MAX_BODY     largest request body [1048576]\n"
+    "  --max-connections N     VERIFYD_MAX_CONNECTIONS  [1024]\n"
+    "  --idle-timeout SECONDS  VERIFYD_IDLE_TIMEOUT keep-alive idle timeout [60]\n"
+    "  --pretty                VERIFYD_PRETTY=1     indent JSON responses as Stripe does\n"
+    "  -h, --help              this text\n"
+    "  -V, --version           the version\n"
+    "\n"
+    "Any key sk_test_<letters, digits, _> is accepted and is its own account (open test mode).\n";
+
+typedef struct config {
+    const char *listen;
+    const char *data_dir;
+    const char *public_url;
+    const char *log_level;
+    const char *keys_file;
+    const char *redaction_delay;
+    const char *threads;
+    const char *max_body;
+    const char *max_connections;
+    const char *idle_timeout;
+    int pretty;
+} config;
+
+static const char *env_or(const char *flag, const char *env, const char *dflt)
+{
+    if (flag)
+        return flag;
+    const char *v = getenv(env);
+    return v && *v ? v : dflt;
+}
+
+static int parse_num(const char *what, const char *s, long long min, long long max, long long *out)
+{
+    char *end;
+    errno = 0;
+    long long v = strtoll(s, &end, 10);
+    if (errno || *end || end == s || v < min || v > max) {
+        fprintf(stderr, "verifyd: %s must be a whole number from %lld to %lld (got '%s')\n", what,
+                min, max, s);
+        return -1;
+    }
+    *out = v;
+    return 0;
+}
+
+/* "127.0.0.1:12111" or "[::1]:12111" into host (static storage) and port. */
+static int parse_listen(const char *s, char *host, size_t host_size, int *port)
+{
+    const char *colon;
+    if (s[0] == '[') {
+        const char *close = strchr(s, ']');
+        if (!close || close[1] != ':')
+            return -1;
+        snprintf(host, host_size, "%.*s", (int)(close - s - 1), s + 1);
+        colon = close + 1;
+    } else {
+        colon = strrchr(s, ':');
+        if (!colon)
+            return -1;
+        snprintf(host, host_size, "%.*s", (int)(colon - s), s);
+    }
+    long long p;
+    if (!host[0] || parse_num("the listen port", colon + 1, 0, 65535, &p) != 0)
+        return -1;
+    *port = (int)p;
+    return 0;
+}
+
+int main(int argc, char **argv)
+{
+    config f = {0};
+    static const struct option opts[] = {
+        {"listen", required_argument, 0, 'l'},
+        {"data-dir", required_argument, 0, 'd'},
+        {"public-url", required_argument, 0, 'u'},
+        {"log-level", required_argument, 0, 'L'},
+        {"keys-file", required_argument, 0, 'k'},
+        {"redaction-delay", required_argument, 0, 'r'},
+        {"threads", required_argument, 0, 't'},
+        {"max-body", required_argument, 0, 'b'},
+        {"max-connections", required_argument, 0, 'c'},
+        {"idle-timeout", required_argument, 0, 'i'},
+        {"pretty", no_argument, 0, 'p'},
+        {"help", no_argument, 0, 'h'},
+        {"version", no_argument, 0, 'V'},
+        {0, 0, 0, 0},
+    };
+    int ch;
+    while ((ch = getopt_long(argc, argv, "hV", opts, NULL)) != -1) {
+        switch (ch) {
+        case 'l': f.listen = optarg; break;
+        case 'd': f.data_dir = optarg; break;
+        case 'u': f.public_url = optarg; break;
+        case 'L': f.log_level = optarg; break;
+        case 'k': f.keys_file = optarg; break;
+        case 'r': f.redaction_delay = optarg; break;
+        case 't': f.threads = optarg; break;
+        case 'b': f.max_body = optarg; break;
+        case 'c': f.max_connections = optarg; break;
+        case 'i': f.idle_timeout = optarg; break;
+        case 'p': f.pretty = 1; break;
+        case 'h': fputs(usage, stdout); return 0;
+        case 'V': printf("verifyd %s\n", VERIFYD_VERSION); return 0;
+        default: fputs(usage, stderr); return 2;
+        }
+    }
+    if (optind < argc) {
+        fprintf(stderr, "verifyd: unexpected argument '%s'\n%s", argv[optind], usage);
+        return 2;
+    }
+
+    const char *listen = env_or(f.listen, "VERIFYD_LISTEN", "127.0.0.1:12111");
+    const char *data_dir = env_or(f.data_dir, "VERIFYD_DATA_DIR", "./data");
+    const char *level = env_or(f.log_level, "VERIFYD_LOG_LEVEL", "info");
+    const char *keys_file = env_or(f.keys_file, "VERIFYD_KEYS_FILE", NULL);
+    const char *pretty = env_or(NULL, "VERIFYD_PRETTY", "0");
+    long long redaction_delay, threads, max_body, max_conn, idle;
+    char host[256];
+    int port;
+    if (parse_listen(listen, host, sizeof host, &port) != 0) {
+        fprintf(stderr, "verifyd: --listen takes ADDR:PORT, e.g. 127.0.0.1:12111 (got '%s')\n",
+                listen);
+        return 2;
+    }
+    if (log_level_parse(level, &log_level) != 0) {
+        fprintf(stderr, "verifyd: --log-level is one of error, warn, info, debug\n");
+        return 2;
+    }
+    if (parse_num("--redaction-delay",
+                  env_or(f.redaction_delay, "VERIFYD_REDACTION_DELAY_MS", "0"), 0,
+                  4LL * 24 * 3600 * 1000, &redaction_delay) ||
+        parse_num("--threads", env_or(f.threads, "VERIFYD_THREADS", "2"), 1, 64, &threads) ||
+        parse_num("--max-body", env_or(f.max_body, "VERIFYD_MAX_BODY", "1048576"), 1024,
+                  64LL << 20, &max_body) ||
+        parse_num("--max-connections",
+                  env_or(f.max_connections, "VERIFYD_MAX_CONNECTIONS", "1024"), 1, 100000,
+                  &max_conn) ||
+        parse_num("--idle-timeout", env_or(f.idle_timeout, "VERIFYD_IDLE_TIMEOUT", "60"), 1,
+                  86400, &idle))
+        return 2;
+
+    char public_url[VS_PUBLIC_URL_MAX + 1];
+    const char *pu = env_or(f.public_url, "VERIFYD_PUBLIC_URL", NULL);
+    if (pu) {
+        size_t n = strlen(pu);
+        while (n > 0 && pu[n - 1] == '/')
+            n--;
+        if (n >= sizeof public_url ||
+            (strncmp(pu, "http://", 7) != 0 && strncmp(pu, "https://", 8) != 0)) {
+            fprintf(stderr, "verifyd: --public-url must be an http(s) URL of at most %d "
+                            "characters\n",
+                    VS_PUBLIC_URL_MAX);
+            return 2;
+        }
+        snprintf(public_url, sizeof public_url, "%.*s", (int)n, pu);
+    }
+
+    /* Signals are taken synchronously by this thread; every thread started below inherits
+     * the blocked mask. */
+    sigset_t sigs;
+    sigemptyset(&sigs);
+    sigaddset(&sigs, SIGTERM);
+    sigaddset(&sigs, SIGINT);
+    pthread_sigmask(SIG_BLOCK, &sigs, NULL);
+    signal(SIGPIPE, SIG_IGN);
+
+    app ap = {0};
+    ap.redaction_delay_ms = redaction_delay;
+    ap.pretty_json = f.pretty || strcmp(pretty, "1") == 0;
+    const char *err = NULL;
+    if (keys_file && api_keyring_load(keys_file, &ap.keys, &err) != 0) {
+        fprintf(stderr, "verifyd: %s (%s)\n", err, keys_file);
+        return 1;
+    }
+    store_config sc = {.data_dir = data_dir, .synchronous_full = 1};
+    if (store_open(&sc, &ap.st, &err) != 0) {
+        fprintf(stderr, "verifyd: cannot open the database in %s: %s\n", data_dir, err);
+        return 1;
+    }
+
+    http_config hc = {
+        .listen_addr = host,
+        .port = port,
+        .threads = (int)threads,
+        .max_body = (size_t)max_body,
+        .max_header = 32 * 1024,
+        .max_connections = (unsigned)max_conn,
+        .idle_timeout_s = (unsigned)idle,
+    };
+    http_server *srv;
+    if (http_server_start(&hc, api_handle, &ap, &srv, &err) != 0) {
+        fprintf(stderr, "verifyd: cannot listen on %s: %s\n", listen, err);
+        store_close(ap.st);
+        return 1;
+    }
+    int bound = http_server_port(srv);
+    if (!pu) {
+        snprintf(public_url, sizeof public_url, strchr(host, ':') ? "http://[%s]:%d" : "http://%s:%d",
+                 host, bound);
+    }
+    ap.public_url = public_url;
+    ap.redactor = redactor_start(&ap);
+    log_msg(LOG_WARN, "msg=\"verifyd %s listening on %s:%d\" data_dir=%s public_url=%s",
+            VERIFYD_VERSION, host, bound, data_dir, public_url);
+
+    int sig = 0;
+    sigwait(&sigs, &sig);
+    log_msg(LOG_WARN, "msg=\"shutting down\" signal=%d", sig);
+    http_server_stop(srv);
+    redactor_stop(ap.redactor);
+    store_close(ap.st);
+    api_keyring_free(ap.keys);
+    log_msg(LOG_WARN, "msg=\"stopped\"");
+    return 0;
+}

@@ -1,0 +1,28 @@
+/*
+ * redactor: the background worker that completes redactions (CONTRACT.md §3 "redact", §11):
+ * a session whose redaction is `processing` becomes `redacted` once its due time passes, its
+ * personal data is erased everywhere verifyd keeps it, and the
+ * identity.verification_session.redacted event is written in the same transaction.
+ *
+ * Due times are in the database, so a redaction requested before a crash completes after the
+ * restart.
+ */
+#ifndef VERIFYD_REDACTOR_H
+#define VERIFYD_REDACTOR_H
+
+#include "api.h"
+
+typedef struct redactor redactor;
+
+/* Starts the worker thread. Never fails (thread creation failure aborts). */
+redactor *redactor_start(app *ap);
+/* Wake the worker: a redaction was just requested. Any thread. */
+void redactor_kick(redactor *r);
+/* Stop and join the worker; redactions still due are completed on the next start. */
+void redactor_stop(redactor *r);
+
+/* One pass: complete every redaction due at now_ms. Returns how many completed, or a negative
+ * STORE_E* code. Exposed for tests. */
+int redactor_run_once(app *ap, int64_t now_ms);
+
+#endif

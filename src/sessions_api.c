@@ -1,0 +1,559 @@
+/*
+ * sessions_api: the /v1/identity/verification_sessions endpoints: create, retrieve, update,
+ * list, cancel, redact. CONTRACT.md §2-4 and §11.
+ *
+ * Each handler validates its parameters against the endpoint's spec (copied from the OpenAPI
+ * requestBody / query parameters), then either answers from a read, or submits a store job that
+ * applies the state rules inside the transaction, writes the event, renders the response and
+ * saves it for idempotent replay. Not for: the object's encoding or rendering (session.c).
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "api.h"
+#include "events.h"
+#include "ids.h"
+#include "log.h"
+#include "redactor.h"
+#include "session.h"
+#include "util.h"
+
+#define SECRET_TTL_S (24 * 3600) /* client_secret: single use, 24 h (CONTRACT.md §2) */
+#define METADATA_MAX_KEYS 50
+
+/* ---- parameter specs (identity-openapi.json) ---- */
+
+static const char *const type_values[] = {"document", "id_number", NULL};
+static const char *const status_values[] = {"canceled", "processing", "requires_input",
+                                            "verified", NULL};
+static const char *const doc_type_values[] = {"driving_license", "id_card", "passport", NULL};
+
+static const param_spec string_item[] = {{"", P_STRING, 0, .max_len = 5000}, {NULL}};
+static const param_spec doc_type_item[] = {{"", P_ENUM, 0, .enums = doc_type_values}, {NULL}};
+
+static const param_spec document_fields[] = {
+    {"allowed_types", P_ARRAY, 0, .fields = doc_type_item, .max_items = 3},
+    {"require_id_number", P_BOOL},
+    {"require_live_capture", P_BOOL},
+    {"require_matching_selfie", P_BOOL},
+    {NULL}};
+static const param_spec options_fields[] = {
+    {"document", P_OBJECT, P_EMPTY_OK, .fields = document_fields}, {NULL}};
+static const param_spec provided_fields[] = {
+    {"email", P_STRING, P_EMPTY_OK, .max_len = 5000},
+    {"phone", P_STRING, P_EMPTY_OK, .max_len = 5000},
+    {NULL}};
+static const param_spec person_fields[] = {
+    {"account", P_STRING, P_REQUIRED, .max_len = 5000},
+    {"person", P_STRING, P_REQUIRED, .max_len = 5000},
+    {NULL}};
+
+#define EXPAND_PARAM {"expand", P_ARRAY, 0, .fields = string_item}
+
+static const param_spec create_spec[] = {
+    {"client_reference_id", P_STRING, 0, .max_len = 5000},
+    EXPAND_PARAM,
+    {"metadata", P_METADATA},
+    {"options", P_OBJECT, 0, .fields = options_fields},
+    {"provided_details", P_OBJECT, 0, .fields = provided_fields},
+    {"related_customer", P_STRING, 0, .max_len = 5000},
+    {"related_customer_account", P_STRING, 0, .max_len = 5000},
+    {"related_person", P_OBJECT, 0, .fields = person_fields},
+    {"return_url", P_STRING, 0, .max_len = 2048},
+    {"type", P_ENUM, 0, .enums = type_values},
+    {"verification_flow", P_STRING, 0, .max_len = 5000},
+    {NULL}};
+
+static const param_spec update_spec[] = {
+    EXPAND_PARAM,
+    {"metadata", P_METADATA},
+    {"options", P_OBJECT, 0, .fields = options_fields},
+    {"provided_details", P_OBJECT, 0, .fields = provided_fields},
+    {"type", P_ENUM, 0, .enums = type_values},
+    {NULL}};
+
+static const param_spec expand_only_spec[] = {EXPAND_PARAM, {NULL}};
+
+static const param_spec list_spec[] = {
+    {"client_reference_id", P_STRING, 0, .max_len = 5000},
+    {"created", P_RANGE},
+    {"ending_before", P_STRING, 0, .max_len = 5000},
+    EXPAND_PARAM,
+    {"limit", P_INT, 0, .min = 1, .max = 100},
+    {"related_customer", P_STRING, 0, .max_len = 5000},
+    {"related_customer_account", P_STRING, 0, .max_len = 5000},
+    {"starting_after", P_STRING, 0, .max_len = 5000},
+    {"status", P_ENUM, 0, .enums = status_values},
+    {NULL}};
+
+/* x-expandableFields of identity.verification_session (CONTRACT.md §11 "Expand"). */
+static const char *const expandable[] = {"last_error",       "last_verification_report",
+                                         "options",          "provided_details",
+                                         "redaction",        "related_person",
+                                         "verified_outputs", NULL};
+enum { EXP_LAST_REPORT = 1u << 1, EXP_VERIFIED_OUTPUTS = 1u << 6 };
+
+/* ---- shared pieces ---- */
+
+typedef struct vs_job vs_job;
+/* Applies an operation to the session read inside the job: 0 = changed (save it),
+ * 1 = unchanged (answer with it as is), -1 = refused with *e. Store errors go through *rc. */
+typedef int (*vs_apply_fn)(vs_job *j, store_txn *t, vs_session *s, apierr *e);
+
+struct vs_job {
+    api_ctx *c;
+    unsigned expand;
+    vs_session s;       /* create: the new session */
+    vs_apply_fn apply;  /* modify: update, cancel, redact, rotate */
+    const char *event;  /* set by apply: the event to emit, or NULL */
+    int kick_redactor;
+    api_result res;
+};
+
+static vs_render_opts render_opts(const api_ctx *c, unsigned expand)
+{
+    return (vs_render_opts){
+        .public_url = c->app->public_url,
+        .expand_verified_outputs = (expand & EXP_VERIFIED_OUTPUTS) != 0,
+        .expand_last_verification_report = (expand & EXP_LAST_REPORT) != 0,
+    };
+}
+
+static void render_session(api_ctx *c, const vs_session *s, unsigned expand, buf *out)
+{
+    json_writer w;
+    api_json_begin(c, &w, out);
+    vs_render_opts o = render_opts(c, expand);
+    vs_render(s, &o, &w);
+}
+
+/* Validation common to every endpoint: the spec, then expand[]. 0 or -1 (answered). */
+static int validate(api_ctx *c, const param_spec *spec, int list, unsigned *expand)
+{
+    apierr e;
+    if (params_validate(c->params, spec, c->a, &e) != 0 ||
+        api_expand(c, expandable, list, expand, &e) != 0) {
+        api_respond_error(c, &e);
+        return -1;
+    }
+    return 0;
+}
+
+static void issue_secrets(vs_session *s, arena *a)
+{
+    char tok[64];
+    ids_random(tok, sizeof tok, "", 24);
+    s->secret_token = arena_strdup(a, tok);
+    ids_random(tok, sizeof tok, "", 32);
+    s->url_token = arena_strdup(a, tok);
+    s->secret_issued = util_now();
+}
+
+static void clear_secrets(vs_session *s)
+{
+    s->secret_token = NULL;
+    s->url_token = NULL;
+}
+
+static void job_done(void *arg, int rc)
+{
+    vs_job *j = arg;
+    if (rc == 0 && j->kick_redactor && j->c->app->redactor)
+        redactor_kick(j->c->app->redactor);
+    api_finish(j->c, &j->res, rc);
+}
+
+static int finish_with_error(vs_job *j, store_txn *t, const apierr *e)
+{
+    j->res.status = e->status;
+    api_render_error(j->c, e, &j->res.body);
+    return api_idem_save(j->c, t, &j->res);
+}
+
+/* ---- options, metadata, provided_details: shared by create and update ---- */
+
+static void read_document_options(api_ctx *c, vs_session *s)
+{
+    form_node *options = form_get(c->params, "options");
+    form_node *doc = form_get(options, "document");
+    if (!doc)
+        return;
+    memset(&s->doc, 0, sizeof s->doc);
+    s->doc.require_id_number = s->doc.require_live_capture = s->doc.require_matching_selfie =
+        VS_UNSET;
+    if (doc->kind == FORM_STR) /* options[document]="" clears the document options */
+        return;
+    s->doc.present = 1;
+    form_node *types = form_get(doc, "allowed_types");
+    if (types) {
+        const form_node **items;
+        size_t n = types->kind == FORM_STR ? 0 : params_array(types, c->a, &items);
+        s->doc.has_allowed_types = 1;
+        s->doc.allowed_types = arena_alloc(c->a, (n ? n : 1) * sizeof(char *));
+        for (size_t i = 0; i < n; i++)
+            s->doc.allowed_types[i] = items[i]->str;
+        s->doc.n_allowed_types = n;
+    }
+    static const char *const names[] = {"require_id_number", "require_live_capture",
+                                        "require_matching_selfie"};
+    vs_tribool *fields[] = {&s->doc.require_id_number, &s->doc.require_live_capture,
+                            &s->doc.require_matching_selfie};
+    for (int i = 0; i < 3; i++) {
+        int v = params_bool(doc, names[i], -1);
+        if (v >= 0)
+            *fields[i] = v ? VS_TRUE : VS_FALSE;
+    }
+}
+
+static void read_provided_details(api_ctx *c, vs_session *s)
+{
+    form_node *pd = form_get(c->params, "provided_details");
+    if (!pd)
+        return;
+    const char *email = params_str(pd, "email");
+    const char *phone = params_str(pd, "phone");
+    if (email)
+        s->provided_email = *email ? email : NULL;
+    if (phone)
+        s->provided_phone = *phone ? phone : NULL;
+}
+
+/* Merge metadata parameters into s (CONTRACT.md §1 "Metadata"): metadata="" clears all,
+ * metadata[k]="" removes k, anything else sets k. Returns 0, or -1 with *e when the result
+ * would exceed 50 keys. */
+static int merge_metadata(api_ctx *c, vs_session *s, apierr *e)
+{
+    form_node *md = form_get(c->params, "metadata");
+    if (!md)
+        return 0;
+    if (md->kind == FORM_STR) {
+        s->metadata = NULL;
+        s->n_metadata = 0;
+        return 0;
+    }
+    vs_kv *out = arena_alloc(c->a, (s->n_metadata + md->count + 1) * sizeof *out);
+    size_t n = 0;
+    for (size_t i = 0; i < s->n_metadata; i++) {
+        form_node *v = form_get(md, s->metadata[i].key);
+        if (!v)
+            out[n++] = s->metadata[i];
+        else if (v->len > 0)
+            out[n++] = (vs_kv){s->metadata[i].key, v->str};
+    }
+    for (form_node *v = md->first; v; v = v->next) {
+        int existed = 0;
+        for (size_t i = 0; i < s->n_metadata && !existed; i++)
+            existed = strcmp(s->metadata[i].key, v->key) == 0;
+        if (!existed && v->len > 0)
+            out[n++] = (vs_kv){v->key, v->str};
+    }
+    if (n > METADATA_MAX_KEYS)
+        return apierr_invalid(e, c->a, NULL, "metadata",
+                              "Invalid metadata: metadata can have at most %d keys.",
+                              METADATA_MAX_KEYS);
+    s->metadata = out;
+    s->n_metadata = n;
+    return 0;
+}
+
+/* ---- create ---- */
+
+static int create_job(store_txn *t, void *arg)
+{
+    vs_job *j = arg;
+    api_ctx *c = j->c;
+    int rc = store_txn_session_insert(t, &j->s);
+    if (rc == 0)
+        rc = events_emit(t, c->a, &j->s, EVT_CREATED, c->request_id, c->idem_key);
+    if (rc != 0)
+        return rc;
+    j->res.status = 200;
+    j->res.object_id = j->s.id;
+    render_session(c, &j->s, j->expand, &j->res.body);
+    return api_idem_save(c, t, &j->res);
+}
+
+void sessions_create(api_ctx *c)
+{
+    vs_job *j = arena_calloc(c->a, sizeof *j);
+    j->c = c;
+    if (validate(c, create_spec, 0, &j->expand) != 0)
+        return;
+    apierr e;
+    const char *type = params_str(c->params, "type");
+    const char *flow = params_str(c->params, "verification_flow");
+    if (!type && !flow) {
+        apierr_invalid(&e, c->a, "parameter_missing", "type",
+                       "Missing required param: type. You must provide a `type` if not passing "
+                       "`verification_flow`.");
+        api_respond_error(c, &e);
+        return;
+    }
+    if (type && flow) {
+        apierr_invalid(&e, c->a, NULL, "type",
+                       "You cannot pass `type` together with `verification_flow`: the flow "
+                       "decides the type.");
+        api_respond_error(c, &e);
+        return;
+    }
+    vs_session *s = &j->s;
+    ids_random(s->id, sizeof s->id, "vs_", IDS_OBJECT_LEN);
+    s->account = c->account;
+    s->livemode = c->livemode;
+    s->created = util_now();
+    s->status = VS_REQUIRES_INPUT;
+    s->type = flow ? VS_TYPE_VERIFICATION_FLOW
+                   : (strcmp(type, "document") == 0 ? VS_TYPE_DOCUMENT : VS_TYPE_ID_NUMBER);
+    s->verification_flow = flow;
+    s->client_reference_id = params_str(c->params, "client_reference_id");
+    s->related_customer = params_str(c->params, "related_customer");
+    s->related_customer_account = params_str(c->params, "related_customer_account");
+    form_node *rp = form_get(c->params, "related_person");
+    if (rp) {
+        s->related_person_account = params_str(rp, "account");
+        s->related_person_person = params_str(rp, "person");
+    }
+    s->return_url = params_str(c->params, "return_url");
+    s->doc.require_id_number = s->doc.require_live_capture = s->doc.require_matching_selfie =
+        VS_UNSET;
+    read_document_options(c, s);
+    read_provided_details(c, s);
+    if (merge_metadata(c, s, &e) != 0) {
+        api_respond_error(c, &e);
+        return;
+    }
+    issue_secrets(s, c->a);
+    store_submit(c->app->st, create_job, job_done, j);
+}
+
+/* ---- operations on an existing session ---- */
+
+static int modify_job(store_txn *t, void *arg)
+{
+    vs_job *j = arg;
+    api_ctx *c = j->c;
+    vs_session s;
+    apierr e;
+    int rc = store_txn_session_get(t, c->account, c->path_id, c->a, &s);
+    if (rc == STORE_NOT_FOUND) {
+        api_err_missing(c, &e, "verification_session", "session", c->path_id);
+        return finish_with_error(j, t, &e);
+    }
+    if (rc != 0)
+        return rc;
+    int changed = j->apply(j, t, &s, &e);
+    if (changed < 0)
+        return finish_with_error(j, t, &e);
+    if (changed == 0) {
+        rc = store_txn_session_update(t, &s);
+        if (rc == 0 && j->event)
+            rc = events_emit(t, c->a, &s, j->event, c->request_id, c->idem_key);
+        if (rc != 0)
+            return rc;
+    }
+    j->res.status = 200;
+    j->res.object_id = arena_strdup(c->a, s.id);
+    render_session(c, &s, j->expand, &j->res.body);
+    return api_idem_save(c, t, &j->res);
+}
+
+static void submit_modify(api_ctx *c, const param_spec *spec, vs_apply_fn apply)
+{
+    vs_job *j = arena_calloc(c->a, sizeof *j);
+    j->c = c;
+    j->apply = apply;
+    if (validate(c, spec, 0, &j->expand) != 0)
+        return;
+    store_submit(c->app->st, modify_job, job_done, j);
+}
+
+/* Stripe: CONTRACT.md §3 "update": only while requires_input; redacted sessions cannot be
+ * updated. A metadata-only update is accepted in any status (the safest rule of §3). */
+static int apply_update(vs_job *j, store_txn *t, vs_session *s, apierr *e)
+{
+    (void)t;
+    api_ctx *c = j->c;
+    if (s->redaction != VS_REDACTION_NONE)
+        return apierr_invalid(e, c->a, NULL, NULL,
+                              "This VerificationSession has been redacted and can no longer be "
+                              "updated.");
+    int only_metadata = 1;
+    for (form_node *p = c->params ? c->params->first : NULL; p; p = p->next)
+        only_metadata &= strcmp(p->key, "metadata") == 0 || strcmp(p->key, "expand") == 0;
+    if (!only_metadata && s->status != VS_REQUIRES_INPUT) {
+        api_err_state(c, e, "update", "requires_input", vs_status_name(s->status));
+        return -1;
+    }
+    if (merge_metadata(c, s, e) != 0)
+        return -1;
+    read_document_options(c, s);
+    read_provided_details(c, s);
+    const char *type = params_str(c->params, "type");
+    if (type)
+        s->type = strcmp(type, "document") == 0 ? VS_TYPE_DOCUMENT : VS_TYPE_ID_NUMBER;
+    return 0;
+}
+
+void sessions_update(api_ctx *c)
+{
+    submit_modify(c, update_spec, apply_update);
+}
+
+/* Stripe: CONTRACT.md §3 "cancel": only in requires_input; clears client_secret and url. */
+static int apply_cancel(vs_job *j, store_txn *t, vs_session *s, apierr *e)
+{
+    (void)t;
+    if (s->status != VS_REQUIRES_INPUT) {
+        api_err_state(j->c, e, "cancel", "requires_input", vs_status_name(s->status));
+        return -1;
+    }
+    s->status = VS_CANCELED;
+    clear_secrets(s);
+    j->event = EVT_CANCELED;
+    return 0;
+}
+
+void sessions_cancel(api_ctx *c)
+{
+    submit_modify(c, expand_only_spec, apply_cancel);
+}
+
+/* Stripe: CONTRACT.md §3 "redact" and §11 "Sessions": requires_input is canceled (with its
+ * event), verified stays verified, canceled may be redacted, processing must wait; a redaction
+ * already under way or done answers the session unchanged. */
+static int apply_redact(vs_job *j, store_txn *t, vs_session *s, apierr *e)
+{
+    (void)t;
+    if (s->redaction != VS_REDACTION_NONE)
+        return 1;
+    if (s->status == VS_PROCESSING) {
+        api_err_state(j->c, e, "redact", "requires_input, verified or canceled",
+                      vs_status_name(s->status));
+        return -1;
+    }
+    if (s->status == VS_REQUIRES_INPUT) {
+        s->status = VS_CANCELED;
+        j->event = EVT_CANCELED;
+    }
+    clear_secrets(s);
+    s->redaction = VS_REDACTION_PROCESSING;
+    s->redaction_due = util_now_ms() + j->c->app->redaction_delay_ms;
+    j->kick_redactor = 1;
+    return 0;
+}
+
+void sessions_redact(api_ctx *c)
+{
+    submit_modify(c, expand_only_spec, apply_redact);
+}
+
+/* ---- retrieve ---- */
+
+/* Stripe: CONTRACT.md §11: an expired client_secret/url pair is replaced on the next
+ * retrieve. Re-checked inside the job, since another request may have rotated it already. */
+static int apply_rotate(vs_job *j, store_txn *t, vs_session *s, apierr *e)
+{
+    (void)t;
+    (void)e;
+    if (s->status != VS_REQUIRES_INPUT || s->redaction != VS_REDACTION_NONE ||
+        util_now() - s->secret_issued < SECRET_TTL_S)
+        return 1;
+    issue_secrets(s, j->c->a);
+    return 0;
+}
+
+void sessions_retrieve(api_ctx *c)
+{
+    unsigned expand;
+    if (validate(c, expand_only_spec, 0, &expand) != 0)
+        return;
+    vs_session s;
+    apierr e;
+    int rc = store_session_get(c->app->st, c->account, c->path_id, c->a, &s);
+    if (rc == STORE_NOT_FOUND) {
+        api_err_missing(c, &e, "verification_session", "session", c->path_id);
+        api_respond_error(c, &e);
+        return;
+    }
+    if (rc != 0) {
+        api_finish(c, NULL, rc);
+        return;
+    }
+    if (s.status == VS_REQUIRES_INPUT && s.redaction == VS_REDACTION_NONE &&
+        util_now() - s.secret_issued >= SECRET_TTL_S) {
+        vs_job *j = arena_calloc(c->a, sizeof *j);
+        j->c = c;
+        j->expand = expand;
+        j->apply = apply_rotate;
+        c->idem_key = NULL; /* a GET never saves an idempotent response */
+        store_submit(c->app->st, modify_job, job_done, j);
+        return;
+    }
+    api_result res = {.status = 200};
+    render_session(c, &s, expand, &res.body);
+    api_finish(c, &res, 0);
+}
+
+/* ---- list ---- */
+
+void sessions_list(api_ctx *c)
+{
+    unsigned expand;
+    if (validate(c, list_spec, 1, &expand) != 0)
+        return;
+    apierr e;
+    store_session_query q = {.account = c->account};
+    q.limit = (int)params_int(c->params, "limit", 10);
+    q.client_reference_id = params_str(c->params, "client_reference_id");
+    q.related_customer = params_str(c->params, "related_customer");
+    q.related_customer_account = params_str(c->params, "related_customer_account");
+    q.starting_after = params_str(c->params, "starting_after");
+    q.ending_before = params_str(c->params, "ending_before");
+    const char *status = params_str(c->params, "status");
+    if (status) {
+        q.has_status = 1;
+        vs_status_parse(status, &q.status);
+    }
+    params_range r;
+    params_get_range(c->params, "created", &r);
+    q.created = (store_range){r.has_eq, r.has_gt, r.has_gte, r.has_lt, r.has_lte,
+                              r.eq,     r.gt,     r.gte,     r.lt,     r.lte};
+    if (q.starting_after && q.ending_before) {
+        apierr_invalid(&e, c->a, NULL, "ending_before",
+                       "You may only specify one of these parameters: ending_before, "
+                       "starting_after.");
+        api_respond_error(c, &e);
+        return;
+    }
+    vs_session *items;
+    size_t n;
+    int has_more;
+    int rc = store_session_list(c->app->st, &q, c->a, &items, &n, &has_more);
+    if (rc == STORE_CURSOR) {
+        const char *param = q.starting_after ? "starting_after" : "ending_before";
+        apierr_set(&e, c->a, 400, "invalid_request_error", "resource_missing", param,
+                   "No such verification_session: '%s'",
+                   q.starting_after ? q.starting_after : q.ending_before);
+        api_respond_error(c, &e);
+        return;
+    }
+    if (rc != 0) {
+        api_finish(c, NULL, rc);
+        return;
+    }
+    api_result res = {.status = 200};
+    json_writer w;
+    api_json_begin(c, &w, &res.body);
+    vs_render_opts o = render_opts(c, expand);
+    json_obj_begin(&w);
+    json_kstr(&w, "object", "list");
+    json_key(&w, "data");
+    json_arr_begin(&w);
+    for (size_t i = 0; i < n; i++)
+        vs_render(&items[i], &o, &w);
+    json_arr_end(&w);
+    json_kbool(&w, "has_more", has_more);
+    json_kstr(&w, "url", "/v1/identity/verification_sessions");
+    json_obj_end(&w);
+    api_finish(c, &res, 0);
+}

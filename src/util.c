@@ -1,0 +1,123 @@
+/*
+ * util: allocate-or-die wrappers, clocks, constant-time comparison and a strict UTF-8 check.
+ *
+ * These are leaf helpers with no state and no dependency on other verifyd modules. They are not
+ * where untrusted sizes get bounded: callers check those first (STYLE.md §4), so an allocation
+ * that fails here is a genuine out-of-memory and the process aborts with the caller's file:line.
+ */
+#include "util.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+static _Noreturn void oom(size_t n, const char *file, int line)
+{
+    fprintf(stderr, "verifyd: out of memory allocating %zu bytes at %s:%d\n", n, file, line);
+    abort();
+}
+
+void *util__xmalloc(size_t n, const char *file, int line)
+{
+    /* malloc(0) may legally return NULL; ask for one byte so NULL always means failure. */
+    void *p = malloc(n ? n : 1);
+    if (p == NULL) oom(n, file, line);
+    return p;
+}
+
+void *util__xcalloc(size_t n, size_t size, const char *file, int line)
+{
+    if (n == 0 || size == 0) n = size = 1;
+    void *p = calloc(n, size);
+    /* calloc itself rejects n * size overflow by returning NULL; report the saturated product. */
+    if (p == NULL) oom(size != 0 && n > SIZE_MAX / size ? SIZE_MAX : n * size, file, line);
+    return p;
+}
+
+void *util__xrealloc(void *p, size_t n, const char *file, int line)
+{
+    void *q = realloc(p, n ? n : 1);
+    if (q == NULL) oom(n, file, line);
+    return q;
+}
+
+char *util__xstrdup(const char *s, const char *file, int line)
+{
+    size_t n = strlen(s) + 1;
+    char *p = util__xmalloc(n, file, line);
+    memcpy(p, s, n);
+    return p;
+}
+
+int64_t util_now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (int64_t)ts.tv_sec;
+}
+
+int64_t util_now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+int64_t util_mono_us(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
+int util_ct_equal(const void *a, const void *b, size_t n)
+{
+    /* volatile keeps the compiler from turning the loop into an early-exit memcmp. */
+    const volatile unsigned char *pa = a;
+    const volatile unsigned char *pb = b;
+    unsigned char diff = 0;
+    for (size_t i = 0; i < n; i++)
+        diff |= pa[i] ^ pb[i];
+    return diff == 0;
+}
+
+/*
+ * Well-formed sequences per the Unicode Standard, table 3-7. The second byte's range depends on
+ * the first byte; that is what rules out overlongs (E0, F0), surrogates (ED) and code points
+ * above U+10FFFF (F4). C0, C1 and F5..FF never start a sequence. NUL is a valid code point here;
+ * callers that must refuse it do so themselves.
+ */
+int util_utf8_valid(const char *s, size_t n)
+{
+    const unsigned char *p = (const unsigned char *)s;
+    size_t i = 0;
+    while (i < n) {
+        unsigned c = p[i];
+        if (c < 0x80) {
+            i++;
+            continue;
+        }
+        size_t need;
+        unsigned lo = 0x80, hi = 0xBF;
+        if (c >= 0xC2 && c <= 0xDF) {
+            need = 1;
+        } else if (c >= 0xE0 && c <= 0xEF) {
+            need = 2;
+            if (c == 0xE0) lo = 0xA0;
+            if (c == 0xED) hi = 0x9F;
+        } else if (c >= 0xF0 && c <= 0xF4) {
+            need = 3;
+            if (c == 0xF0) lo = 0x90;
+            if (c == 0xF4) hi = 0x8F;
+        } else {
+            return 0;
+        }
+        if (n - i <= need) return 0;
+        if (p[i + 1] < lo || p[i + 1] > hi) return 0;
+        for (size_t k = 2; k <= need; k++)
+            if ((p[i + k] & 0xC0) != 0x80) return 0;
+        i += need + 1;
+    }
+    return 1;
+}

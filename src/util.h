@@ -1,0 +1,36 @@
+/*
+ * util: the process-wide out-of-memory policy, clocks, and constant-time comparison.
+ *
+ * Allocation failure is not an error verifyd answers: it aborts with file and line (STYLE.md §4).
+ * Sizes that come from outside are bounded by their callers before they reach these functions.
+ */
+#ifndef VERIFYD_UTIL_H
+#define VERIFYD_UTIL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+void *util__xmalloc(size_t n, const char *file, int line);
+void *util__xcalloc(size_t n, size_t size, const char *file, int line);
+void *util__xrealloc(void *p, size_t n, const char *file, int line);
+char *util__xstrdup(const char *s, const char *file, int line);
+
+/* Allocate or die: never return NULL. Free with free(). */
+#define xmalloc(n) util__xmalloc((n), __FILE__, __LINE__)
+#define xcalloc(n, s) util__xcalloc((n), (s), __FILE__, __LINE__)
+#define xrealloc(p, n) util__xrealloc((p), (n), __FILE__, __LINE__)
+#define xstrdup(s) util__xstrdup((s), __FILE__, __LINE__)
+
+/* Wall-clock Unix time in seconds / milliseconds. */
+int64_t util_now(void);
+int64_t util_now_ms(void);
+/* Monotonic time in microseconds, for measuring durations. */
+int64_t util_mono_us(void);
+
+/* 1 when the n bytes at a and b are equal, 0 otherwise; time depends only on n. */
+int util_ct_equal(const void *a, const void *b, size_t n);
+
+/* 1 when s[0..n) is well-formed UTF-8 (no overlongs, no surrogates, nothing above U+10FFFF). */
+int util_utf8_valid(const char *s, size_t n);
+
+#endif

@@ -1,0 +1,277 @@
+'use strict';
+/*
+ * Requests the SDK never sends, with node:http: wrong content types, malformed form encoding,
+ * oversized inputs, auth variants, keep-alive and headers. CONTRACT.md §1 "Request encoding",
+ * "Headers"; §11 "Errors". The server must answer each with a Stripe error (never a crash) and
+ * leave the stored data untouched.
+ */
+
+const { before, after } = require('node:test');
+const assert = require('node:assert/strict');
+const http = require('node:http');
+const h = require('./lib/server');
+const x = require('./lib/expect');
+
+let srv;
+let key; /* the account attacked with bad requests; holds exactly one session */
+let key2; /* the account for requests that should succeed */
+let baseline; /* {id, raw body of retrieve} */
+const test = h.testWithLog(() => srv);
+const PATH = h.SESSIONS_PATH;
+const FORM = 'application/x-www-form-urlencoded';
+
+before(async () => {
+    srv = await h.startServer();
+    key = h.randomKey();
+    key2 = h.randomKey();
+    const c = await srv.request({
+        method: 'POST', path: PATH, key,
+        headers: { 'Content-Type': FORM },
+        body: 'type=document&client_reference_id=baseline&metadata[k]=v&options[document][require_id_number]=true',
+    });
+    assert.equal(c.status, 200, c.text);
+    const r = await srv.request({ path: `${PATH}/${c.json.id}`, key });
+    assert.equal(r.status, 200);
+    baseline = { id: c.json.id, raw: r.raw };
+});
+after(async () => {
+    if (srv) await srv.close();
+});
+
+const post = (body, headers = {}, k = key) =>
+    srv.request({ method: 'POST', path: PATH, key: k, headers: Object.assign({ 'Content-Type': FORM }, headers), body });
+
+async function stillServing() {
+    const r = await srv.request({ path: `${PATH}/${baseline.id}`, key });
+    assert.ok(!r.error, `server not serving: ${r.error && r.error.message}`);
+    assert.equal(r.status, 200);
+}
+
+test('JSON body on create: 400 saying the API takes form-encoded bodies', async () => {
+    const r = await post('{"type":"document"}', { 'Content-Type': 'application/json' });
+    const e = x.rawError(r, { status: 400, type: 'invalid_request_error' });
+    assert.match(e.message, /form-encoded|x-www-form-urlencoded/i);
+    // Even a JSON body that parses as a form ("type=document" is not JSON) is refused by type.
+    const r2 = await post('type=document', { 'Content-Type': 'application/json' });
+    x.rawError(r2, { status: 400 });
+});
+
+test('multipart body on create: 400', async () => {
+    const boundary = 'XyZ123';
+    const body = `--${boundary}\r\nContent-Disposition: form-data; name="type"\r\n\r\ndocument\r\n--${boundary}--\r\n`;
+    const r = await post(body, { 'Content-Type': `multipart/form-data; boundary=${boundary}` });
+    const e = x.rawError(r, { status: 400, type: 'invalid_request_error' });
+    assert.match(e.message, /form-encoded|x-www-form-urlencoded/i);
+    const r2 = await post('type=document', { 'Content-Type': 'text/plain' });
+    x.rawError(r2, { status: 400 });
+});
+
+test('malformed percent-encoding, bad UTF-8 and NUL: 400', async () => {
+    const bodies = [
+        'type=document&client_reference_id=%zz',
+        'type=document&client_reference_id=%',
+        'type=document&client_reference_id=abc%2',
+        'type=document&client_reference_id=%FF',
+        'type=document&client_reference_id=%C3%28',
+        'type=document&client_reference_id=%ED%A0%80', // UTF-16 surrogate encoded in UTF-8
+        'type=document&client_reference_id=%C0%AF', // overlong
+        'type=document&client_reference_id=a%00b',
+        'type=document&metadata[a%00]=x',
+        'type=document&metadata[%FF]=x',
+        'type%zz=document',
+    ];
+    for (const body of bodies) {
+        const r = await post(body);
+        x.rawError(r, { status: 400, type: 'invalid_request_error' });
+    }
+    // The same in a query string.
+    const q = await srv.request({ path: `${PATH}?client_reference_id=%zz`, key });
+    x.rawError(q, { status: 400 });
+    const q2 = await srv.request({ path: `${PATH}?client_reference_id=%FF`, key });
+    x.rawError(q2, { status: 400 });
+});
+
+test('malformed brackets: 400', async () => {
+    for (const body of ['type=document&metadata[a=1', 'type=document&metadata]a[=1', 'type=document&metadata[a][]b=1',
+        'type=document&metadata=x&metadata[a]=1']) {
+        const r = await post(body);
+        x.rawError(r, { status: 400 });
+    }
+});
+
+test('nesting 1000 levels deep: 400', async () => {
+    const r = await post('type=document&metadata' + '[a]'.repeat(1000) + '=1');
+    x.rawError(r, { status: 400, type: 'invalid_request_error' });
+    const r2 = await post('type=document&a' + '[a]'.repeat(1000) + '=1');
+    x.rawError(r2, { status: 400 });
+    const r3 = await srv.request({ path: `${PATH}?created` + '[gt]'.repeat(1000) + '=1', key });
+    x.rawError(r3, { status: 400 });
+});
+
+test('10,000 parameters: 400', async () => {
+    const parts = ['type=document'];
+    for (let i = 0; i < 10000; i++) parts.push(`metadata[k${i}]=v`);
+    const r = await post(parts.join('&'));
+    x.rawError(r, { status: 400, type: 'invalid_request_error' });
+    const parts2 = ['type=document'];
+    for (let i = 0; i < 10000; i++) parts2.push(`expand[]=verified_outputs`);
+    const r2 = await post(parts2.join('&'));
+    x.rawError(r2, { status: 400 });
+});
+
+test('body over 1 MiB: 413, and the server serves the next request', async () => {
+    const big = 'type=document&client_reference_id=' + 'x'.repeat(1024 * 1024 + 100);
+    const r = await post(big);
+    assert.ok(!r.error, `connection error instead of 413: ${r.error && r.error.message}`);
+    assert.equal(r.status, 413, r.text.slice(0, 300));
+    x.rawError(r, { status: 413 });
+    await stillServing();
+
+    // Chunked, with no Content-Length, is bounded the same way.
+    const chunk = 'x'.repeat(64 * 1024);
+    const chunks = ['type=document&client_reference_id='];
+    for (let i = 0; i < 20; i++) chunks.push(chunk);
+    const r2 = await srv.request({
+        method: 'POST', path: PATH, key,
+        headers: { 'Content-Type': FORM, 'Transfer-Encoding': 'chunked' },
+        chunks,
+    });
+    if (!r2.error) assert.equal(r2.status, 413, r2.text.slice(0, 300));
+    await stillServing();
+});
+
+test('64 KB header: 4xx or connection closed, and the server keeps serving', async () => {
+    const r = await srv.request({ path: PATH, key, headers: { 'X-Big': 'a'.repeat(64 * 1024) } });
+    if (!r.error) assert.ok(r.status >= 400 && r.status < 500, `status ${r.status}`);
+    const r2 = await srv.request({ path: PATH, headers: { Authorization: 'Bearer ' + key + 'a'.repeat(64 * 1024) } });
+    if (!r2.error) assert.ok(r2.status >= 400 && r2.status < 500, `status ${r2.status}`);
+    const many = {};
+    for (let i = 0; i < 2000; i++) many['X-H' + i] = 'v'.repeat(30);
+    const r3 = await srv.request({ path: PATH, key, headers: many });
+    if (!r3.error) assert.ok(r3.status >= 400 && r3.status < 500, `status ${r3.status}`);
+    await stillServing();
+});
+
+test('empty body on create: 400 parameter_missing type', async () => {
+    const r = await post('');
+    x.rawError(r, { status: 400, type: 'invalid_request_error', code: 'parameter_missing', param: 'type' });
+    const r2 = await srv.request({ method: 'POST', path: PATH, key, headers: { 'Content-Length': '0' } });
+    x.rawError(r2, { status: 400, code: 'parameter_missing', param: 'type' });
+});
+
+test('Basic auth with the key as username works', async () => {
+    const basic = 'Basic ' + Buffer.from(key + ':').toString('base64');
+    const r = await srv.request({ path: `${PATH}/${baseline.id}`, headers: { Authorization: basic } });
+    assert.equal(r.status, 200, r.text);
+    assert.equal(r.json.id, baseline.id);
+    const bad = 'Basic ' + Buffer.from('sk_test_nope!:').toString('base64');
+    const r2 = await srv.request({ path: PATH, headers: { Authorization: bad } });
+    x.rawError(r2, { status: 401 });
+    const r3 = await srv.request({ path: PATH, headers: { Authorization: 'Basic %%%not-base64' } });
+    x.rawError(r3, { status: 401 });
+});
+
+test('Content-Type with charset, chunked bodies and encoded brackets work', async () => {
+    const r = await post('type=document&client_reference_id=charset', { 'Content-Type': 'application/x-www-form-urlencoded; charset=utf-8' }, key2);
+    assert.equal(r.status, 200, r.text);
+    assert.equal(r.json.client_reference_id, 'charset');
+    const r2 = await srv.request({
+        method: 'POST', path: PATH, key: key2,
+        headers: { 'Content-Type': FORM, 'Transfer-Encoding': 'chunked' },
+        chunks: ['type=doc', 'ument&client_reference_id=chun', 'ked'],
+    });
+    assert.equal(r2.status, 200, r2.text);
+    assert.equal(r2.json.client_reference_id, 'chunked');
+    const r3 = await post('type=document&metadata%5Bk%5D=v&options%5Bdocument%5D%5Ballowed_types%5D%5B%5D=passport', {}, key2);
+    assert.equal(r3.status, 200, r3.text);
+    assert.deepEqual(r3.json.metadata, { k: 'v' });
+    assert.deepEqual(r3.json.options.document.allowed_types, ['passport']);
+});
+
+test("form decoding: '+' is a space, %2B a plus, UTF-8 round-trips, expand[] and expand[0] both work", async () => {
+    const r = await post('type=document&client_reference_id=a+b%2Bc&metadata[n%C3%A4me]=J%C3%BCrgen+%E2%9C%93', {}, key2);
+    assert.equal(r.status, 200, r.text);
+    assert.equal(r.json.client_reference_id, 'a b+c');
+    assert.deepEqual(r.json.metadata, { 'näme': 'Jürgen ✓' });
+    const r2 = await post('type=document&options[document][allowed_types][]=passport&options[document][allowed_types][]=id_card', {}, key2);
+    assert.equal(r2.status, 200, r2.text);
+    assert.deepEqual(r2.json.options.document.allowed_types, ['passport', 'id_card']);
+    const r3 = await post('type=document&options[document][allowed_types][1]=id_card&options[document][allowed_types][0]=passport', {}, key2);
+    assert.equal(r3.status, 200, r3.text);
+    assert.deepEqual(r3.json.options.document.allowed_types, ['passport', 'id_card'], 'indexed arrays follow the index');
+});
+
+test('keep-alive: two requests on one socket both succeed', async () => {
+    const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
+    try {
+        const a = await srv.request({ path: `${PATH}/${baseline.id}`, key, agent });
+        const b = await srv.request({ method: 'POST', path: PATH, key: key2, agent, headers: { 'Content-Type': FORM }, body: 'type=id_number' });
+        const c = await srv.request({ path: `${PATH}/${b.json && b.json.id}`, key: key2, agent });
+        assert.equal(a.status, 200);
+        assert.equal(b.status, 200, b.text);
+        assert.equal(c.status, 200, c.text);
+        assert.equal(b.socketReused, true, 'the second request reused the connection');
+        assert.equal(c.socketReused, true, 'the third request reused the connection');
+        // An error response keeps the connection too.
+        const d = await srv.request({ path: '/v1/nope', key, agent });
+        const e = await srv.request({ path: PATH, key, agent });
+        assert.equal(d.status, 404);
+        assert.equal(e.status, 200);
+        assert.equal(e.socketReused, true);
+    } finally {
+        agent.destroy();
+    }
+});
+
+test('Stripe-Version is accepted and a Stripe-Version header comes back', async () => {
+    const r = await srv.request({ path: `${PATH}/${baseline.id}`, key, headers: { 'Stripe-Version': '2026-07-29.dahlia' } });
+    assert.equal(r.status, 200);
+    assert.equal(r.headers['stripe-version'], '2026-07-29.dahlia');
+    const r2 = await srv.request({ path: `${PATH}/${baseline.id}`, key, headers: { 'Stripe-Version': '2020-08-27' } });
+    assert.equal(r2.status, 200);
+    assert.match(String(r2.headers['stripe-version']), /^\d{4}-\d{2}-\d{2}/);
+    const r3 = await srv.request({ path: `${PATH}/${baseline.id}`, key });
+    assert.match(String(r3.headers['stripe-version']), /^\d{4}-\d{2}-\d{2}/);
+    const r4 = await srv.request({ path: '/v1/nope', key, headers: { 'Stripe-Version': '2026-07-29.dahlia' } });
+    assert.match(String(r4.headers['stripe-version']), /^\d{4}-\d{2}-\d{2}/);
+});
+
+test('Request-Id on every response: 200, 400, 401, 404, 413', async () => {
+    const seen = new Set();
+    const responses = [
+        await srv.request({ path: `${PATH}/${baseline.id}`, key }),
+        await post('type=passport'),
+        await srv.request({ path: PATH }),
+        await srv.request({ path: '/v1/nope', key }),
+        await srv.request({ path: '/v1/nope' }),
+        await srv.request({ path: `${PATH}/vs_${h.randomAlnum(24)}`, key }),
+        await post('type=document&client_reference_id=' + 'y'.repeat(1100 * 1024)),
+    ];
+    for (const r of responses) {
+        assert.ok(!r.error, r.error && r.error.message);
+        assert.match(String(r.headers['request-id']), x.REQUEST_ID_RE, `Request-Id on a ${r.status}`);
+        seen.add(r.headers['request-id']);
+    }
+    assert.equal(seen.size, responses.length, 'request ids are unique');
+    const st = responses.map((r) => r.status);
+    assert.deepEqual([st[0], st[1], st[2], st[3], st[5], st[6]], [200, 400, 401, 404, 404, 413]);
+    assert.ok([401, 404].includes(st[4]), `unknown route without a key: ${st[4]}`);
+});
+
+test('HTTP method edge cases: HEAD, OPTIONS and unknown methods do not break the server', async () => {
+    for (const method of ['OPTIONS', 'PATCH', 'PUT']) {
+        const r = await srv.request({ method, path: `${PATH}/${baseline.id}`, key });
+        assert.ok(!r.error, `${method}: ${r.error && r.error.message}`);
+        assert.ok(r.status >= 400 && r.status < 500, `${method} answered ${r.status}`);
+    }
+    await stillServing();
+});
+
+test('after all of this the attacked account is unchanged', async () => {
+    const r = await srv.request({ path: `${PATH}/${baseline.id}`, key });
+    assert.equal(r.status, 200);
+    assert.equal(r.raw.toString('utf8'), baseline.raw.toString('utf8'), 'byte-identical retrieve');
+    const l = await srv.request({ path: `${PATH}?limit=100`, key });
+    assert.equal(l.status, 200);
+    assert.deepEqual(l.json.data.map((s) => s.id), [baseline.id], 'no session was created by a rejected request');
+});

@@ -1,0 +1,342 @@
+'use strict';
+/*
+ * VerificationSession create / retrieve / update / cancel / redact through the official SDK.
+ * CONTRACT.md §1-3 and §11 ("Errors", "Sessions").
+ */
+
+const { before, after } = require('node:test');
+const assert = require('node:assert/strict');
+const h = require('./lib/server');
+const x = require('./lib/expect');
+
+let srv;
+let stripe;
+let key;
+const seenSecrets = [];
+const test = h.testWithLog(() => srv);
+
+before(async () => {
+    srv = await h.startServer();
+    key = h.randomKey();
+    stripe = srv.stripe(key);
+});
+after(async () => {
+    if (srv) await srv.close();
+});
+
+const vs = () => stripe.identity.verificationSessions;
+
+async function create(params) {
+    const s = await vs().create(params);
+    if (s.client_secret) seenSecrets.push(s.client_secret);
+    return s;
+}
+
+function unknownId() {
+    return 'vs_' + h.randomAlnum(24);
+}
+
+test('create type=document returns a complete requires_input session', async () => {
+    const t0 = Date.now();
+    const s = await create({ type: 'document' });
+    const t1 = Date.now();
+    x.sessionShape(s, srv.url);
+    assert.match(s.id, /^vs_[A-Za-z0-9]{24}$/);
+    assert.equal(s.object, 'identity.verification_session');
+    assert.equal(s.status, 'requires_input');
+    assert.equal(s.type, 'document');
+    assert.ok(s.client_secret.startsWith(`${s.id}_secret_`));
+    assert.ok(s.url.startsWith(srv.url + '/'), `url ${s.url}`);
+    assert.equal(s.livemode, false);
+    assert.deepEqual(s.metadata, {});
+    assert.equal(s.last_error, null);
+    assert.equal(s.last_verification_report, null);
+    assert.equal(s.redaction, null);
+    assert.equal(s.provided_details, null);
+    assert.ok(!('verified_outputs' in s), 'verified_outputs only when expanded');
+    assert.ok(!('related_person' in s), 'related_person omitted when unset');
+    assert.ok(!('verification_flow' in s), 'verification_flow omitted unless used');
+    assert.ok(s.client_reference_id == null);
+    assert.ok(s.related_customer == null);
+    assert.ok(s.related_customer_account == null);
+    x.createdNear(s.created, t0, t1);
+    assert.ok(s.lastResponse.requestId.startsWith('req_'));
+});
+
+test('two creates give distinct ids, secrets and urls', async () => {
+    const a = await create({ type: 'document' });
+    const b = await create({ type: 'document' });
+    assert.notEqual(a.id, b.id);
+    assert.notEqual(a.client_secret, b.client_secret);
+    assert.notEqual(a.url, b.url);
+});
+
+test('create type=id_number', async () => {
+    const s = await create({ type: 'id_number' });
+    x.sessionShape(s, srv.url);
+    assert.equal(s.type, 'id_number');
+    assert.equal(s.status, 'requires_input');
+});
+
+test('create with every parameter echoes each one (return_url excepted)', async () => {
+    const params = {
+        type: 'document',
+        client_reference_id: 'user_1234 ünïcode ✓',
+        metadata: { order: '42', note: 'hello world & more=stuff' },
+        options: {
+            document: {
+                allowed_types: ['passport', 'id_card'],
+                require_id_number: true,
+                require_live_capture: true,
+                require_matching_selfie: false,
+            },
+        },
+        provided_details: { email: 'jenny@example.com', phone: '+14155550123' },
+        related_customer: 'cus_Abc123',
+        related_customer_account: 'acct_Cust456',
+        related_person: { account: 'acct_1Person', person: 'person_1Abc' },
+        return_url: 'https://example.com/return?x=1',
+    };
+    const s = await create(params);
+    x.sessionShape(s, srv.url);
+    assert.equal(s.type, 'document');
+    assert.equal(s.client_reference_id, params.client_reference_id);
+    assert.deepEqual(s.metadata, params.metadata);
+    assert.deepEqual(s.options.document, params.options.document);
+    assert.deepEqual(s.provided_details, params.provided_details);
+    assert.equal(s.related_customer, 'cus_Abc123');
+    assert.equal(s.related_customer_account, 'acct_Cust456');
+    assert.deepEqual(s.related_person, params.related_person);
+    assert.ok(!('return_url' in s), 'return_url is not a field on the object');
+    assert.ok(!JSON.stringify(s).includes('example.com/return'), 'return_url must not be echoed anywhere');
+
+    const r = await vs().retrieve(s.id);
+    assert.deepEqual(h.plain(r), h.plain(s), 'retrieve returns what create returned');
+});
+
+test('create with options[document]="" is accepted and sets no document options', async () => {
+    const s = await create({ type: 'document', options: { document: '' } });
+    x.sessionShape(s, srv.url);
+    const doc = s.options && s.options.document;
+    assert.ok(doc === undefined || doc === null || Object.keys(doc).length === 0,
+        `options.document should be empty, got ${JSON.stringify(s.options)}`);
+});
+
+test('create with only some document options shows those it was given', async () => {
+    const s = await create({ type: 'document', options: { document: { require_matching_selfie: true } } });
+    assert.equal(s.options.document.require_matching_selfie, true);
+    assert.ok(!('require_id_number' in s.options.document) || s.options.document.require_id_number === false);
+});
+
+test('create with verification_flow gives type verification_flow', async () => {
+    const s = await create({ verification_flow: 'vf_1TestFlow' });
+    x.sessionShape(s, srv.url);
+    assert.equal(s.type, 'verification_flow');
+    assert.equal(s.verification_flow, 'vf_1TestFlow');
+    const r = await vs().retrieve(s.id);
+    assert.equal(r.type, 'verification_flow');
+    assert.equal(r.verification_flow, 'vf_1TestFlow');
+});
+
+test('retrieve returns the same object, with a stable client_secret and url', async () => {
+    const s = await create({ type: 'document', metadata: { a: 'b' } });
+    const r1 = await vs().retrieve(s.id);
+    const r2 = await vs().retrieve(s.id);
+    assert.deepEqual(h.plain(r1), h.plain(s));
+    assert.deepEqual(h.plain(r2), h.plain(s));
+    assert.equal(r1.lastResponse.statusCode, 200);
+});
+
+test('update metadata: set, merge, unset one key with "", clear all with metadata=""', async () => {
+    const s = await create({ type: 'document' });
+    let u = await vs().update(s.id, { metadata: { a: '1', b: '2' } });
+    assert.deepEqual(u.metadata, { a: '1', b: '2' });
+    u = await vs().update(s.id, { metadata: { c: '3', a: 'one' } });
+    assert.deepEqual(u.metadata, { a: 'one', b: '2', c: '3' });
+    u = await vs().update(s.id, { metadata: { a: '' } });
+    assert.deepEqual(u.metadata, { b: '2', c: '3' });
+    assert.deepEqual((await vs().retrieve(s.id)).metadata, { b: '2', c: '3' });
+    u = await vs().update(s.id, { metadata: '' });
+    assert.deepEqual(u.metadata, {});
+    const r = await vs().retrieve(s.id);
+    assert.deepEqual(r.metadata, {});
+    assert.equal(r.status, 'requires_input');
+    assert.equal(r.client_secret, s.client_secret, 'a metadata update does not rotate the client_secret');
+});
+
+test('update options, provided_details and type while requires_input', async () => {
+    const s = await create({ type: 'document' });
+    let u = await vs().update(s.id, {
+        options: { document: { require_matching_selfie: true, allowed_types: ['driving_license'] } },
+    });
+    assert.equal(u.options.document.require_matching_selfie, true);
+    assert.deepEqual(u.options.document.allowed_types, ['driving_license']);
+
+    u = await vs().update(s.id, { provided_details: { email: 'a@example.com' } });
+    assert.equal(u.provided_details.email, 'a@example.com');
+
+    u = await vs().update(s.id, { type: 'id_number' });
+    assert.equal(u.type, 'id_number');
+
+    const r = await vs().retrieve(s.id);
+    assert.equal(r.type, 'id_number');
+    assert.equal(r.provided_details.email, 'a@example.com');
+    assert.deepEqual(h.plain(r), h.plain(u));
+    x.sessionShape(r, srv.url);
+});
+
+test('update with options[document]="" clears the document options', async () => {
+    const s = await create({ type: 'document', options: { document: { require_matching_selfie: true } } });
+    assert.equal(s.options.document.require_matching_selfie, true);
+    await vs().update(s.id, { options: { document: '' } });
+    const r = await vs().retrieve(s.id);
+    const doc = r.options && r.options.document;
+    assert.ok(!doc || !doc.require_matching_selfie, `document options not cleared: ${JSON.stringify(r.options)}`);
+});
+
+test('update rejects create-only parameters (client_reference_id, return_url)', async () => {
+    const s = await create({ type: 'document' });
+    let err = await h.rejects(vs().update(s.id, { client_reference_id: 'x' }));
+    x.sdkError(err, { status: 400, type: 'invalid_request_error', code: 'parameter_unknown', param: 'client_reference_id' });
+    err = await h.rejects(vs().update(s.id, { return_url: 'https://example.com' }));
+    x.sdkError(err, { status: 400, code: 'parameter_unknown', param: 'return_url' });
+    const r = await vs().retrieve(s.id);
+    assert.equal(r.client_reference_id ?? null, null);
+});
+
+test('cancel: status canceled, client_secret and url null; second cancel is a 400 naming the status', async () => {
+    const s = await create({ type: 'document', metadata: { k: 'v' } });
+    const c = await vs().cancel(s.id);
+    x.sessionShape(c, srv.url);
+    assert.equal(c.id, s.id);
+    assert.equal(c.status, 'canceled');
+    assert.equal(c.client_secret, null);
+    assert.equal(c.url, null);
+    assert.equal(c.redaction, null);
+    assert.deepEqual(c.metadata, { k: 'v' }, 'cancel keeps metadata');
+    assert.deepEqual(h.plain(await vs().retrieve(s.id)), h.plain(c));
+
+    const err = await h.rejects(vs().cancel(s.id));
+    x.sdkError(err, { status: 400, type: 'invalid_request_error', code: null, param: null });
+    assert.match(err.message, /cancel/i, 'message names the action');
+    assert.match(err.message, /canceled/, 'message names the current status');
+    assert.equal(err.constructor.name, 'StripeInvalidRequestError');
+});
+
+test('update after cancel is a wrong-state 400 naming the action and status', async () => {
+    const s = await create({ type: 'document' });
+    await vs().cancel(s.id);
+    for (const params of [{ metadata: { a: 'b' } }, { type: 'id_number' }, { options: { document: { require_id_number: true } } }]) {
+        const err = await h.rejects(vs().update(s.id, params));
+        x.sdkError(err, { status: 400, type: 'invalid_request_error', code: null, param: null });
+        assert.match(err.message, /update/i, `message names the action: ${err.message}`);
+        assert.match(err.message, /canceled/, `message names the current status: ${err.message}`);
+    }
+    const r = await vs().retrieve(s.id);
+    assert.equal(r.type, 'document');
+    assert.deepEqual(r.metadata, {});
+});
+
+test('redact a requires_input session: canceled + redaction processing, then redacted', async () => {
+    const s = await create({
+        type: 'document',
+        client_reference_id: 'user_secret_ref',
+        metadata: { pii: 'yes' },
+        provided_details: { email: 'jenny@example.com', phone: '+14155550123' },
+    });
+    const r = await vs().redact(s.id);
+    x.sessionShape(r, srv.url);
+    assert.equal(r.id, s.id);
+    assert.equal(r.status, 'canceled');
+    assert.deepEqual(r.redaction, { status: 'processing' });
+    assert.equal(r.client_secret, null);
+    assert.equal(r.url, null);
+
+    const done = await h.eventually(async () => {
+        const g = await vs().retrieve(s.id);
+        return g.redaction && g.redaction.status === 'redacted' ? g : null;
+    }, { what: 'redaction.status=redacted' });
+    x.sessionShape(done, srv.url);
+    assert.equal(done.status, 'canceled');
+    assert.deepEqual(done.metadata, {}, 'redaction erases metadata');
+    assert.equal(done.client_reference_id, '[redacted]');
+    assert.deepEqual(done.provided_details, { email: '[redacted]', phone: '[redacted]' });
+    assert.ok(!JSON.stringify(done).includes('jenny@example.com'));
+    assert.ok(!JSON.stringify(done).includes('user_secret_ref'));
+
+    // Redacting again returns it unchanged.
+    const again = await vs().redact(s.id);
+    assert.deepEqual(h.plain(again), h.plain(done));
+    assert.deepEqual(h.plain(await vs().retrieve(s.id)), h.plain(done));
+
+    // Redacted sessions cannot be updated or canceled.
+    const err = await h.rejects(vs().update(s.id, { metadata: { a: 'b' } }));
+    x.sdkError(err, { status: 400, type: 'invalid_request_error', code: null });
+    const err2 = await h.rejects(vs().cancel(s.id));
+    x.sdkError(err2, { status: 400, type: 'invalid_request_error', code: null });
+    assert.match(err2.message, /canceled/);
+});
+
+test('redact a canceled session is allowed and it stays canceled', async () => {
+    const s = await create({ type: 'id_number', client_reference_id: 'ref_to_erase', metadata: { a: '1' } });
+    await vs().cancel(s.id);
+    const r = await vs().redact(s.id);
+    assert.equal(r.status, 'canceled');
+    assert.ok(r.redaction && ['processing', 'redacted'].includes(r.redaction.status), JSON.stringify(r.redaction));
+    const done = await h.eventually(async () => {
+        const g = await vs().retrieve(s.id);
+        return g.redaction && g.redaction.status === 'redacted' ? g : null;
+    }, { what: 'redaction.status=redacted' });
+    assert.equal(done.status, 'canceled');
+    assert.equal(done.type, 'id_number');
+    assert.equal(done.client_reference_id, '[redacted]');
+    assert.deepEqual(done.metadata, {});
+});
+
+test('redact twice in a row: the second call returns the session unchanged', async () => {
+    const s = await create({ type: 'document' });
+    const first = await vs().redact(s.id);
+    const second = await vs().redact(s.id);
+    assert.equal(second.status, 'canceled');
+    assert.ok(second.redaction && ['processing', 'redacted'].includes(second.redaction.status));
+    const g = await vs().retrieve(s.id);
+    assert.deepEqual(h.plain(second), h.plain(g));
+    assert.equal(first.id, second.id);
+});
+
+test('unknown id: 404 resource_missing, param session, on retrieve/update/cancel/redact', async () => {
+    const id = unknownId();
+    const calls = [
+        () => vs().retrieve(id),
+        () => vs().update(id, { metadata: { a: 'b' } }),
+        () => vs().cancel(id),
+        () => vs().redact(id),
+    ];
+    for (const call of calls) {
+        const err = await h.rejects(call());
+        x.sdkError(err, {
+            status: 404,
+            type: 'invalid_request_error',
+            code: 'resource_missing',
+            param: 'session',
+            message: `No such verification_session: '${id}'`,
+        });
+        assert.equal(err.constructor.name, 'StripeInvalidRequestError');
+    }
+    // Something that does not even look like an id is just as missing.
+    const err = await h.rejects(vs().retrieve('nope'));
+    x.sdkError(err, { status: 404, code: 'resource_missing', param: 'session', message: "No such verification_session: 'nope'" });
+});
+
+test('the server output never contains the API key or a client_secret', async () => {
+    await h.sleep(200); // let any buffered log lines arrive
+    assert.ok(srv.log.includes('listening on'), 'the server printed its ready line');
+    assert.ok(seenSecrets.length > 5, 'the suite saw some client secrets');
+    assert.ok(!srv.log.includes(key), 'API key appears in the server output');
+    assert.ok(!srv.log.includes(key.slice(8)), 'the secret part of the API key appears in the server output');
+    for (const secret of seenSecrets) {
+        assert.ok(!srv.log.includes(secret), `client_secret ${secret} appears in the server output`);
+        const opaque = secret.split('_secret_')[1];
+        assert.ok(!srv.log.includes(opaque), 'the opaque part of a client_secret appears in the server output');
+    }
+});
