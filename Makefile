@@ -63,7 +63,7 @@ test-unit: $(UNIT_BIN)
 	@set -e; for t in $(UNIT_BIN); do echo "== $$t"; $$t; done
 
 test-blackbox: $(BUILD)/verifyd
-	@cd test/blackbox && { [ -d node_modules/stripe ] || npm ci --no-audit --no-fund --loglevel=error; }
+	@cd test/blackbox && { [ -d node_modules/stripe ] && [ -d node_modules/playwright-core ] || npm ci --no-audit --no-fund --loglevel=error; }
 	VERIFYD_BIN=$(abspath $(BUILD)/verifyd) node --test --test-concurrency=1 test/blackbox/
 
 bench: 

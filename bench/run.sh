@@ -61,7 +61,10 @@ declare -a PIDS=()
 declare -A PORT=()  # server name -> port
 declare -A LOGF=()  # server name -> log file
 declare -A SPID=()  # server name -> pid
-WORK=$(mktemp -d "${TMPDIR:-/tmp}/verifyd-bench.XXXXXX")
+# The data dir lives under build/, not in /tmp: /tmp may be a tmpfs, where fdatasync costs
+# nothing and "full durability" would not be measured.
+mkdir -p build/bench
+WORK=$(mktemp -d "$PWD/build/bench/work.XXXXXX")
 
 CHILD="" # the load generator running now, if any
 
@@ -107,7 +110,7 @@ trap 'exit 143' TERM
 free_port() {
     local p i
     for ((i = 0; i < 100; i++)); do
-        p=$((20000 + RANDOM % 40000))
+        p=$((10000 + RANDOM % 22000)) # below the ephemeral range
         if ! (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null; then
             echo "$p"
             return 0
@@ -270,6 +273,8 @@ if [ "$ONLY_BASELINE" != 1 ]; then
     [ -x "$VERIFYD" ] || die "$VERIFYD not found: build it with make"
     command -v node >/dev/null || die "node not found: run scripts/deps.sh bench"
     mkdir -p "$WORK/data"
+    fstype=$(stat -f -c %T "$WORK/data")
+    case $fstype in tmpfs | ramfs) log "warning: data dir on $fstype: create is not durable" ;; esac
     port=$(free_port)
     start_server verifyd "$port" "/v1/identity/verification_sessions?limit=1" \
         "$VERIFYD" --listen "127.0.0.1:$port" --data-dir "$WORK/data" --log-level warn \

@@ -1,14 +1,15 @@
 #!/usr/bin/env bash
 # Installs the Debian packages verifyd needs, only those that are missing.
 #   scripts/deps.sh build   - compiler and libraries
-#   scripts/deps.sh test    - the above, plus what the tests need (Node.js + npm, curl)
+#   scripts/deps.sh test    - the above, plus what the tests need (Node.js + npm, curl,
+#                             Chromium for the hosted page)
 #   scripts/deps.sh bench   - the above, plus wrk
 set -euo pipefail
 level=${1:-build}
 pkgs=(build-essential pkg-config libmicrohttpd-dev libsqlite3-dev libssl-dev
       libcurl4-openssl-dev libjansson-dev)
 if [ "$level" = test ] || [ "$level" = bench ]; then
-    pkgs+=(libcmocka-dev curl)
+    pkgs+=(libcmocka-dev curl chromium) # chromium: the hosted page's browser tests
     command -v node >/dev/null 2>&1 || pkgs+=(nodejs)
     command -v npm >/dev/null 2>&1 || pkgs+=(npm)
 fi

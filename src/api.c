@@ -173,8 +173,11 @@ static void respond(api_ctx *c, int status, const char *body, size_t len)
     if (c->idem_key && c->account) inflight_remove(c);
     if (log_enabled(LOG_INFO)) {
         int64_t us = util_mono_us() - http_start_us(req);
+        /* issue 4: a hosted-page token in the path is a credential and is never logged. */
+        const char *lp = strncmp(http_path(req), "/start/", 7) == 0 ? "/start/[token]"
+                                                                    : http_path(req);
         log_msg(LOG_INFO, "method=%s path=%s status=%d ms=%.3f request_id=%s", http_method(req),
-                http_path(req), status, (double)us / 1000.0, c->request_id);
+                lp, status, (double)us / 1000.0, c->request_id);
     }
     http_respond(req, status, "application/json", body, len);
 }
@@ -386,6 +389,7 @@ typedef struct route {
     const char *prefix; /* path up to the {id} segment, or the whole path */
     const char *suffix; /* after {id}: "" or "/cancel"; NULL for routes without an id */
     route_fn fn;
+    int page; /* issue 4: a page route (hosted page): no API key, no form decoding, no idempotency */
 } route;
 
 static const route routes[] = {
@@ -395,6 +399,25 @@ static const route routes[] = {
     {"POST", "/v1/identity/verification_sessions/", "", sessions_update},
     {"POST", "/v1/identity/verification_sessions/", "/cancel", sessions_cancel},
     {"POST", "/v1/identity/verification_sessions/", "/redact", sessions_redact},
+    /* --- issue 4 --- */
+    {"POST", "/v1/test_helpers/identity/verification_sessions/", "/process", test_helpers_process},
+    {"POST", "/v1/test_helpers/identity/verification_sessions/", "/verify", test_helpers_verify},
+    {"POST", "/v1/test_helpers/identity/verification_sessions/", "/require_input",
+     test_helpers_require_input},
+    {"GET", "/v1/identity/verification_reports", NULL, reports_list},
+    {"GET", "/v1/identity/verification_reports/", "", reports_retrieve},
+    {"GET", "/start/", "", hosted_page_get, 1},
+    {"POST", "/start/", "", hosted_page_post, 1},
+    /* --- end issue 4 --- */
+    /* --- events & webhooks (issue 3) --- */
+    {"GET", "/v1/events", NULL, events_list},
+    {"GET", "/v1/events/", "", events_retrieve},
+    {"POST", "/v1/webhook_endpoints", NULL, webhooks_create},
+    {"GET", "/v1/webhook_endpoints", NULL, webhooks_list},
+    {"GET", "/v1/webhook_endpoints/", "", webhooks_retrieve},
+    {"POST", "/v1/webhook_endpoints/", "", webhooks_update},
+    {"DELETE", "/v1/webhook_endpoints/", "", webhooks_delete},
+    /* --- end events & webhooks (issue 3) --- */
 };
 
 /* Matches path against r; sets *id (arena) for routes with an id segment. */
@@ -533,10 +556,13 @@ void api_handle(http_request *req, void *userdata)
     if (!r) {
         size_t plen = strnlen(path, 512);
         apierr_set(&e, a, 404, "invalid_request_error", NULL, NULL,
-                   "Unrecognized request URL (%s: %.*s). Please see https://stripe.com/docs or we "
-                   "can help at https://support.stripe.com/.",
+                   "Unrecognized request URL (%s: %.*s).",
                    method, (int)plen, util_utf8_valid(path, plen) ? path : "(invalid UTF-8)");
         api_respond_error(c, &e);
+        return;
+    }
+    if (r->page) { /* issue 4: the token in the path is the page's credential */
+        r->fn(c);
         return;
     }
     if (authenticate(c, &e) != 0 || decode_params(c, &e) != 0) {
@@ -546,3 +572,46 @@ void api_handle(http_request *req, void *userdata)
     if (idempotency_begin(c)) return;
     r->fn(c);
 }
+
+/* --- issue 4: expand paths below the first level, page responses --- */
+
+int api_expand_path(api_ctx *c, const char *path, int list)
+{
+    form_node *node = form_get(c->params, "expand");
+    if (!node) return 0;
+    const form_node **items;
+    size_t n = params_array(node, c->a, &items);
+    for (size_t i = 0; i < n; i++) {
+        const char *p = items[i]->str;
+        if (!p) continue;
+        if (list) {
+            if (strncmp(p, "data.", 5) != 0) continue;
+            p += 5;
+        }
+        if (strcmp(p, path) == 0) return 1;
+    }
+    return 0;
+}
+
+void api_respond_page(api_ctx *c, int status, const char *content_type, const buf *body)
+{
+    if (c->responded) abort(); /* a handler answered twice: a programming error */
+    c->responded = 1;
+    http_request *req = c->req;
+    http_add_header(req, "Request-Id", c->request_id);
+    http_add_header(req, "Cache-Control", "no-store");
+    /* The token in the URL is a credential: never sent on as a Referer, never framed. */
+    http_add_header(req, "Referrer-Policy", "no-referrer");
+    http_add_header(req, "X-Frame-Options", "DENY");
+    http_add_header(req, "X-Content-Type-Options", "nosniff");
+    http_add_header(req, "Content-Security-Policy",
+                    "default-src 'none'; style-src 'unsafe-inline'; img-src data:; "
+                    "base-uri 'none'; frame-ancestors 'none'");
+    if (log_enabled(LOG_INFO)) {
+        int64_t us = util_mono_us() - http_start_us(req);
+        log_msg(LOG_INFO, "method=%s path=/start/[token] status=%d ms=%.3f request_id=%s",
+                http_method(req), status, (double)us / 1000.0, c->request_id);
+    }
+    http_respond(req, status, content_type, body->data, body->len);
+}
+/* --- end issue 4 --- */

@@ -33,6 +33,12 @@ typedef struct app {
     int log_level;           /* 0 error, 1 warn, 2 info, 3 debug */
     api_keyring *keys;       /* configured live / restricted keys; may be NULL */
     struct redactor *redactor;
+    /* --- issue 4 --- */
+    int64_t hosted_delay_ms;       /* how long the hosted page's delayed outcomes stay processing */
+    struct lc_worker *lifecycle;   /* completes delayed outcomes; may be NULL */
+    /* --- events & webhooks (issue 3) --- */
+    struct delivery *delivery;  /* the webhook worker (kicked when an endpoint is re-enabled) */
+    int allow_private_webhooks; /* live endpoints may point at loopback / private addresses */
 } app;
 
 typedef struct api_ctx {
@@ -98,5 +104,46 @@ void sessions_update(api_ctx *c);
 void sessions_list(api_ctx *c);
 void sessions_cancel(api_ctx *c);
 void sessions_redact(api_ctx *c);
+
+/* --- lifecycle, verification reports and the hosted page (issue 4) --- */
+/* Test helpers (test_helpers_api.c), CONTRACT.md §11 "Moving a session forward". */
+void test_helpers_process(api_ctx *c);
+void test_helpers_verify(api_ctx *c);
+void test_helpers_require_input(api_ctx *c);
+/* /v1/identity/verification_reports (reports_api.c). */
+void reports_retrieve(api_ctx *c);
+void reports_list(api_ctx *c);
+/* The hosted page at a session's url (hosted_page.c): a page route, no API key; c->path_id is
+ * the url token and c->params is NULL. */
+void hosted_page_get(api_ctx *c);
+void hosted_page_post(api_ctx *c);
+
+/* sessions_api.c, for the other session endpoints: validate c->params against spec plus the
+ * session's expand[] (0, or -1 when an error was answered); render s as the response body with
+ * those expansions, reading an expanded report inside t (a running job) or, with t NULL, from
+ * the store. Returns 0 or a STORE_E* code. */
+int sessions_validate(api_ctx *c, const param_spec *spec, unsigned *expand);
+int sessions_render(api_ctx *c, store_txn *t, const struct vs_session *s, unsigned expand,
+                    buf *out);
+
+/* 1 when expand[] holds exactly path (list: "data." + path). For fields below the first level,
+ * such as the restricted verified_outputs.dob. */
+int api_expand_path(api_ctx *c, const char *path, int list);
+/* Answer a page route: an HTML (or other non-JSON) body, with headers that keep the page out of
+ * caches, frames and Referer headers. The access log shows the route, never the token. */
+void api_respond_page(api_ctx *c, int status, const char *content_type, const buf *body);
+/* --- end issue 4 --- */
+
+/* --- events & webhooks (issue 3) --- */
+/* /v1/events (events_api.c). */
+void events_list(api_ctx *c);
+void events_retrieve(api_ctx *c);
+/* /v1/webhook_endpoints (webhooks_api.c). */
+void webhooks_create(api_ctx *c);
+void webhooks_retrieve(api_ctx *c);
+void webhooks_update(api_ctx *c);
+void webhooks_list(api_ctx *c);
+void webhooks_delete(api_ctx *c);
+/* --- end events & webhooks (issue 3) --- */
 
 #endif

@@ -1,10 +1,13 @@
 /*
  * events: builds the stored form of an event (its ID, type, request and a snapshot of the
- * session right after the change) and inserts it with the change's transaction.
- * Not for: rendering events or delivering webhooks.
+ * session right after the change), fans it out to the webhook outbox and inserts it, all inside
+ * the change's transaction; and renders a stored event as JSON.
+ *
+ * Not for: HTTP handling of /v1/events (events_api.c) or delivering webhooks (delivery.c).
  */
 #include "events.h"
 
+#include "api.h"
 #include "ids.h"
 #include "util.h"
 
@@ -28,5 +31,41 @@ int events_emit(store_txn *t, arena *a, const vs_session *s, const char *type,
         .snapshot = snap.data,
         .snapshot_len = snap.len,
     };
+    /* CONTRACT.md §11: the outbox rows and the event commit together, so an event is delivered
+     * exactly when it exists (at least once). */
+    int n = 0;
+    int rc = store_txn_outbox_add(t, &e, util_now_ms(), &n);
+    if (rc != 0) return rc;
+    e.pending_webhooks = n;
     return store_txn_event_insert(t, &e);
+}
+
+int events_render(const store_event *e, const char *api_version, const char *public_url, arena *a,
+                  json_writer *w)
+{
+    vs_session s;
+    if (vs_decode(a, e->snapshot, e->snapshot_len, &s) != 0) return STORE_CORRUPT;
+    s.account = e->account;
+    /* Stripe: CONTRACT.md §4, objects inside events are never expanded. */
+    vs_render_opts o = {.public_url = public_url};
+    json_obj_begin(w);
+    json_kstr(w, "id", e->id);
+    json_kstr(w, "object", "event");
+    json_kstr(w, "api_version", api_version ? api_version : API_VERSION_DEFAULT);
+    json_kint(w, "created", e->created);
+    json_key(w, "data");
+    json_obj_begin(w);
+    json_key(w, "object");
+    vs_render(&s, &o, w);
+    json_obj_end(w);
+    json_kbool(w, "livemode", e->livemode);
+    json_kint(w, "pending_webhooks", e->pending_webhooks);
+    json_key(w, "request");
+    json_obj_begin(w);
+    json_kstr(w, "id", e->request_id);
+    json_kstr(w, "idempotency_key", e->idempotency_key);
+    json_obj_end(w);
+    json_kstr(w, "type", e->type);
+    json_obj_end(w);
+    return 0;
 }

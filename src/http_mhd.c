@@ -26,6 +26,9 @@
 
 #include "util.h"
 
+/* Bodies up to this many times max_body are drained before the 413 is sent. */
+#define DRAIN_FACTOR 16
+
 enum req_state { REQ_READING, REQ_RUNNING, REQ_SUSPENDED, REQ_RESPONDED };
 
 typedef struct resp_header {
@@ -121,8 +124,11 @@ void http_respond(http_request *req, int status, const char *content_type, const
     req->resp_len = len;
     enum req_state was = req->state;
     req->state = REQ_RESPONDED;
-    if (was == REQ_SUSPENDED) MHD_resume_connection(req->conn);
+    struct MHD_Connection *conn = req->conn;
     pthread_mutex_unlock(&req->lock);
+    /* Resume only after unlocking, and touch req no more: once resumed, an event-loop thread
+     * may send the response and free req (on_completed) before MHD_resume_connection returns. */
+    if (was == REQ_SUSPENDED) MHD_resume_connection(conn);
 }
 
 /* Called by libmicrohttpd with the raw request URI before anything else: the request is born
@@ -205,13 +211,16 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
     if (!req) return MHD_NO; /* cannot happen: on_uri always runs first */
 
     if (req->method == NULL) {
-        /* First call: headers only. A declared body over the limit is refused at once,
-         * without reading it (the connection is then closed by libmicrohttpd). */
+        /* First call: headers only. A body over the limit is read and dropped, so that the
+         * client, still sending, gets to read the 413; one declared far beyond any sane size
+         * is refused at once without reading it (libmicrohttpd then closes the connection). */
         req->method = arena_strdup(req->arena, method);
         const char *cl = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Content-Length");
-        if (cl && strtoull(cl, NULL, 10) > srv->cfg.max_body) {
+        unsigned long long declared = cl ? strtoull(cl, NULL, 10) : 0;
+        if (declared > srv->cfg.max_body) {
             req->too_large = 1;
-            return dispatch(req);
+            if (declared > DRAIN_FACTOR * (unsigned long long)srv->cfg.max_body)
+                return dispatch(req);
         }
         return MHD_YES;
     }

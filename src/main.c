@@ -11,7 +11,9 @@
 #include <string.h>
 
 #include "api.h"
+#include "delivery.h" /* issue 3 */
 #include "http.h"
+#include "lifecycle.h" /* issue 4 */
 #include "log.h"
 #include "redactor.h"
 #include "store.h"
@@ -30,6 +32,16 @@ static const char usage[] =
     "  --keys-file FILE        VERIFYD_KEYS_FILE    live/restricted keys: lines of\n"
     "                                               '<sha256 hex of key> <account> [restricted]'\n"
     "  --redaction-delay MS    VERIFYD_REDACTION_DELAY_MS  time a redaction stays processing [0]\n"
+    "  --hosted-delay MS       VERIFYD_HOSTED_DELAY_MS  time the hosted page's delayed test\n"
+    "                                               outcomes stay processing [10000]\n"
+    "  --forward-to URL        VERIFYD_FORWARD_TO   also send every event of every account to\n"
+    "                                               URL, signed with a secret printed at start\n"
+    "                                               (like `stripe listen --forward-to`)\n"
+    "  --webhook-retry-schedule LIST  VERIFYD_WEBHOOK_RETRY_SCHEDULE  delays between webhook\n"
+    "                                               attempts, e.g. 1s,2s,4s [test mode: 10m,1h,3h;\n"
+    "                                               live mode: up to 3 days]\n"
+    "  --allow-private-webhooks  VERIFYD_ALLOW_PRIVATE_WEBHOOKS=1  let live-mode endpoints use\n"
+    "                                               loopback and private addresses\n"
     "  --threads N             VERIFYD_THREADS      HTTP event-loop threads [2]\n"
     "  --max-body BYTES        VERIFYD_MAX_BODY     largest request body [1048576]\n"
     "  --max-connections N     VERIFYD_MAX_CONNECTIONS  [1024]\n"
@@ -47,6 +59,10 @@ typedef struct config {
     const char *log_level;
     const char *keys_file;
     const char *redaction_delay;
+    const char *hosted_delay; /* issue 4 */
+    const char *forward_to;   /* issue 3 */
+    const char *retry_schedule;
+    int allow_private;
     const char *threads;
     const char *max_body;
     const char *max_connections;
@@ -109,6 +125,10 @@ int main(int argc, char **argv)
         {"log-level", required_argument, 0, 'L'},
         {"keys-file", required_argument, 0, 'k'},
         {"redaction-delay", required_argument, 0, 'r'},
+        {"hosted-delay", required_argument, 0, 'H'}, /* issue 4 */
+        {"forward-to", required_argument, 0, 'F'},   /* issue 3 */
+        {"webhook-retry-schedule", required_argument, 0, 'W'},
+        {"allow-private-webhooks", no_argument, 0, 'A'},
         {"threads", required_argument, 0, 't'},
         {"max-body", required_argument, 0, 'b'},
         {"max-connections", required_argument, 0, 'c'},
@@ -127,6 +147,10 @@ int main(int argc, char **argv)
         case 'L': f.log_level = optarg; break;
         case 'k': f.keys_file = optarg; break;
         case 'r': f.redaction_delay = optarg; break;
+        case 'H': f.hosted_delay = optarg; break; /* issue 4 */
+        case 'F': f.forward_to = optarg; break;   /* issue 3 */
+        case 'W': f.retry_schedule = optarg; break;
+        case 'A': f.allow_private = 1; break;
         case 't': f.threads = optarg; break;
         case 'b': f.max_body = optarg; break;
         case 'c': f.max_connections = optarg; break;
@@ -148,6 +172,7 @@ int main(int argc, char **argv)
     const char *keys_file = env_or(f.keys_file, "VERIFYD_KEYS_FILE", NULL);
     const char *pretty = env_or(NULL, "VERIFYD_PRETTY", "0");
     long long redaction_delay, threads, max_body, max_conn, idle;
+    long long hosted_delay; /* issue 4 */
     char host[256];
     int port;
     if (parse_listen(listen, host, sizeof host, &port) != 0) {
@@ -162,6 +187,8 @@ int main(int argc, char **argv)
     if (parse_num("--redaction-delay",
                   env_or(f.redaction_delay, "VERIFYD_REDACTION_DELAY_MS", "0"), 0,
                   4LL * 24 * 3600 * 1000, &redaction_delay) ||
+        parse_num("--hosted-delay", env_or(f.hosted_delay, "VERIFYD_HOSTED_DELAY_MS", "10000"), 0,
+                  24LL * 3600 * 1000, &hosted_delay) || /* issue 4 */
         parse_num("--threads", env_or(f.threads, "VERIFYD_THREADS", "2"), 1, 64, &threads) ||
         parse_num("--max-body", env_or(f.max_body, "VERIFYD_MAX_BODY", "1048576"), 1024,
                   64LL << 20, &max_body) ||
@@ -199,6 +226,27 @@ int main(int argc, char **argv)
 
     app ap = {0};
     ap.redaction_delay_ms = redaction_delay;
+    ap.hosted_delay_ms = hosted_delay; /* issue 4 */
+    /* --- events & webhooks (issue 3) --- */
+    delivery_config dc = {0};
+    const char *forward_to = env_or(f.forward_to, "VERIFYD_FORWARD_TO", NULL);
+    const char *schedule = env_or(f.retry_schedule, "VERIFYD_WEBHOOK_RETRY_SCHEDULE", NULL);
+    ap.allow_private_webhooks =
+        f.allow_private || strcmp(env_or(NULL, "VERIFYD_ALLOW_PRIVATE_WEBHOOKS", "0"), "1") == 0;
+    dc.allow_private = ap.allow_private_webhooks;
+    const char *schedule_err = NULL;
+    if (schedule && delivery_parse_schedule(schedule, &dc, &schedule_err) != 0) {
+        fprintf(stderr, "verifyd: --webhook-retry-schedule: %s (got '%s')\n", schedule_err,
+                schedule);
+        return 2;
+    }
+    if (forward_to && ((strncmp(forward_to, "http://", 7) != 0 &&
+                        strncmp(forward_to, "https://", 8) != 0) ||
+                       strlen(forward_to) > 2048)) {
+        fprintf(stderr, "verifyd: --forward-to takes an http:// or https:// URL\n");
+        return 2;
+    }
+    /* --- end issue 3 --- */
     ap.pretty_json = f.pretty || strcmp(pretty, "1") == 0;
     const char *err = NULL;
     if (keys_file && api_keyring_load(keys_file, &ap.keys, &err) != 0) {
@@ -232,7 +280,28 @@ int main(int argc, char **argv)
                  host, bound);
     }
     ap.public_url = public_url;
+    /* --- events & webhooks (issue 3): the forward endpoint, then the delivery worker --- */
+    char forward_secret[64];
+    if (delivery_set_forward(ap.st, forward_to, forward_secret, sizeof forward_secret) != 0) {
+        fprintf(stderr, "verifyd: cannot set up --forward-to in the database\n");
+        http_server_stop(srv);
+        store_close(ap.st);
+        return 1;
+    }
+    if (forward_to) /* the one place a secret is printed: the operator asked for it */
+        fprintf(stderr, "Ready! Your webhook signing secret is %s (forwarding to %s)\n",
+                forward_secret, forward_to);
+    dc.st = ap.st;
+    dc.public_url = ap.public_url;
+    if (delivery_start(&dc, &ap.delivery, &err) != 0) {
+        fprintf(stderr, "verifyd: %s\n", err);
+        http_server_stop(srv);
+        store_close(ap.st);
+        return 1;
+    }
+    /* --- end issue 3 --- */
     ap.redactor = redactor_start(&ap);
+    ap.lifecycle = lc_worker_start(&ap); /* issue 4: delayed outcomes */
     log_msg(LOG_WARN, "msg=\"verifyd %s listening on %s:%d\" data_dir=%s public_url=%s",
             VERIFYD_VERSION, host, bound, data_dir, public_url);
 
@@ -240,7 +309,9 @@ int main(int argc, char **argv)
     sigwait(&sigs, &sig);
     log_msg(LOG_WARN, "msg=\"shutting down\" signal=%d", sig);
     http_server_stop(srv);
+    delivery_stop(ap.delivery); /* issue 3: unsent deliveries stay pending for the next start */
     redactor_stop(ap.redactor);
+    lc_worker_stop(ap.lifecycle); /* issue 4 */
     store_close(ap.st);
     api_keyring_free(ap.keys);
     log_msg(LOG_WARN, "msg=\"stopped\"");

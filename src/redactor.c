@@ -1,7 +1,8 @@
 /*
  * redactor: completes requested redactions in the background (see redactor.h). One thread; it
  * sleeps until kicked or until the next poll (1 s), then completes every redaction that is due,
- * each in its own store job together with its `redacted` event.
+ * each in its own store job together with its `redacted` event. Once a minute it also prunes
+ * idempotency keys older than 24 h.
  */
 #include "redactor.h"
 
@@ -14,6 +15,8 @@
 #include "util.h"
 
 #define BATCH 256
+#define HOUSEKEEPING_EVERY_MS (60 * 1000)
+#define IDEM_TTL_S (24 * 3600) /* CONTRACT.md §1: keys may be pruned once 24 h old */
 
 struct redactor {
     app *ap;
@@ -82,14 +85,26 @@ int redactor_run_once(app *ap, int64_t now_ms)
     }
 }
 
+static int prune_idempotency(store_txn *t, void *arg)
+{
+    (void)arg;
+    return store_txn_idem_prune(t, util_now() - IDEM_TTL_S);
+}
+
 static void *run(void *arg)
 {
     redactor *r = arg;
+    int64_t next_housekeeping = 0;
     pthread_mutex_lock(&r->lock);
     while (!r->stopping) {
         r->kicked = 0;
         pthread_mutex_unlock(&r->lock);
         redactor_run_once(r->ap, util_now_ms());
+        if (util_now_ms() >= next_housekeeping) {
+            if (store_run(r->ap->st, prune_idempotency, NULL) != 0)
+                log_msg(LOG_ERROR, "msg=\"pruning idempotency keys failed\"");
+            next_housekeeping = util_now_ms() + HOUSEKEEPING_EVERY_MS;
+        }
         pthread_mutex_lock(&r->lock);
         if (r->kicked || r->stopping)
             continue;

@@ -52,6 +52,31 @@ enum {
     T_RELATED_PERSON_PERSON,
     T_VERIFICATION_FLOW,
     T_RETURN_URL,
+    /* --- issue 4: appended, so older records still decode --- */
+    T_PENDING,
+    T_PENDING_CODE,
+    T_PENDING_DUE,
+    T_VO_PRESENT,
+    T_VO_ADDRESS_PRESENT,
+    T_VO_CITY,
+    T_VO_COUNTRY,
+    T_VO_LINE1,
+    T_VO_LINE2,
+    T_VO_POSTAL_CODE,
+    T_VO_STATE,
+    T_VO_DOB_PRESENT,
+    T_VO_DOB_DAY,
+    T_VO_DOB_MONTH,
+    T_VO_DOB_YEAR,
+    T_VO_EMAIL,
+    T_VO_FIRST_NAME,
+    T_VO_ID_NUMBER,
+    T_VO_ID_NUMBER_TYPE,
+    T_VO_LAST_NAME,
+    T_VO_PHONE,
+    T_VO_SEX,
+    T_VO_UNPARSED_PLACE_OF_BIRTH,
+    T_VO_UNPARSED_SEX,
 };
 
 static const char *const status_names[] = {"requires_input", "processing", "verified", "canceled"};
@@ -149,6 +174,40 @@ void vs_encode(const vs_session *s, buf *out)
     put_str(out, T_RELATED_PERSON_PERSON, s->related_person_person);
     put_str(out, T_VERIFICATION_FLOW, s->verification_flow);
     put_str(out, T_RETURN_URL, s->return_url);
+    /* --- issue 4 --- */
+    if (s->pending != VS_PENDING_NONE) {
+        put_int(out, T_PENDING, s->pending);
+        put_str(out, T_PENDING_CODE, s->pending_code);
+        put_int(out, T_PENDING_DUE, s->pending_due);
+    }
+    const vs_verified_outputs *vo = &s->outputs;
+    if (vo->present) {
+        put_int(out, T_VO_PRESENT, 1);
+        if (vo->address.present) {
+            put_int(out, T_VO_ADDRESS_PRESENT, 1);
+            put_str(out, T_VO_CITY, vo->address.city);
+            put_str(out, T_VO_COUNTRY, vo->address.country);
+            put_str(out, T_VO_LINE1, vo->address.line1);
+            put_str(out, T_VO_LINE2, vo->address.line2);
+            put_str(out, T_VO_POSTAL_CODE, vo->address.postal_code);
+            put_str(out, T_VO_STATE, vo->address.state);
+        }
+        if (vo->dob.present) {
+            put_int(out, T_VO_DOB_PRESENT, 1);
+            put_int(out, T_VO_DOB_DAY, vo->dob.day);
+            put_int(out, T_VO_DOB_MONTH, vo->dob.month);
+            put_int(out, T_VO_DOB_YEAR, vo->dob.year);
+        }
+        put_str(out, T_VO_EMAIL, vo->email);
+        put_str(out, T_VO_FIRST_NAME, vo->first_name);
+        put_str(out, T_VO_ID_NUMBER, vo->id_number);
+        put_str(out, T_VO_ID_NUMBER_TYPE, vo->id_number_type);
+        put_str(out, T_VO_LAST_NAME, vo->last_name);
+        put_str(out, T_VO_PHONE, vo->phone);
+        put_str(out, T_VO_SEX, vo->sex);
+        put_str(out, T_VO_UNPARSED_PLACE_OF_BIRTH, vo->unparsed_place_of_birth);
+        put_str(out, T_VO_UNPARSED_SEX, vo->unparsed_sex);
+    }
 }
 
 static int64_t get_int(const unsigned char *p, size_t n)
@@ -255,6 +314,32 @@ int vs_decode(arena *a, const void *data, size_t len, vs_session *s)
         case T_REDACTION_DUE:
             s->redaction_due = iv;
             continue;
+        /* --- issue 4 --- */
+        case T_PENDING:
+            if (iv < 0 || iv > VS_PENDING_REQUIRE_INPUT) return -1;
+            s->pending = (vs_pending)iv;
+            continue;
+        case T_PENDING_DUE:
+            s->pending_due = iv;
+            continue;
+        case T_VO_PRESENT:
+            s->outputs.present = iv != 0;
+            continue;
+        case T_VO_ADDRESS_PRESENT:
+            s->outputs.address.present = iv != 0;
+            continue;
+        case T_VO_DOB_PRESENT:
+            s->outputs.dob.present = iv != 0;
+            continue;
+        case T_VO_DOB_DAY:
+            s->outputs.dob.day = iv;
+            continue;
+        case T_VO_DOB_MONTH:
+            s->outputs.dob.month = iv;
+            continue;
+        case T_VO_DOB_YEAR:
+            s->outputs.dob.year = iv;
+            continue;
         default:
             break;
         }
@@ -317,12 +402,91 @@ int vs_decode(arena *a, const void *data, size_t len, vs_session *s)
         case T_RETURN_URL:
             s->return_url = str;
             break;
+        /* --- issue 4 --- */
+        case T_PENDING_CODE:
+            s->pending_code = str;
+            break;
+        case T_VO_CITY:
+            s->outputs.address.city = str;
+            break;
+        case T_VO_COUNTRY:
+            s->outputs.address.country = str;
+            break;
+        case T_VO_LINE1:
+            s->outputs.address.line1 = str;
+            break;
+        case T_VO_LINE2:
+            s->outputs.address.line2 = str;
+            break;
+        case T_VO_POSTAL_CODE:
+            s->outputs.address.postal_code = str;
+            break;
+        case T_VO_STATE:
+            s->outputs.address.state = str;
+            break;
+        case T_VO_EMAIL:
+            s->outputs.email = str;
+            break;
+        case T_VO_FIRST_NAME:
+            s->outputs.first_name = str;
+            break;
+        case T_VO_ID_NUMBER:
+            s->outputs.id_number = str;
+            break;
+        case T_VO_ID_NUMBER_TYPE:
+            s->outputs.id_number_type = str;
+            break;
+        case T_VO_LAST_NAME:
+            s->outputs.last_name = str;
+            break;
+        case T_VO_PHONE:
+            s->outputs.phone = str;
+            break;
+        case T_VO_SEX:
+            s->outputs.sex = str;
+            break;
+        case T_VO_UNPARSED_PLACE_OF_BIRTH:
+            s->outputs.unparsed_place_of_birth = str;
+            break;
+        case T_VO_UNPARSED_SEX:
+            s->outputs.unparsed_sex = str;
+            break;
         default:
             break; /* a newer field: skipped */
         }
     }
     if (s->id[0] == '\0') return -1;
     return 0;
+}
+
+/* ---- state rules ---- */
+
+int vs_check(const vs_session *s, vs_action action, const char **allowed)
+{
+    switch (action) {
+    case VS_UPDATE:
+    case VS_UPDATE_METADATA_ONLY:
+        /* Stripe: CONTRACT.md §3: redacted sessions "cannot be updated or used for any
+         * purpose"; only metadata may change outside requires_input (the safest rule). */
+        if (s->redaction != VS_REDACTION_NONE)
+            return VS_REDACTED;
+        *allowed = "requires_input";
+        if (action == VS_UPDATE_METADATA_ONLY)
+            return VS_ALLOWED;
+        return s->status == VS_REQUIRES_INPUT ? VS_ALLOWED : VS_WRONG_STATE;
+    case VS_CANCEL:
+        /* Stripe: CONTRACT.md §3: cancel only in requires_input; it cannot be undone. */
+        *allowed = "requires_input";
+        return s->status == VS_REQUIRES_INPUT ? VS_ALLOWED : VS_WRONG_STATE;
+    case VS_REDACT:
+        /* CONTRACT.md §11: a redaction under way or done answers unchanged; processing must
+         * finish first; requires_input, verified and canceled may be redacted. */
+        *allowed = "requires_input, verified or canceled";
+        if (s->redaction != VS_REDACTION_NONE)
+            return VS_NOTHING_TO_DO;
+        return s->status == VS_PROCESSING ? VS_WRONG_STATE : VS_ALLOWED;
+    }
+    return VS_WRONG_STATE;
 }
 
 /* ---- redaction ---- */
@@ -340,6 +504,18 @@ void vs_redact(vs_session *s)
     s->return_url = NULL;
     s->metadata = NULL;
     s->n_metadata = 0;
+    /* --- issue 4: verified outputs keep their types (§11): strings read "[redacted]", the dob
+     * object and the id_number_type enum become null, sex takes its "[redacted]" enum value. */
+    vs_verified_outputs *vo = &s->outputs;
+    const char **strs[] = {&vo->address.city, &vo->address.country, &vo->address.line1,
+                           &vo->address.line2, &vo->address.postal_code, &vo->address.state,
+                           &vo->email, &vo->first_name, &vo->id_number, &vo->last_name,
+                           &vo->phone, &vo->sex, &vo->unparsed_place_of_birth, &vo->unparsed_sex};
+    for (size_t i = 0; i < sizeof strs / sizeof *strs; i++) {
+        if (*strs[i]) *strs[i] = REDACTED;
+    }
+    memset(&vo->dob, 0, sizeof vo->dob);
+    vo->id_number_type = NULL;
 }
 
 /* ---- rendering ---- */
@@ -361,6 +537,62 @@ static void render_document_options(const vs_document_options *d, json_writer *w
     for (int i = 0; i < 3; i++) {
         if (vals[i] != VS_UNSET) json_kbool(w, names[i], vals[i] == VS_TRUE);
     }
+    json_obj_end(w);
+}
+
+/* --- issue 4: verified outputs --- */
+
+void vs_render_address(const vs_address *a, json_writer *w)
+{
+    if (!a->present) {
+        json_null(w);
+        return;
+    }
+    json_obj_begin(w);
+    json_kstr(w, "city", a->city);
+    json_kstr(w, "country", a->country);
+    json_kstr(w, "line1", a->line1);
+    json_kstr(w, "line2", a->line2);
+    json_kstr(w, "postal_code", a->postal_code);
+    json_kstr(w, "state", a->state);
+    json_obj_end(w);
+}
+
+void vs_render_date(const vs_date *d, json_writer *w)
+{
+    if (!d->present) {
+        json_null(w);
+        return;
+    }
+    json_obj_begin(w);
+    json_kint(w, "day", d->day);
+    json_kint(w, "month", d->month);
+    json_kint(w, "year", d->year);
+    json_obj_end(w);
+}
+
+static void render_outputs(const vs_verified_outputs *vo, const vs_render_opts *o, json_writer *w)
+{
+    if (!vo->present) {
+        json_null(w);
+        return;
+    }
+    json_obj_begin(w);
+    json_key(w, "address");
+    vs_render_address(&vo->address, w);
+    if (o->show_outputs_dob) {
+        json_key(w, "dob");
+        vs_render_date(&vo->dob, w);
+    }
+    json_kstr(w, "email", vo->email);
+    json_kstr(w, "first_name", vo->first_name);
+    if (o->show_outputs_id_number) json_kstr(w, "id_number", vo->id_number);
+    json_kstr(w, "id_number_type", vo->id_number_type);
+    json_kstr(w, "last_name", vo->last_name);
+    json_kstr(w, "phone", vo->phone);
+    json_kstr(w, "sex", vo->sex);
+    json_kstr(w, "unparsed_place_of_birth", vo->unparsed_place_of_birth);
+    json_kstr(w, "unparsed_sex", vo->unparsed_sex);
     json_obj_end(w);
 }
 
@@ -395,7 +627,12 @@ void vs_render(const vs_session *s, const vs_render_opts *o, json_writer *w)
     } else {
         json_null(w);
     }
-    json_kstr(w, "last_verification_report", s->last_verification_report);
+    if (o->expand_last_verification_report && o->render_report && s->last_verification_report) {
+        json_key(w, "last_verification_report");
+        o->render_report(o->render_report_ctx, s, w);
+    } else {
+        json_kstr(w, "last_verification_report", s->last_verification_report);
+    }
     json_kbool(w, "livemode", s->livemode);
     json_key(w, "metadata");
     json_obj_begin(w);
@@ -445,8 +682,10 @@ void vs_render(const vs_session *s, const vs_render_opts *o, json_writer *w)
     }
     if (s->verification_flow) json_kstr(w, "verification_flow", s->verification_flow);
     if (o->expand_verified_outputs) {
-        /* Filled by verification (a later issue); null until the session is verified. */
-        json_knull(w, "verified_outputs");
+        /* CONTRACT.md §6: null until the session is verified; dob and id_number only for a
+         * restricted key that expanded them. */
+        json_key(w, "verified_outputs");
+        render_outputs(&s->outputs, o, w);
     }
     json_obj_end(w);
 }

@@ -39,6 +39,32 @@ typedef struct vs_document_options {
     vs_tribool require_id_number, require_live_capture, require_matching_selfie;
 } vs_document_options;
 
+/* --- verified outputs and lifecycle (issue 4) --- */
+/* The `address` schema; present == 0 renders null. */
+typedef struct vs_address {
+    int present;
+    const char *city, *country, *line1, *line2, *postal_code, *state;
+} vs_address;
+
+/* A {day, month, year} date; present == 0 renders null. */
+typedef struct vs_date {
+    int present;
+    int64_t day, month, year;
+} vs_date;
+
+/* gelato_verified_outputs (CONTRACT.md §6): filled once the session is verified. */
+typedef struct vs_verified_outputs {
+    int present;
+    vs_address address;
+    vs_date dob;
+    const char *email, *first_name, *id_number, *id_number_type, *last_name, *phone, *sex;
+    const char *unparsed_place_of_birth, *unparsed_sex;
+} vs_verified_outputs;
+
+/* A delayed outcome of the hosted page: the session stays processing until due_ms. */
+typedef enum { VS_PENDING_NONE, VS_PENDING_VERIFY, VS_PENDING_REQUIRE_INPUT } vs_pending;
+/* --- end issue 4 --- */
+
 typedef struct vs_session {
     char id[VS_ID_MAX];
     const char *account; /* owning account (derived from the API key); not rendered */
@@ -69,6 +95,11 @@ typedef struct vs_session {
     const char *related_person_person;
     const char *verification_flow;
     const char *return_url; /* not rendered (CONTRACT.md §3: not a field on the object) */
+    /* --- issue 4 --- */
+    vs_verified_outputs outputs; /* rendered only when expanded */
+    vs_pending pending;          /* a delayed outcome waiting for pending_due (unix ms) */
+    const char *pending_code;    /* its last_error code when it is a failure */
+    int64_t pending_due;
 } vs_session;
 
 const char *vs_status_name(vs_status s);
@@ -80,9 +111,19 @@ int vs_status_parse(const char *s, vs_status *out); /* 0 or -1 */
 void vs_encode(const vs_session *s, buf *out);
 int vs_decode(arena *a, const void *data, size_t len, vs_session *s);
 
+/* State rules (CONTRACT.md §3 "update", "cancel", "redact"; §11 "Sessions").
+ * vs_check returns VS_ALLOWED, VS_NOTHING_TO_DO (redact of a session whose redaction is already
+ * processing or done: answered unchanged, no event), VS_WRONG_STATE (the wrong-state 400; the
+ * statuses the action is allowed in go to *allowed for the message) or VS_REDACTED (update of a
+ * redacted session). */
+typedef enum { VS_UPDATE, VS_UPDATE_METADATA_ONLY, VS_CANCEL, VS_REDACT } vs_action;
+enum { VS_ALLOWED = 0, VS_NOTHING_TO_DO = 1, VS_WRONG_STATE = -1, VS_REDACTED = -2 };
+int vs_check(const vs_session *s, vs_action action, const char **allowed);
+
 /* Erase the personal data of s in place (CONTRACT.md §11 "Redacted values keep the spec's
- * types"): personal strings become "[redacted]", metadata is emptied. Pointers it sets are
- * static strings. Status and redaction state are left to the caller. */
+ * types"): personal strings become "[redacted]" (verified outputs included; their dob and
+ * id_number_type become null), metadata is emptied. Pointers it sets are static strings.
+ * Status and redaction state are left to the caller. */
 void vs_redact(vs_session *s);
 
 /* Rendering options. */
@@ -90,7 +131,18 @@ typedef struct vs_render_opts {
     const char *public_url; /* base of url, no trailing slash */
     int expand_verified_outputs;
     int expand_last_verification_report;
+    /* --- issue 4 --- */
+    int show_outputs_dob;       /* expand[]=verified_outputs.dob with a restricted key */
+    int show_outputs_id_number; /* expand[]=verified_outputs.id_number with a restricted key */
+    /* Writes the expanded last_verification_report of s (one JSON value); NULL renders the ID. */
+    void (*render_report)(void *ctx, const vs_session *s, json_writer *w);
+    void *render_report_ctx;
 } vs_render_opts;
 void vs_render(const vs_session *s, const vs_render_opts *o, json_writer *w);
+
+/* --- issue 4 --- */
+/* Render an address / a date value (null when absent); shared with report.c. */
+void vs_render_address(const vs_address *a, json_writer *w);
+void vs_render_date(const vs_date *d, json_writer *w);
 
 #endif

@@ -15,6 +15,7 @@
 #include "ids.h"
 #include "log.h"
 #include "redactor.h"
+#include "report.h" /* issue 4 */
 #include "session.h"
 #include "util.h"
 
@@ -110,22 +111,64 @@ struct vs_job {
     api_result res;
 };
 
-static vs_render_opts render_opts(const api_ctx *c, unsigned expand)
+/* --- issue 4: an expanded last_verification_report, restricted verified_outputs --- */
+
+/* What rendering an expanded report needs: where to read it, and its restricted fields. */
+typedef struct report_ctx {
+    api_ctx *c;
+    store_txn *t; /* the running job, or NULL: read from the store */
+    unsigned show; /* VR_SHOW_* */
+    int rc;       /* the first store error met while rendering */
+} report_ctx;
+
+static void render_report(void *arg, const vs_session *s, json_writer *w)
 {
-    return (vs_render_opts){
+    report_ctx *x = arg;
+    vr_report r;
+    const char *id = s->last_verification_report;
+    int rc = x->t ? store_txn_report_get(x->t, x->c->account, id, x->c->a, &r)
+                  : store_report_get(x->c->app->st, x->c->account, id, x->c->a, &r);
+    if (rc == 0) {
+        vr_render(&r, x->show, w);
+        return;
+    }
+    if (rc != STORE_NOT_FOUND && x->rc == 0) x->rc = rc;
+    json_str(w, id);
+}
+
+/* Stripe: CONTRACT.md §1, §5, §6: the sensitive fields need a restricted key and their own
+ * expand path (with "data." in lists). */
+static vs_render_opts render_opts(api_ctx *c, unsigned expand, int list, report_ctx *x)
+{
+    vs_render_opts o = {
         .public_url = c->app->public_url,
         .expand_verified_outputs = (expand & EXP_VERIFIED_OUTPUTS) != 0,
         .expand_last_verification_report = (expand & EXP_LAST_REPORT) != 0,
+        .render_report = render_report,
+        .render_report_ctx = x,
     };
+    x->c = c;
+    x->show = 0;
+    if (!c->restricted) return o;
+    o.show_outputs_dob = api_expand_path(c, "verified_outputs.dob", list);
+    o.show_outputs_id_number = api_expand_path(c, "verified_outputs.id_number", list);
+    for (unsigned i = 0; vr_sensitive_paths[i]; i++) {
+        const char *path = arena_printf(c->a, "last_verification_report.%s", vr_sensitive_paths[i]);
+        if (api_expand_path(c, path, list)) x->show |= 1u << i;
+    }
+    return o;
 }
 
-static void render_session(api_ctx *c, const vs_session *s, unsigned expand, buf *out)
+int sessions_render(api_ctx *c, store_txn *t, const vs_session *s, unsigned expand, buf *out)
 {
     json_writer w;
     api_json_begin(c, &w, out);
-    vs_render_opts o = render_opts(c, expand);
+    report_ctx x = {.t = t};
+    vs_render_opts o = render_opts(c, expand, 0, &x);
     vs_render(s, &o, &w);
+    return x.rc;
 }
+/* --- end issue 4 --- */
 
 /* Validation common to every endpoint: the spec, then expand[]. 0 or -1 (answered). */
 static int validate(api_ctx *c, const param_spec *spec, int list, unsigned *expand)
@@ -269,7 +312,9 @@ static int create_job(store_txn *t, void *arg)
         return rc;
     j->res.status = 200;
     j->res.object_id = j->s.id;
-    render_session(c, &j->s, j->expand, &j->res.body);
+    rc = sessions_render(c, t, &j->s, j->expand, &j->res.body);
+    if (rc != 0)
+        return rc;
     return api_idem_save(c, t, &j->res);
 }
 
@@ -353,7 +398,9 @@ static int modify_job(store_txn *t, void *arg)
     }
     j->res.status = 200;
     j->res.object_id = arena_strdup(c->a, s.id);
-    render_session(c, &s, j->expand, &j->res.body);
+    rc = sessions_render(c, t, &s, j->expand, &j->res.body);
+    if (rc != 0)
+        return rc;
     return api_idem_save(c, t, &j->res);
 }
 
@@ -367,23 +414,29 @@ static void submit_modify(api_ctx *c, const param_spec *spec, vs_apply_fn apply)
     store_submit(c->app->st, modify_job, job_done, j);
 }
 
-/* Stripe: CONTRACT.md §3 "update": only while requires_input; redacted sessions cannot be
- * updated. A metadata-only update is accepted in any status (the safest rule of §3). */
+/* Reports a refusal from vs_check() as the error a user sees. Returns -1. */
+static int refuse(vs_job *j, const vs_session *s, int verdict, const char *action,
+                  const char *allowed, apierr *e)
+{
+    if (verdict == VS_REDACTED)
+        return apierr_invalid(e, j->c->a, NULL, NULL,
+                              "This VerificationSession has been redacted and can no longer be "
+                              "updated.");
+    api_err_state(j->c, e, action, allowed, vs_status_name(s->status));
+    return -1;
+}
+
 static int apply_update(vs_job *j, store_txn *t, vs_session *s, apierr *e)
 {
     (void)t;
     api_ctx *c = j->c;
-    if (s->redaction != VS_REDACTION_NONE)
-        return apierr_invalid(e, c->a, NULL, NULL,
-                              "This VerificationSession has been redacted and can no longer be "
-                              "updated.");
     int only_metadata = 1;
     for (form_node *p = c->params ? c->params->first : NULL; p; p = p->next)
         only_metadata &= strcmp(p->key, "metadata") == 0 || strcmp(p->key, "expand") == 0;
-    if (!only_metadata && s->status != VS_REQUIRES_INPUT) {
-        api_err_state(c, e, "update", "requires_input", vs_status_name(s->status));
-        return -1;
-    }
+    const char *allowed;
+    int verdict = vs_check(s, only_metadata ? VS_UPDATE_METADATA_ONLY : VS_UPDATE, &allowed);
+    if (verdict != VS_ALLOWED)
+        return refuse(j, s, verdict, "update", allowed, e);
     if (merge_metadata(c, s, e) != 0)
         return -1;
     read_document_options(c, s);
@@ -399,14 +452,14 @@ void sessions_update(api_ctx *c)
     submit_modify(c, update_spec, apply_update);
 }
 
-/* Stripe: CONTRACT.md §3 "cancel": only in requires_input; clears client_secret and url. */
+/* Cancel clears client_secret and url and emits `canceled` (CONTRACT.md §3). */
 static int apply_cancel(vs_job *j, store_txn *t, vs_session *s, apierr *e)
 {
     (void)t;
-    if (s->status != VS_REQUIRES_INPUT) {
-        api_err_state(j->c, e, "cancel", "requires_input", vs_status_name(s->status));
-        return -1;
-    }
+    const char *allowed;
+    int verdict = vs_check(s, VS_CANCEL, &allowed);
+    if (verdict != VS_ALLOWED)
+        return refuse(j, s, verdict, "cancel", allowed, e);
     s->status = VS_CANCELED;
     clear_secrets(s);
     j->event = EVT_CANCELED;
@@ -418,19 +471,17 @@ void sessions_cancel(api_ctx *c)
     submit_modify(c, expand_only_spec, apply_cancel);
 }
 
-/* Stripe: CONTRACT.md §3 "redact" and §11 "Sessions": requires_input is canceled (with its
- * event), verified stays verified, canceled may be redacted, processing must wait; a redaction
- * already under way or done answers the session unchanged. */
+/* Redact (CONTRACT.md §3, §11): a requires_input session is canceled (with its event), the
+ * redaction starts `processing` and the redactor completes it when due. */
 static int apply_redact(vs_job *j, store_txn *t, vs_session *s, apierr *e)
 {
     (void)t;
-    if (s->redaction != VS_REDACTION_NONE)
+    const char *allowed;
+    int verdict = vs_check(s, VS_REDACT, &allowed);
+    if (verdict == VS_NOTHING_TO_DO)
         return 1;
-    if (s->status == VS_PROCESSING) {
-        api_err_state(j->c, e, "redact", "requires_input, verified or canceled",
-                      vs_status_name(s->status));
-        return -1;
-    }
+    if (verdict != VS_ALLOWED)
+        return refuse(j, s, verdict, "redact", allowed, e);
     if (s->status == VS_REQUIRES_INPUT) {
         s->status = VS_CANCELED;
         j->event = EVT_CANCELED;
@@ -490,8 +541,8 @@ void sessions_retrieve(api_ctx *c)
         return;
     }
     api_result res = {.status = 200};
-    render_session(c, &s, expand, &res.body);
-    api_finish(c, &res, 0);
+    rc = sessions_render(c, NULL, &s, expand, &res.body);
+    api_finish(c, &res, rc);
 }
 
 /* ---- list ---- */
@@ -544,7 +595,8 @@ void sessions_list(api_ctx *c)
     api_result res = {.status = 200};
     json_writer w;
     api_json_begin(c, &w, &res.body);
-    vs_render_opts o = render_opts(c, expand);
+    report_ctx x = {0};
+    vs_render_opts o = render_opts(c, expand, 1, &x);
     json_obj_begin(&w);
     json_kstr(&w, "object", "list");
     json_key(&w, "data");
@@ -555,5 +607,12 @@ void sessions_list(api_ctx *c)
     json_kbool(&w, "has_more", has_more);
     json_kstr(&w, "url", "/v1/identity/verification_sessions");
     json_obj_end(&w);
-    api_finish(c, &res, 0);
+    api_finish(c, &res, x.rc);
 }
+
+/* --- issue 4 --- */
+int sessions_validate(api_ctx *c, const param_spec *spec, unsigned *expand)
+{
+    return validate(c, spec, 0, expand);
+}
+/* --- end issue 4 --- */

@@ -136,3 +136,140 @@ int store_txn_redact_object(store_txn *t, const char *account, const char *objec
 {
     return t->ops->txn_redact_object(t, account, object_id);
 }
+
+/* --- events & webhooks (issue 3) --- */
+
+int store_event_get(store *st, const char *account, const char *id, arena *a, store_event *out)
+{
+    return st->ops->event_get(st, account, id, a, out);
+}
+
+int store_event_list(store *st, const store_event_query *q, arena *a, store_event **items,
+                     size_t *n, int *has_more)
+{
+    return st->ops->event_list(st, q, a, items, n, has_more);
+}
+
+int store_webhook_get(store *st, const char *account, const char *id, arena *a,
+                      store_webhook *out)
+{
+    return st->ops->webhook_get(st, account, id, a, out);
+}
+
+int store_webhook_list(store *st, const char *account, arena *a, store_webhook **items,
+                       size_t *n)
+{
+    return st->ops->webhook_list(st, account, a, items, n);
+}
+
+int store_deliveries_due(store *st, int64_t now_ms, size_t max, arena *a, store_delivery **items,
+                         size_t *n)
+{
+    return st->ops->deliveries_due(st, now_ms, max, a, items, n);
+}
+
+int store_delivery_next_due(store *st, int64_t after_ms, int64_t *out_ms)
+{
+    return st->ops->delivery_next_due(st, after_ms, out_ms);
+}
+
+void store_set_outbox_hook(store *st, store_outbox_hook fn, void *ctx)
+{
+    st->ops->set_outbox_hook(st, fn, ctx);
+}
+
+int store_txn_outbox_add(store_txn *t, const store_event *e, int64_t now_ms, int *n)
+{
+    return t->ops->txn_outbox_add(t, e, now_ms, n);
+}
+
+int store_txn_delivery_result(store_txn *t, int64_t seq, const char *event_id, int ok,
+                              int64_t next_ms)
+{
+    return t->ops->txn_delivery_result(t, seq, event_id, ok, next_ms);
+}
+
+int store_txn_webhook_get(store_txn *t, const char *account, const char *id, arena *a,
+                          store_webhook *out)
+{
+    return t->ops->txn_webhook_get(t, account, id, a, out);
+}
+
+int store_txn_webhook_count(store_txn *t, const char *account, int *n)
+{
+    return t->ops->txn_webhook_count(t, account, n);
+}
+
+int store_txn_webhook_insert(store_txn *t, const store_webhook *w)
+{
+    return t->ops->txn_webhook_insert(t, w);
+}
+
+int store_txn_webhook_update(store_txn *t, const store_webhook *w)
+{
+    return t->ops->txn_webhook_update(t, w);
+}
+
+int store_txn_webhook_delete(store_txn *t, const char *account, const char *id)
+{
+    return t->ops->txn_webhook_delete(t, account, id);
+}
+
+int store_txn_forward_set(store_txn *t, const char *url, const char *new_secret, arena *a,
+                          const char **secret)
+{
+    return t->ops->txn_forward_set(t, url, new_secret, a, secret);
+}
+
+int store_txn_events_prune(store_txn *t, int64_t cutoff, int *n)
+{
+    return t->ops->txn_events_prune(t, cutoff, n);
+}
+/* --- end events & webhooks (issue 3) --- */
+
+/* --- verification reports, hosted links, delayed outcomes (issue 4) --- */
+int store_report_get(store *st, const char *account, const char *id, arena *a,
+                     struct vr_report *out)
+{
+    return st->ops->report_get(st, account, id, a, out);
+}
+
+int store_report_list(store *st, const store_report_query *q, arena *a,
+                      struct vr_report **items, size_t *n, int *has_more)
+{
+    return st->ops->report_list(st, q, a, items, n, has_more);
+}
+
+int store_link_find(store *st, const char *token, arena *a, const char **account,
+                    const char **session_id)
+{
+    return st->ops->link_find(st, token, a, account, session_id);
+}
+
+int store_outcomes_due(store *st, int64_t now_ms, size_t max, arena *a, const char ***accounts,
+                       const char ***ids, size_t *n)
+{
+    return st->ops->outcomes_due(st, now_ms, max, a, accounts, ids, n);
+}
+
+int store_txn_report_insert(store_txn *t, const struct vr_report *r)
+{
+    return t->ops->txn_report_insert(t, r);
+}
+
+int store_txn_report_get(store_txn *t, const char *account, const char *id, arena *a,
+                         struct vr_report *out)
+{
+    return t->ops->txn_report_get(t, account, id, a, out);
+}
+
+int store_txn_outcome_set(store_txn *t, const char *account, const char *id, int64_t due_ms)
+{
+    return t->ops->txn_outcome_set(t, account, id, due_ms);
+}
+
+int store_txn_outcome_clear(store_txn *t, const char *account, const char *id)
+{
+    return t->ops->txn_outcome_clear(t, account, id);
+}
+/* --- end issue 4 --- */

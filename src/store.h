@@ -138,6 +138,7 @@ typedef struct store_event {
     const char *idempotency_key;
     const void *snapshot; /* vs_encode() of the session right after the change */
     size_t snapshot_len;
+    int pending_webhooks; /* deliveries not yet succeeded (issue 3) */
 } store_event;
 int store_txn_event_insert(store_txn *t, const store_event *e);
 
@@ -154,5 +155,161 @@ int store_txn_redact_object(store_txn *t, const char *account, const char *objec
 
 /* Delete idempotency records created before cutoff (unix seconds). */
 int store_txn_idem_prune(store_txn *t, int64_t cutoff);
+
+/* --- events & webhooks (issue 3) --- */
+/*
+ * Events are read back for GET /v1/events; webhook endpoints are stored per account; every event
+ * gets one row per matching enabled endpoint in a durable outbox (deliveries), written in the
+ * event's own transaction, that the delivery worker (delivery.h) drains. The --forward-to target
+ * is stored as one more endpoint, id STORE_FORWARD_ID, owned by no account (it matches every
+ * account's events and appears in no account's lists).
+ */
+#define STORE_FORWARD_ID "we_forward"
+
+/* 0 and *out (strings in a), STORE_NOT_FOUND, STORE_CORRUPT or STORE_EIO. */
+int store_event_get(store *st, const char *account, const char *id, arena *a, store_event *out);
+
+typedef struct store_event_query {
+    const char *account;
+    const char *const *types; /* patterns, '*' matches any run of characters; n_types == 0: any */
+    size_t n_types;
+    store_range created;
+    int delivery_success; /* -1: no filter; 1: pending_webhooks == 0; 0: pending_webhooks > 0 */
+    const char *starting_after;
+    const char *ending_before;
+    int limit; /* 1..100 */
+} store_event_query;
+/* Newest first, like store_session_list (same paging and return codes; STORE_CURSOR when a
+ * cursor names no event of the account). */
+int store_event_list(store *st, const store_event_query *q, arena *a, store_event **items,
+                     size_t *n, int *has_more);
+
+typedef struct store_webhook {
+    const char *id; /* we_... */
+    const char *account;
+    int livemode;
+    int64_t created;
+    int disabled;
+    const char *url;
+    const char *secret;      /* whsec_... */
+    const char *api_version; /* NULL: the default */
+    const char *description; /* NULL: none */
+    const char **enabled_events;
+    size_t n_enabled_events;
+    vs_kv *metadata;
+    size_t n_metadata;
+} store_webhook;
+
+/* 0 and *out (strings in a), STORE_NOT_FOUND or STORE_EIO. */
+int store_webhook_get(store *st, const char *account, const char *id, arena *a,
+                      store_webhook *out);
+/* Every endpoint of the account (at most a few dozen), newest first. 0 or STORE_EIO. */
+int store_webhook_list(store *st, const char *account, arena *a, store_webhook **items,
+                       size_t *n);
+
+/* A delivery that is due, with what the worker needs to send it. */
+typedef struct store_delivery {
+    int64_t seq;
+    int attempts; /* attempts made so far */
+    const char *endpoint_id;
+    const char *url;
+    const char *secret;
+    const char *api_version; /* NULL: the default */
+    int endpoint_livemode;
+    int forward; /* the --forward-to endpoint */
+    store_event event;
+} store_delivery;
+/* Pending deliveries due at or before now_ms to enabled endpoints, oldest due first, at most
+ * max. 0 (possibly *n == 0), STORE_EIO. */
+int store_deliveries_due(store *st, int64_t now_ms, size_t max, arena *a, store_delivery **items,
+                         size_t *n);
+/* The earliest due time after after_ms of a pending delivery to an enabled endpoint: 0 and
+ * *out_ms, STORE_NOT_FOUND (none), STORE_EIO. */
+int store_delivery_next_due(store *st, int64_t after_ms, int64_t *out_ms);
+
+/* Called on the writer thread right after a commit that added deliveries (before the jobs'
+ * done callbacks). Must not block. One hook per store; NULL removes it. */
+typedef void (*store_outbox_hook)(void *ctx);
+void store_set_outbox_hook(store *st, store_outbox_hook fn, void *ctx);
+
+/* Inside a job: one pending delivery, due at now_ms, for every enabled endpoint of e's account
+ * and mode whose enabled_events has e->type or '*', plus the forward endpoint when enabled;
+ * *n is how many. Call before inserting e (set e->pending_webhooks = *n). */
+int store_txn_outbox_add(store_txn *t, const store_event *e, int64_t now_ms, int *n);
+/* Record an attempt: ok = delivered (the event's pending_webhooks drops by one); otherwise
+ * next_ms is the next attempt's due time, or -1 to give up (the delivery is failed). A delivery
+ * that is no longer pending (its endpoint was deleted meanwhile) is left alone. */
+int store_txn_delivery_result(store_txn *t, int64_t seq, const char *event_id, int ok,
+                              int64_t next_ms);
+
+/* Inside a job: endpoint CRUD. get: 0, STORE_NOT_FOUND, STORE_EIO. count: how many endpoints
+ * the account has. insert: STORE_EXISTS on a duplicate id. update rewrites every field but id,
+ * account, livemode, created and secret (STORE_NOT_FOUND if gone). delete also fails the
+ * endpoint's pending deliveries (no further attempts). */
+int store_txn_webhook_get(store_txn *t, const char *account, const char *id, arena *a,
+                          store_webhook *out);
+int store_txn_webhook_count(store_txn *t, const char *account, int *n);
+int store_txn_webhook_insert(store_txn *t, const store_webhook *w);
+int store_txn_webhook_update(store_txn *t, const store_webhook *w);
+int store_txn_webhook_delete(store_txn *t, const char *account, const char *id);
+
+/* Inside a job: enable the forward endpoint with url (keeping its secret if it exists, else
+ * taking new_secret) and set *secret (in a) to the secret in force; url NULL disables it (its
+ * pending deliveries wait for the next start with a url). */
+int store_txn_forward_set(store_txn *t, const char *url, const char *new_secret, arena *a,
+                          const char **secret);
+
+/* Inside a job: delete up to a bounded batch of the oldest events created before cutoff (unix
+ * seconds), with their deliveries; *n is how many events went (call again while *n > 0). */
+int store_txn_events_prune(store_txn *t, int64_t cutoff, int *n);
+/* --- end events & webhooks (issue 3) --- */
+
+/* --- verification reports, hosted links, delayed outcomes (issue 4) --- */
+/*
+ * Reports (report.h) are immutable once written, except that redaction rewrites them:
+ * store_txn_redact_object(account, session id) also redacts every report of that session.
+ * Hosted links: every url_token a session is stored with is remembered (by its SHA-256) so the
+ * hosted page can find the session from the token alone; old tokens keep pointing at their
+ * session, so a used link can be told apart from an unknown one. Outcomes: a delayed outcome's
+ * due time, polled by the lifecycle worker (lifecycle.h).
+ */
+struct vr_report;
+
+/* 0 and *out (strings in a), STORE_NOT_FOUND, STORE_CORRUPT or STORE_EIO. */
+int store_report_get(store *st, const char *account, const char *id, arena *a,
+                     struct vr_report *out);
+
+typedef struct store_report_query {
+    const char *account;
+    int has_type;
+    vs_type type;
+    const char *client_reference_id;  /* NULL: no filter */
+    const char *verification_session; /* NULL: no filter */
+    store_range created;
+    const char *starting_after;
+    const char *ending_before;
+    int limit; /* 1..100 */
+} store_report_query;
+/* Newest first, like store_session_list (same paging and return codes). */
+int store_report_list(store *st, const store_report_query *q, arena *a,
+                      struct vr_report **items, size_t *n, int *has_more);
+
+/* The session a hosted-page token was issued for: 0 with *account and *session_id (in a),
+ * STORE_NOT_FOUND or STORE_EIO. The caller still compares the token with the session's own. */
+int store_link_find(store *st, const char *token, arena *a, const char **account,
+                    const char **session_id);
+
+/* Sessions whose delayed outcome is due at or before now_ms, oldest first, at most max. */
+int store_outcomes_due(store *st, int64_t now_ms, size_t max, arena *a, const char ***accounts,
+                       const char ***ids, size_t *n);
+
+/* Inside a job. report_insert: STORE_EXISTS on a duplicate id. outcome_set schedules (or moves)
+ * the session's delayed outcome; outcome_clear forgets it (no error if there is none). */
+int store_txn_report_insert(store_txn *t, const struct vr_report *r);
+int store_txn_report_get(store_txn *t, const char *account, const char *id, arena *a,
+                         struct vr_report *out);
+int store_txn_outcome_set(store_txn *t, const char *account, const char *id, int64_t due_ms);
+int store_txn_outcome_clear(store_txn *t, const char *account, const char *id);
+/* --- end issue 4 --- */
 
 #endif

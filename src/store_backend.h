@@ -36,6 +36,48 @@ typedef struct store__ops {
     int (*txn_idem_put)(store_txn *t, const char *account, const char *key, const store_idem *v);
     int (*txn_idem_prune)(store_txn *t, int64_t cutoff);
     int (*txn_redact_object)(store_txn *t, const char *account, const char *object_id);
+
+    /* --- events & webhooks (issue 3) --- */
+    int (*event_get)(store *st, const char *account, const char *id, arena *a, store_event *out);
+    int (*event_list)(store *st, const store_event_query *q, arena *a, store_event **items,
+                      size_t *n, int *has_more);
+    int (*webhook_get)(store *st, const char *account, const char *id, arena *a,
+                       store_webhook *out);
+    int (*webhook_list)(store *st, const char *account, arena *a, store_webhook **items,
+                        size_t *n);
+    int (*deliveries_due)(store *st, int64_t now_ms, size_t max, arena *a,
+                          store_delivery **items, size_t *n);
+    int (*delivery_next_due)(store *st, int64_t after_ms, int64_t *out_ms);
+    void (*set_outbox_hook)(store *st, store_outbox_hook fn, void *ctx);
+    int (*txn_outbox_add)(store_txn *t, const store_event *e, int64_t now_ms, int *n);
+    int (*txn_delivery_result)(store_txn *t, int64_t seq, const char *event_id, int ok,
+                               int64_t next_ms);
+    int (*txn_webhook_get)(store_txn *t, const char *account, const char *id, arena *a,
+                           store_webhook *out);
+    int (*txn_webhook_count)(store_txn *t, const char *account, int *n);
+    int (*txn_webhook_insert)(store_txn *t, const store_webhook *w);
+    int (*txn_webhook_update)(store_txn *t, const store_webhook *w);
+    int (*txn_webhook_delete)(store_txn *t, const char *account, const char *id);
+    int (*txn_forward_set)(store_txn *t, const char *url, const char *new_secret, arena *a,
+                           const char **secret);
+    int (*txn_events_prune)(store_txn *t, int64_t cutoff, int *n);
+    /* --- end events & webhooks (issue 3) --- */
+
+    /* --- verification reports, hosted links, delayed outcomes (issue 4) --- */
+    int (*report_get)(store *st, const char *account, const char *id, arena *a,
+                      struct vr_report *out);
+    int (*report_list)(store *st, const store_report_query *q, arena *a,
+                       struct vr_report **items, size_t *n, int *has_more);
+    int (*link_find)(store *st, const char *token, arena *a, const char **account,
+                     const char **session_id);
+    int (*outcomes_due)(store *st, int64_t now_ms, size_t max, arena *a, const char ***accounts,
+                        const char ***ids, size_t *n);
+    int (*txn_report_insert)(store_txn *t, const struct vr_report *r);
+    int (*txn_report_get)(store_txn *t, const char *account, const char *id, arena *a,
+                          struct vr_report *out);
+    int (*txn_outcome_set)(store_txn *t, const char *account, const char *id, int64_t due_ms);
+    int (*txn_outcome_clear)(store_txn *t, const char *account, const char *id);
+    /* --- end issue 4 --- */
 } store__ops;
 
 struct store {

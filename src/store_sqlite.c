@@ -22,6 +22,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <openssl/sha.h> /* issue 4: hosted-link token hashes */
 #include <pthread.h>
 #include <sqlite3.h>
 #include <stdio.h>
@@ -30,6 +31,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "report.h" /* issue 4 */
 #include "util.h"
 
 #define DEFAULT_CACHE_BYTES (64LL << 20)
@@ -95,9 +97,100 @@ static const char *const migrations[] = {
     ") WITHOUT ROWID;"
     "CREATE INDEX idempotency_created ON idempotency(created);"
     "CREATE INDEX idempotency_object ON idempotency(account, object_id)"
-    "  WHERE object_id IS NOT NULL;",
+    "  WHERE object_id IS NOT NULL;"
+    /* --- events & webhooks (issue 3) --- */
+    /* pending_webhooks: deliveries of the event not yet succeeded. Endpoints: enabled_events is
+     * "\n" + names joined by "\n" + "\n"; account '*' is the --forward-to endpoint. deliveries
+     * is the outbox: state 0 pending (next_attempt_ms set), 1 succeeded, 2 failed. */
+    "ALTER TABLE events ADD COLUMN pending_webhooks INTEGER NOT NULL DEFAULT 0;"
+    "CREATE TABLE webhook_endpoints ("
+    "  seq INTEGER PRIMARY KEY,"
+    "  id TEXT NOT NULL UNIQUE,"
+    "  account TEXT NOT NULL,"
+    "  livemode INTEGER NOT NULL,"
+    "  created INTEGER NOT NULL,"
+    "  disabled INTEGER NOT NULL,"
+    "  url TEXT NOT NULL,"
+    "  secret TEXT NOT NULL,"
+    "  api_version TEXT,"
+    "  description TEXT,"
+    "  enabled_events TEXT NOT NULL,"
+    "  metadata BLOB"
+    ");"
+    "CREATE INDEX webhook_endpoints_account ON webhook_endpoints(account, created, seq);"
+    "CREATE TABLE deliveries ("
+    "  seq INTEGER PRIMARY KEY,"
+    "  event_id TEXT NOT NULL,"
+    "  endpoint_id TEXT NOT NULL,"
+    "  account TEXT NOT NULL,"
+    "  attempts INTEGER NOT NULL,"
+    "  next_attempt_ms INTEGER,"
+    "  state INTEGER NOT NULL"
+    ");"
+    "CREATE INDEX deliveries_due ON deliveries(next_attempt_ms, seq) WHERE state = 0;"
+    "CREATE INDEX deliveries_endpoint ON deliveries(endpoint_id) WHERE state = 0;"
+    /* --- end events & webhooks (issue 3) --- */
+    /* --- verification reports (issue 4) --- */
+    "CREATE TABLE reports ("
+    "  seq INTEGER PRIMARY KEY,"
+    "  id TEXT NOT NULL UNIQUE,"
+    "  account TEXT NOT NULL,"
+    "  created INTEGER NOT NULL,"
+    "  type INTEGER NOT NULL,"
+    "  verification_session TEXT,"
+    "  client_reference_id TEXT,"
+    "  body BLOB NOT NULL" /* vr_encode() */
+    ");"
+    "CREATE INDEX reports_created ON reports(account, created, seq);"
+    "CREATE INDEX reports_type ON reports(account, type, created, seq);"
+    "CREATE INDEX reports_client_ref ON reports(account, client_reference_id, created, seq);"
+    "CREATE INDEX reports_session ON reports(account, verification_session, created, seq);"
+    /* Every url_token ever issued, by SHA-256, so the hosted page finds its session. */
+    "CREATE TABLE hosted_links ("
+    "  token_hash BLOB PRIMARY KEY,"
+    "  account TEXT NOT NULL,"
+    "  session_id TEXT NOT NULL"
+    ") WITHOUT ROWID;"
+    /* Delayed outcomes of the hosted page (unix ms), polled by the lifecycle worker. */
+    "CREATE TABLE outcomes_due ("
+    "  account TEXT NOT NULL,"
+    "  session_id TEXT NOT NULL,"
+    "  due INTEGER NOT NULL,"
+    "  PRIMARY KEY (account, session_id)"
+    ") WITHOUT ROWID;"
+    "CREATE INDEX outcomes_due_due ON outcomes_due(due);"
+    /* --- end verification reports (issue 4) --- */,
 };
 #define N_MIGRATIONS ((int)(sizeof migrations / sizeof migrations[0]))
+
+/* --- verification reports, hosted links, delayed outcomes (issue 4) --- */
+/* Their statements, cached per connection like the others (functions at the end of the file). */
+enum { LR_REPORT_GET, LR_REPORT_CURSOR, LR_LINK_FIND, LR_OUTCOMES_DUE, LR_COUNT };
+enum {
+    LW_REPORT_INSERT,
+    LW_REPORT_GET,
+    LW_LINK_PUT,
+    LW_OUTCOME_SET,
+    LW_OUTCOME_CLEAR,
+    LW_SESSION_REPORTS,
+    LW_REPORT_SET,
+    LW_COUNT
+};
+/* Report list filters: one cached statement per combination. */
+enum {
+    RQ_TYPE = 1 << 0,
+    RQ_CLIENT_REF = 1 << 1,
+    RQ_SESSION = 1 << 2,
+    RQ_CREATED_LO = 1 << 3,
+    RQ_CREATED_HI = 1 << 4,
+    RQ_AFTER = 1 << 5,
+    RQ_BEFORE = 1 << 6,
+    RQ_COMBINATIONS = 1 << 7,
+};
+struct sq_store;
+static int links_sync(struct sq_store *st, const vs_session *s);
+static int reports_redact(struct sq_store *st, const char *account, const char *session_id);
+/* --- end issue 4 --- */
 
 /* Statements of a read connection. */
 enum { R_SESSION_GET, R_CURSOR, R_IDEM_GET, R_REDACTIONS_DUE, R_COUNT };
@@ -153,8 +246,8 @@ static const char *const write_sql[W_COUNT] = {
                          " related_customer = ?6, related_customer_account = ?7,"
                          " redaction_due = ?8, body = ?9 WHERE id = ?1 AND account = ?2",
     [W_EVENT_INSERT] = "INSERT INTO events (id, account, livemode, created, type, object_id,"
-                       " request_id, idempotency_key, snapshot)"
-                       " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+                       " request_id, idempotency_key, snapshot, pending_webhooks)"
+                       " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
     [W_IDEM_GET] = SQL_IDEM_GET,
     [W_IDEM_PUT] = "INSERT INTO idempotency (account, key, fingerprint, status, body, created,"
                    " object_id) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
@@ -164,6 +257,28 @@ static const char *const write_sql[W_COUNT] = {
     [W_EVENT_SNAPSHOT_SET] = "UPDATE events SET snapshot = ?2 WHERE seq = ?1",
     [W_IDEM_DELETE_OBJECT] = "DELETE FROM idempotency WHERE account = ?1 AND object_id = ?2",
 };
+
+/* --- events & webhooks (issue 3): statement slots; the SQL is further down --- */
+enum { WR_EVENT_GET, WR_EVENT_CURSOR, WR_WEBHOOK_GET, WR_WEBHOOK_LIST, WR_DUE, WR_NEXT_DUE, WR_COUNT };
+enum {
+    WW_OUTBOX_ADD,
+    WW_DELIVERY_OK,
+    WW_EVENT_DELIVERED,
+    WW_DELIVERY_RETRY,
+    WW_WEBHOOK_GET,
+    WW_WEBHOOK_COUNT,
+    WW_WEBHOOK_INSERT,
+    WW_WEBHOOK_UPDATE,
+    WW_WEBHOOK_DELETE,
+    WW_DELIVERIES_DROP,
+    WW_FORWARD_PUT,
+    WW_FORWARD_OFF,
+    WW_FORWARD_SECRET,
+    WW_EVENTS_PRUNE,
+    WW_DELIVERIES_PRUNE,
+    WW_COUNT
+};
+/* --- end events & webhooks (issue 3) --- */
 
 typedef struct job {
     store_job_fn fn;
@@ -182,6 +297,9 @@ typedef struct reader {
     sqlite3 *db;
     sqlite3_stmt *stmt[R_COUNT];
     sqlite3_stmt *list[STORE__LQ_COMBINATIONS];
+    sqlite3_stmt *whk[WR_COUNT]; /* events & webhooks (issue 3) */
+    sqlite3_stmt *lstmt[LR_COUNT];                  /* issue 4 */
+    sqlite3_stmt *report_list[RQ_COMBINATIONS];     /* issue 4 */
     struct reader *prev, *next;
 } reader;
 
@@ -200,8 +318,15 @@ typedef struct sq_store {
     /* Writer: used by store_open until the writer thread starts, then by that thread alone. */
     sqlite3 *wdb;
     sqlite3_stmt *wstmt[W_COUNT];
+    sqlite3_stmt *lwstmt[LW_COUNT]; /* issue 4 */
     buf enc; /* vs_encode scratch, heap-backed */
     sq_txn txn;
+    /* events & webhooks (issue 3): the outbox statements, and the hook called after a commit
+     * that added deliveries (outbox_dirty, set by sq_txn_outbox_add). Hook under qmu. */
+    sqlite3_stmt *wwhk[WW_COUNT];
+    store_outbox_hook outbox_hook;
+    void *outbox_ctx;
+    int outbox_dirty;
     pthread_t writer;
     int writer_started;
 
@@ -468,6 +593,12 @@ static void reader_free(reader *r)
         sqlite3_finalize(r->stmt[i]);
     for (int i = 0; i < STORE__LQ_COMBINATIONS; i++)
         sqlite3_finalize(r->list[i]);
+    for (int i = 0; i < WR_COUNT; i++) /* events & webhooks (issue 3) */
+        sqlite3_finalize(r->whk[i]);
+    for (int i = 0; i < LR_COUNT; i++) /* issue 4 */
+        sqlite3_finalize(r->lstmt[i]);
+    for (int i = 0; i < RQ_COMBINATIONS; i++) /* issue 4 */
+        sqlite3_finalize(r->report_list[i]);
     if (sqlite3_close(r->db) != SQLITE_OK) db_fail(r->db, "close reader");
     free(r);
 }
@@ -841,6 +972,7 @@ static int sq_txn_session_insert(store_txn *t, const vs_session *s)
     int rc = writer_stmt(st, W_SESSION_INSERT, &stmt);
     if (rc == 0) rc = bind_session(st, stmt, s);
     if (rc == 0) rc = run_stmt(st->wdb, stmt);
+    if (rc == 0) rc = links_sync(st, s); /* issue 4 */
     return rc;
 }
 
@@ -852,6 +984,7 @@ static int sq_txn_session_update(store_txn *t, const vs_session *s)
     if (rc == 0) rc = bind_session(st, stmt, s);
     if (rc == 0) rc = run_stmt(st->wdb, stmt);
     if (rc == 0 && sqlite3_changes(st->wdb) == 0) rc = STORE_NOT_FOUND;
+    if (rc == 0) rc = links_sync(st, s); /* issue 4 */
     return rc;
 }
 
@@ -870,6 +1003,7 @@ static int sq_txn_event_insert(store_txn *t, const store_event *e)
     br |= bind_text(stmt, 7, e->request_id);
     br |= bind_text(stmt, 8, e->idempotency_key);
     br |= bind_blob(stmt, 9, e->snapshot, e->snapshot_len);
+    br |= sqlite3_bind_int(stmt, 10, e->pending_webhooks);
     if (br != SQLITE_OK) {
         finish(stmt);
         return db_fail(st->wdb, "bind");
@@ -992,10 +1126,712 @@ static int sq_txn_redact_object(store_txn *t, const char *account, const char *o
         goto done;
     }
     rc = run_stmt(st->wdb, del);
+    if (rc == 0) rc = reports_redact(st, account, object_id); /* issue 4: its reports too */
 done:
     arena_free(a);
     return rc;
 }
+
+/* --- events & webhooks (issue 3) --- */
+/*
+ * Events read back, webhook endpoints, and the delivery outbox. Statements live in their own
+ * per-connection arrays (reader->whk, st->wwhk) so this block stays apart from the rest. An
+ * endpoint's enabled_events are stored as "\n" + names joined by "\n" + "\n", so the fan-out can
+ * match a type (or '*') with instr() inside one INSERT ... SELECT; metadata is key NUL value NUL
+ * pairs (strings that reach here never hold NUL: they are C strings already).
+ */
+
+#define EVENT_COLS                                                                                 \
+    "id, account, livemode, created, type, object_id, request_id, idempotency_key, snapshot,"      \
+    " pending_webhooks"
+#define WEBHOOK_COLS                                                                               \
+    "id, account, livemode, created, disabled, url, secret, api_version, description,"             \
+    " enabled_events, metadata"
+#define SQL_WEBHOOK_GET "SELECT " WEBHOOK_COLS " FROM webhook_endpoints WHERE id = ?1 AND account = ?2"
+#define PRUNE_BATCH 1000
+#define PRUNE_BATCH_S "1000"
+
+static const char *const whk_read_sql[WR_COUNT] = {
+    [WR_EVENT_GET] = "SELECT " EVENT_COLS " FROM events WHERE id = ?1 AND account = ?2",
+    [WR_EVENT_CURSOR] = "SELECT created, seq FROM events WHERE id = ?1 AND account = ?2",
+    [WR_WEBHOOK_GET] = SQL_WEBHOOK_GET,
+    [WR_WEBHOOK_LIST] = "SELECT " WEBHOOK_COLS " FROM webhook_endpoints WHERE account = ?1"
+                        " ORDER BY created DESC, seq DESC",
+    [WR_DUE] = "SELECT d.seq, d.attempts, d.endpoint_id, w.url, w.secret, w.api_version,"
+               " w.livemode, w.account = '*',"
+               " e.id, e.account, e.livemode, e.created, e.type, e.object_id, e.request_id,"
+               " e.idempotency_key, e.snapshot, e.pending_webhooks"
+               " FROM deliveries d"
+               " JOIN webhook_endpoints w ON w.id = d.endpoint_id"
+               " JOIN events e ON e.id = d.event_id"
+               " WHERE d.state = 0 AND d.next_attempt_ms <= ?1 AND w.disabled = 0"
+               " AND (w.account = d.account OR w.account = '*') AND e.account = d.account"
+               " ORDER BY d.next_attempt_ms, d.seq LIMIT ?2",
+    [WR_NEXT_DUE] = "SELECT d.next_attempt_ms FROM deliveries d"
+                    " JOIN webhook_endpoints w ON w.id = d.endpoint_id"
+                    " WHERE d.state = 0 AND d.next_attempt_ms > ?1 AND w.disabled = 0"
+                    " ORDER BY d.next_attempt_ms, d.seq LIMIT 1",
+};
+
+static const char *const whk_write_sql[WW_COUNT] = {
+    [WW_OUTBOX_ADD] =
+        "INSERT INTO deliveries (event_id, endpoint_id, account, attempts, next_attempt_ms, state)"
+        " SELECT ?1, id, ?2, 0, ?5, 0 FROM webhook_endpoints"
+        " WHERE ((account = ?2 AND livemode = ?3) OR account = '*') AND disabled = 0"
+        " AND (instr(enabled_events, char(10) || '*' || char(10)) > 0"
+        " OR instr(enabled_events, char(10) || ?4 || char(10)) > 0)",
+    [WW_DELIVERY_OK] = "UPDATE deliveries SET state = 1, attempts = attempts + 1,"
+                       " next_attempt_ms = NULL WHERE seq = ?1 AND state = 0",
+    [WW_EVENT_DELIVERED] = "UPDATE events SET pending_webhooks = pending_webhooks - 1"
+                           " WHERE id = ?1 AND pending_webhooks > 0",
+    [WW_DELIVERY_RETRY] = "UPDATE deliveries SET attempts = attempts + 1, next_attempt_ms = ?2,"
+                          " state = ?3 WHERE seq = ?1 AND state = 0",
+    [WW_WEBHOOK_GET] = SQL_WEBHOOK_GET,
+    [WW_WEBHOOK_COUNT] = "SELECT count(*) FROM webhook_endpoints WHERE account = ?1",
+    [WW_WEBHOOK_INSERT] = "INSERT INTO webhook_endpoints (" WEBHOOK_COLS ")"
+                          " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
+    [WW_WEBHOOK_UPDATE] = "UPDATE webhook_endpoints SET disabled = ?5, url = ?6,"
+                          " api_version = ?8, description = ?9, enabled_events = ?10,"
+                          " metadata = ?11 WHERE id = ?1 AND account = ?2",
+    [WW_WEBHOOK_DELETE] = "DELETE FROM webhook_endpoints WHERE id = ?1 AND account = ?2",
+    [WW_DELIVERIES_DROP] = "UPDATE deliveries SET state = 2, next_attempt_ms = NULL"
+                           " WHERE endpoint_id = ?1 AND account = ?2 AND state = 0",
+    [WW_FORWARD_PUT] =
+        "INSERT INTO webhook_endpoints (" WEBHOOK_COLS ")"
+        " VALUES ('" STORE_FORWARD_ID "', '*', 0, ?1, 0, ?2, ?3, NULL, NULL,"
+        " char(10) || '*' || char(10), NULL)"
+        " ON CONFLICT(id) DO UPDATE SET url = excluded.url, disabled = 0",
+    [WW_FORWARD_OFF] = "UPDATE webhook_endpoints SET disabled = 1 WHERE id = '" STORE_FORWARD_ID
+                       "'",
+    [WW_FORWARD_SECRET] =
+        "SELECT secret FROM webhook_endpoints WHERE id = '" STORE_FORWARD_ID "'",
+    [WW_EVENTS_PRUNE] = "DELETE FROM events WHERE seq IN"
+                        " (SELECT seq FROM events ORDER BY seq LIMIT " PRUNE_BATCH_S ") AND created < ?1",
+    [WW_DELIVERIES_PRUNE] =
+        "DELETE FROM deliveries WHERE seq IN (SELECT seq FROM deliveries ORDER BY seq LIMIT " PRUNE_BATCH_S ")"
+        " AND NOT EXISTS (SELECT 1 FROM events WHERE events.id = deliveries.event_id)",
+};
+
+static int whk_reader_stmt(reader *r, int which, sqlite3_stmt **out)
+{
+    return prepare(r->db, &r->whk[which], whk_read_sql[which], out);
+}
+
+static int whk_writer_stmt(sq_store *st, int which, sqlite3_stmt **out)
+{
+    return prepare(st->wdb, &st->wwhk[which], whk_write_sql[which], out);
+}
+
+static const char *col_text(sqlite3_stmt *stmt, int col, arena *a)
+{
+    return arena_strdup(a, (const char *)sqlite3_column_text(stmt, col));
+}
+
+/* An event row (EVENT_COLS from column col on) into *out, strings and snapshot in a. */
+static void event_row(sqlite3_stmt *stmt, int col, arena *a, store_event *out)
+{
+    memset(out, 0, sizeof *out);
+    out->id = col_text(stmt, col, a);
+    out->account = col_text(stmt, col + 1, a);
+    out->livemode = sqlite3_column_int(stmt, col + 2);
+    out->created = sqlite3_column_int64(stmt, col + 3);
+    out->type = col_text(stmt, col + 4, a);
+    out->object_id = col_text(stmt, col + 5, a);
+    out->request_id = col_text(stmt, col + 6, a);
+    out->idempotency_key = col_text(stmt, col + 7, a);
+    const void *p = sqlite3_column_blob(stmt, col + 8);
+    out->snapshot_len = (size_t)sqlite3_column_bytes(stmt, col + 8);
+    void *copy = arena_alloc(a, out->snapshot_len + 1);
+    if (out->snapshot_len > 0) memcpy(copy, p, out->snapshot_len);
+    out->snapshot = copy;
+    out->pending_webhooks = sqlite3_column_int(stmt, col + 9);
+}
+
+/* "\nname\nname\n" into an arena array of names. */
+static void split_events(const char *s, arena *a, const char ***out, size_t *n)
+{
+    size_t count = 0;
+    for (const char *p = s; *p; p++)
+        count += *p == '\n';
+    const char **v = arena_alloc(a, (count + 1) * sizeof *v);
+    *n = 0;
+    const char *p = s;
+    while (*p) {
+        if (*p == '\n') {
+            p++;
+            continue;
+        }
+        size_t len = strcspn(p, "\n");
+        v[(*n)++] = arena_strndup(a, p, len);
+        p += len;
+    }
+    *out = v;
+}
+
+/* A webhook row (WEBHOOK_COLS) into *out, strings in a. */
+static void webhook_row(sqlite3_stmt *stmt, arena *a, store_webhook *out)
+{
+    memset(out, 0, sizeof *out);
+    out->id = col_text(stmt, 0, a);
+    out->account = col_text(stmt, 1, a);
+    out->livemode = sqlite3_column_int(stmt, 2);
+    out->created = sqlite3_column_int64(stmt, 3);
+    out->disabled = sqlite3_column_int(stmt, 4);
+    out->url = col_text(stmt, 5, a);
+    out->secret = col_text(stmt, 6, a);
+    out->api_version = col_text(stmt, 7, a);
+    out->description = col_text(stmt, 8, a);
+    const char *ev = (const char *)sqlite3_column_text(stmt, 9);
+    split_events(ev != NULL ? ev : "", a, &out->enabled_events, &out->n_enabled_events);
+    const char *md = sqlite3_column_blob(stmt, 10);
+    size_t len = (size_t)sqlite3_column_bytes(stmt, 10), pairs = 0;
+    for (size_t i = 0; i < len; i++)
+        pairs += md[i] == '\0';
+    pairs /= 2;
+    out->metadata = arena_alloc(a, (pairs + 1) * sizeof *out->metadata);
+    const char *p = md, *end = md + len;
+    while (md != NULL && p < end && out->n_metadata < pairs) {
+        const char *k = p;
+        p += strnlen(p, (size_t)(end - p)) + 1;
+        if (p >= end) break;
+        const char *v = p;
+        p += strnlen(p, (size_t)(end - p)) + 1;
+        out->metadata[out->n_metadata++] = (vs_kv){arena_strdup(a, k), arena_strdup(a, v)};
+    }
+}
+
+/* Bind ?1..?11 of insert and update (see WEBHOOK_COLS). Encodes into st->enc. */
+static int bind_webhook(sq_store *st, sqlite3_stmt *stmt, const store_webhook *w)
+{
+    buf ev;
+    buf_init(&ev, NULL);
+    buf_putc(&ev, '\n');
+    for (size_t i = 0; i < w->n_enabled_events; i++) {
+        buf_puts(&ev, w->enabled_events[i]);
+        buf_putc(&ev, '\n');
+    }
+    buf_reset(&st->enc);
+    for (size_t i = 0; i < w->n_metadata; i++) {
+        buf_append(&st->enc, w->metadata[i].key, strlen(w->metadata[i].key) + 1);
+        buf_append(&st->enc, w->metadata[i].value, strlen(w->metadata[i].value) + 1);
+    }
+    int br = bind_text(stmt, 1, w->id);
+    br |= bind_text(stmt, 2, w->account);
+    br |= sqlite3_bind_int(stmt, 3, w->livemode ? 1 : 0);
+    br |= sqlite3_bind_int64(stmt, 4, w->created);
+    br |= sqlite3_bind_int(stmt, 5, w->disabled ? 1 : 0);
+    br |= bind_text(stmt, 6, w->url);
+    br |= bind_text(stmt, 7, w->secret);
+    br |= bind_text(stmt, 8, w->api_version);
+    br |= bind_text(stmt, 9, w->description);
+    br |= sqlite3_bind_text(stmt, 10, ev.data, (int)ev.len, SQLITE_TRANSIENT);
+    br |= bind_blob(stmt, 11, st->enc.len > 0 ? st->enc.data : "", st->enc.len);
+    buf_free(&ev);
+    if (br != SQLITE_OK) {
+        finish(stmt);
+        return db_fail(st->wdb, "bind");
+    }
+    return 0;
+}
+
+static int sq_event_get(store *base, const char *account, const char *id, arena *a,
+                        store_event *out)
+{
+    sq_store *st = (sq_store *)base;
+    sqlite3_stmt *stmt;
+    reader *r = reader_get(st);
+    if (r == NULL) return STORE_EIO;
+    int rc = whk_reader_stmt(r, WR_EVENT_GET, &stmt);
+    if (rc != 0) return rc;
+    if ((bind_text(stmt, 1, id) | bind_text(stmt, 2, account)) != SQLITE_OK) {
+        rc = db_fail(r->db, "bind");
+        goto done;
+    }
+    rc = sqlite3_step(stmt);
+    if (rc == SQLITE_ROW) {
+        event_row(stmt, 0, a, out);
+        rc = 0;
+    } else if (rc == SQLITE_DONE) {
+        rc = STORE_NOT_FOUND;
+    } else {
+        rc = db_fail(r->db, "event get");
+    }
+done:
+    finish(stmt);
+    return rc;
+}
+
+/* The SQL of an event list page; parameters are numbered in the order bind_event_list binds. */
+static void event_list_sql(const store_event_query *q, int has_lo, int has_hi, buf *out)
+{
+    buf_puts(out, "SELECT " EVENT_COLS " FROM events WHERE account = ?");
+    if (q->n_types > 0) {
+        buf_puts(out, " AND (");
+        for (size_t i = 0; i < q->n_types; i++)
+            buf_puts(out, i ? " OR type GLOB ?" : "type GLOB ?");
+        buf_puts(out, ")");
+    }
+    if (has_lo) buf_puts(out, " AND created >= ?");
+    if (has_hi) buf_puts(out, " AND created <= ?");
+    if (q->delivery_success == 1) buf_puts(out, " AND pending_webhooks = 0");
+    if (q->delivery_success == 0) buf_puts(out, " AND pending_webhooks > 0");
+    if (q->starting_after != NULL) buf_puts(out, " AND (created, seq) < (?, ?)");
+    if (q->ending_before != NULL) buf_puts(out, " AND (created, seq) > (?, ?)");
+    buf_puts(out, q->ending_before != NULL ? " ORDER BY created ASC, seq ASC"
+                                           : " ORDER BY created DESC, seq DESC");
+    buf_puts(out, " LIMIT ?");
+}
+
+/* A Stripe type pattern as a GLOB: '*' stays a wildcard, GLOB's other specials match
+ * themselves. */
+static const char *type_glob(const char *pattern, arena *a)
+{
+    buf b;
+    buf_init(&b, a);
+    for (const char *p = pattern; *p; p++) {
+        if (*p == '?' || *p == '[')
+            buf_printf(&b, "[%c]", *p);
+        else
+            buf_putc(&b, *p);
+    }
+    return b.data;
+}
+
+/* Lists are rare next to writes and take up to 20 type patterns, so the statement is prepared
+ * per call rather than cached per combination. */
+static int sq_event_list(store *base, const store_event_query *q, arena *a, store_event **items,
+                         size_t *n, int *has_more)
+{
+    sq_store *st = (sq_store *)base;
+    sqlite3_stmt *stmt = NULL;
+    int64_t cur_created = 0, cur_seq = 0;
+    size_t count = 0;
+    int rc, more = 0;
+    buf sql;
+
+    *items = NULL;
+    *n = 0;
+    *has_more = 0;
+    if (q->starting_after != NULL && q->ending_before != NULL) return STORE_CURSOR;
+    reader *r = reader_get(st);
+    if (r == NULL) return STORE_EIO;
+    const char *cursor = q->starting_after != NULL ? q->starting_after : q->ending_before;
+    if (cursor != NULL) {
+        rc = whk_reader_stmt(r, WR_EVENT_CURSOR, &stmt);
+        if (rc != 0) return rc;
+        if ((bind_text(stmt, 1, cursor) | bind_text(stmt, 2, q->account)) != SQLITE_OK) {
+            finish(stmt);
+            return db_fail(r->db, "bind");
+        }
+        rc = sqlite3_step(stmt);
+        if (rc == SQLITE_ROW) {
+            cur_created = sqlite3_column_int64(stmt, 0);
+            cur_seq = sqlite3_column_int64(stmt, 1);
+            rc = 0;
+        } else {
+            rc = rc == SQLITE_DONE ? STORE_CURSOR : db_fail(r->db, "event cursor");
+        }
+        finish(stmt);
+        stmt = NULL;
+        if (rc != 0) return rc;
+    }
+    int has_lo, has_hi;
+    int64_t lo, hi;
+    if (!created_interval(&q->created, &has_lo, &lo, &has_hi, &hi)) return 0;
+
+    buf_init(&sql, NULL);
+    event_list_sql(q, has_lo, has_hi, &sql);
+    if (sqlite3_prepare_v2(r->db, sql.data, -1, &stmt, NULL) != SQLITE_OK) {
+        rc = db_fail(r->db, "prepare event list");
+        stmt = NULL;
+        goto done;
+    }
+    int limit = q->limit < 1 ? 1 : q->limit > LIST_LIMIT_MAX ? LIST_LIMIT_MAX : q->limit;
+    int i = 1;
+    int br = bind_text(stmt, i++, q->account);
+    for (size_t k = 0; k < q->n_types; k++)
+        br |= sqlite3_bind_text(stmt, i++, type_glob(q->types[k], a), -1, SQLITE_STATIC);
+    if (has_lo) br |= sqlite3_bind_int64(stmt, i++, lo);
+    if (has_hi) br |= sqlite3_bind_int64(stmt, i++, hi);
+    if (cursor != NULL) {
+        br |= sqlite3_bind_int64(stmt, i++, cur_created);
+        br |= sqlite3_bind_int64(stmt, i++, cur_seq);
+    }
+    br |= sqlite3_bind_int(stmt, i++, limit + 1);
+    if (br != SQLITE_OK) {
+        rc = db_fail(r->db, "bind");
+        goto done;
+    }
+    store_event *v = arena_alloc(a, (size_t)limit * sizeof *v);
+    for (;;) {
+        rc = sqlite3_step(stmt);
+        if (rc == SQLITE_DONE) break;
+        if (rc != SQLITE_ROW) {
+            rc = db_fail(r->db, "event list");
+            goto done;
+        }
+        if (count == (size_t)limit) {
+            more = 1;
+            break;
+        }
+        event_row(stmt, 0, a, &v[count++]);
+    }
+    rc = 0;
+    if (q->ending_before != NULL) {
+        for (size_t k = 0; k < count / 2; k++) {
+            store_event tmp = v[k];
+            v[k] = v[count - 1 - k];
+            v[count - 1 - k] = tmp;
+        }
+    }
+    *items = v;
+    *n = count;
+    *has_more = more;
+done:
+    sqlite3_finalize(stmt);
+    buf_free(&sql);
+    return rc;
+}
+
+/* One endpoint by (account, id) with a prepared get statement (reader or writer). */
+static int webhook_get(sqlite3 *db, sqlite3_stmt *stmt, const char *account, const char *id,
+                       arena *a, store_webhook *out)
+{
+    int rc;
+    if ((bind_text(stmt, 1, id) | bind_text(stmt, 2, account)) != SQLITE_OK) {
+        rc = db_fail(db, "bind");
+        goto done;
+    }
+    rc = sqlite3_step(stmt);
+    if (rc == SQLITE_ROW) {
+        webhook_row(stmt, a, out);
+        rc = 0;
+    } else if (rc == SQLITE_DONE) {
+        rc = STORE_NOT_FOUND;
+    } else {
+        rc = db_fail(db, "webhook get");
+    }
+done:
+    finish(stmt);
+    return rc;
+}
+
+static int sq_webhook_get(store *base, const char *account, const char *id, arena *a,
+                          store_webhook *out)
+{
+    sq_store *st = (sq_store *)base;
+    sqlite3_stmt *stmt;
+    reader *r = reader_get(st);
+    if (r == NULL) return STORE_EIO;
+    int rc = whk_reader_stmt(r, WR_WEBHOOK_GET, &stmt);
+    if (rc != 0) return rc;
+    return webhook_get(r->db, stmt, account, id, a, out);
+}
+
+static int sq_webhook_list(store *base, const char *account, arena *a, store_webhook **items,
+                           size_t *n)
+{
+    sq_store *st = (sq_store *)base;
+    sqlite3_stmt *stmt;
+    size_t count = 0, cap = 0;
+    store_webhook *v = NULL;
+    *items = NULL;
+    *n = 0;
+    reader *r = reader_get(st);
+    if (r == NULL) return STORE_EIO;
+    int rc = whk_reader_stmt(r, WR_WEBHOOK_LIST, &stmt);
+    if (rc != 0) return rc;
+    if (bind_text(stmt, 1, account) != SQLITE_OK) {
+        rc = db_fail(r->db, "bind");
+        goto done;
+    }
+    for (;;) {
+        rc = sqlite3_step(stmt);
+        if (rc == SQLITE_DONE) break;
+        if (rc != SQLITE_ROW) {
+            rc = db_fail(r->db, "webhook list");
+            goto done;
+        }
+        if (count == cap) {
+            cap = cap == 0 ? 16 : cap * 2;
+            store_webhook *grown = arena_alloc(a, cap * sizeof *grown);
+            if (count > 0) memcpy(grown, v, count * sizeof *v);
+            v = grown;
+        }
+        webhook_row(stmt, a, &v[count++]);
+    }
+    rc = 0;
+    *items = v;
+    *n = count;
+done:
+    finish(stmt);
+    return rc;
+}
+
+static int sq_deliveries_due(store *base, int64_t now_ms, size_t max, arena *a,
+                             store_delivery **items, size_t *n)
+{
+    sq_store *st = (sq_store *)base;
+    sqlite3_stmt *stmt;
+    size_t count = 0;
+    *items = NULL;
+    *n = 0;
+    if (max == 0) return 0;
+    reader *r = reader_get(st);
+    if (r == NULL) return STORE_EIO;
+    int rc = whk_reader_stmt(r, WR_DUE, &stmt);
+    if (rc != 0) return rc;
+    if ((sqlite3_bind_int64(stmt, 1, now_ms) |
+         sqlite3_bind_int64(stmt, 2, max > 100000 ? 100000 : (int64_t)max)) != SQLITE_OK) {
+        rc = db_fail(r->db, "bind");
+        goto done;
+    }
+    store_delivery *v = arena_alloc(a, (max > 100000 ? 100000 : max) * sizeof *v);
+    for (;;) {
+        rc = sqlite3_step(stmt);
+        if (rc == SQLITE_DONE) break;
+        if (rc != SQLITE_ROW) {
+            rc = db_fail(r->db, "deliveries due");
+            goto done;
+        }
+        store_delivery *d = &v[count++];
+        d->seq = sqlite3_column_int64(stmt, 0);
+        d->attempts = sqlite3_column_int(stmt, 1);
+        d->endpoint_id = col_text(stmt, 2, a);
+        d->url = col_text(stmt, 3, a);
+        d->secret = col_text(stmt, 4, a);
+        d->api_version = col_text(stmt, 5, a);
+        d->endpoint_livemode = sqlite3_column_int(stmt, 6);
+        d->forward = sqlite3_column_int(stmt, 7);
+        event_row(stmt, 8, a, &d->event);
+    }
+    rc = 0;
+    *items = v;
+    *n = count;
+done:
+    finish(stmt);
+    return rc;
+}
+
+static int sq_delivery_next_due(store *base, int64_t after_ms, int64_t *out_ms)
+{
+    sq_store *st = (sq_store *)base;
+    sqlite3_stmt *stmt;
+    reader *r = reader_get(st);
+    if (r == NULL) return STORE_EIO;
+    int rc = whk_reader_stmt(r, WR_NEXT_DUE, &stmt);
+    if (rc != 0) return rc;
+    if (sqlite3_bind_int64(stmt, 1, after_ms) != SQLITE_OK) {
+        rc = db_fail(r->db, "bind");
+        goto done;
+    }
+    rc = sqlite3_step(stmt);
+    if (rc == SQLITE_ROW) {
+        *out_ms = sqlite3_column_int64(stmt, 0);
+        rc = 0;
+    } else {
+        rc = rc == SQLITE_DONE ? STORE_NOT_FOUND : db_fail(r->db, "next due");
+    }
+done:
+    finish(stmt);
+    return rc;
+}
+
+static void sq_set_outbox_hook(store *base, store_outbox_hook fn, void *ctx)
+{
+    sq_store *st = (sq_store *)base;
+    pthread_mutex_lock(&st->qmu);
+    st->outbox_hook = fn;
+    st->outbox_ctx = ctx;
+    pthread_mutex_unlock(&st->qmu);
+}
+
+static int sq_txn_outbox_add(store_txn *t, const store_event *e, int64_t now_ms, int *n)
+{
+    sq_store *st = ((sq_txn *)t)->st;
+    sqlite3_stmt *stmt;
+    *n = 0;
+    int rc = whk_writer_stmt(st, WW_OUTBOX_ADD, &stmt);
+    if (rc != 0) return rc;
+    int br = bind_text(stmt, 1, e->id);
+    br |= bind_text(stmt, 2, e->account);
+    br |= sqlite3_bind_int(stmt, 3, e->livemode ? 1 : 0);
+    br |= bind_text(stmt, 4, e->type);
+    br |= sqlite3_bind_int64(stmt, 5, now_ms);
+    if (br != SQLITE_OK) {
+        finish(stmt);
+        return db_fail(st->wdb, "bind");
+    }
+    rc = run_stmt(st->wdb, stmt);
+    if (rc != 0) return rc;
+    *n = sqlite3_changes(st->wdb);
+    if (*n > 0) st->outbox_dirty = 1;
+    return 0;
+}
+
+static int sq_txn_delivery_result(store_txn *t, int64_t seq, const char *event_id, int ok,
+                                  int64_t next_ms)
+{
+    sq_store *st = ((sq_txn *)t)->st;
+    sqlite3_stmt *stmt;
+    int rc = whk_writer_stmt(st, ok ? WW_DELIVERY_OK : WW_DELIVERY_RETRY, &stmt);
+    if (rc != 0) return rc;
+    int br = sqlite3_bind_int64(stmt, 1, seq);
+    if (!ok && next_ms >= 0) {
+        br |= sqlite3_bind_int64(stmt, 2, next_ms);
+        br |= sqlite3_bind_int(stmt, 3, 0);
+    } else if (!ok) {
+        br |= sqlite3_bind_null(stmt, 2);
+        br |= sqlite3_bind_int(stmt, 3, 2);
+    }
+    if (br != SQLITE_OK) {
+        finish(stmt);
+        return db_fail(st->wdb, "bind");
+    }
+    rc = run_stmt(st->wdb, stmt);
+    if (rc != 0 || !ok || sqlite3_changes(st->wdb) == 0) return rc;
+    rc = whk_writer_stmt(st, WW_EVENT_DELIVERED, &stmt);
+    if (rc != 0) return rc;
+    if (bind_text(stmt, 1, event_id) != SQLITE_OK) {
+        finish(stmt);
+        return db_fail(st->wdb, "bind");
+    }
+    return run_stmt(st->wdb, stmt);
+}
+
+static int sq_txn_webhook_get(store_txn *t, const char *account, const char *id, arena *a,
+                              store_webhook *out)
+{
+    sq_store *st = ((sq_txn *)t)->st;
+    sqlite3_stmt *stmt;
+    int rc = whk_writer_stmt(st, WW_WEBHOOK_GET, &stmt);
+    if (rc != 0) return rc;
+    return webhook_get(st->wdb, stmt, account, id, a, out);
+}
+
+static int sq_txn_webhook_count(store_txn *t, const char *account, int *n)
+{
+    sq_store *st = ((sq_txn *)t)->st;
+    sqlite3_stmt *stmt;
+    int rc = whk_writer_stmt(st, WW_WEBHOOK_COUNT, &stmt);
+    if (rc != 0) return rc;
+    if (bind_text(stmt, 1, account) != SQLITE_OK) {
+        rc = db_fail(st->wdb, "bind");
+        goto done;
+    }
+    rc = sqlite3_step(stmt);
+    if (rc == SQLITE_ROW) {
+        *n = sqlite3_column_int(stmt, 0);
+        rc = 0;
+    } else {
+        rc = db_fail(st->wdb, "webhook count");
+    }
+done:
+    finish(stmt);
+    return rc;
+}
+
+static int sq_txn_webhook_insert(store_txn *t, const store_webhook *w)
+{
+    sq_store *st = ((sq_txn *)t)->st;
+    sqlite3_stmt *stmt;
+    int rc = whk_writer_stmt(st, WW_WEBHOOK_INSERT, &stmt);
+    if (rc == 0) rc = bind_webhook(st, stmt, w);
+    if (rc == 0) rc = run_stmt(st->wdb, stmt);
+    return rc;
+}
+
+static int sq_txn_webhook_update(store_txn *t, const store_webhook *w)
+{
+    sq_store *st = ((sq_txn *)t)->st;
+    sqlite3_stmt *stmt;
+    int rc = whk_writer_stmt(st, WW_WEBHOOK_UPDATE, &stmt);
+    if (rc == 0) rc = bind_webhook(st, stmt, w);
+    if (rc == 0) rc = run_stmt(st->wdb, stmt);
+    if (rc == 0 && sqlite3_changes(st->wdb) == 0) rc = STORE_NOT_FOUND;
+    return rc;
+}
+
+/* Both statements take ?1 id, ?2 account. */
+static int run_id_account(sq_store *st, int which, const char *account, const char *id)
+{
+    sqlite3_stmt *stmt;
+    int rc = whk_writer_stmt(st, which, &stmt);
+    if (rc != 0) return rc;
+    if ((bind_text(stmt, 1, id) | bind_text(stmt, 2, account)) != SQLITE_OK) {
+        finish(stmt);
+        return db_fail(st->wdb, "bind");
+    }
+    return run_stmt(st->wdb, stmt);
+}
+
+static int sq_txn_webhook_delete(store_txn *t, const char *account, const char *id)
+{
+    sq_store *st = ((sq_txn *)t)->st;
+    int rc = run_id_account(st, WW_WEBHOOK_DELETE, account, id);
+    if (rc != 0) return rc;
+    if (sqlite3_changes(st->wdb) == 0) return STORE_NOT_FOUND;
+    /* CONTRACT.md §8: retries stop once the endpoint is deleted. */
+    return run_id_account(st, WW_DELIVERIES_DROP, account, id);
+}
+
+static int sq_txn_forward_set(store_txn *t, const char *url, const char *new_secret, arena *a,
+                              const char **secret)
+{
+    sq_store *st = ((sq_txn *)t)->st;
+    sqlite3_stmt *stmt;
+    int rc;
+    *secret = NULL;
+    if (url == NULL) {
+        rc = whk_writer_stmt(st, WW_FORWARD_OFF, &stmt);
+        return rc != 0 ? rc : run_stmt(st->wdb, stmt);
+    }
+    rc = whk_writer_stmt(st, WW_FORWARD_PUT, &stmt);
+    if (rc != 0) return rc;
+    int br = sqlite3_bind_int64(stmt, 1, util_now());
+    br |= bind_text(stmt, 2, url);
+    br |= bind_text(stmt, 3, new_secret);
+    if (br != SQLITE_OK) {
+        finish(stmt);
+        return db_fail(st->wdb, "bind");
+    }
+    rc = run_stmt(st->wdb, stmt);
+    if (rc != 0) return rc;
+    rc = whk_writer_stmt(st, WW_FORWARD_SECRET, &stmt);
+    if (rc != 0) return rc;
+    rc = sqlite3_step(stmt);
+    if (rc == SQLITE_ROW) {
+        *secret = col_text(stmt, 0, a);
+        rc = 0;
+    } else {
+        rc = db_fail(st->wdb, "forward secret");
+    }
+    finish(stmt);
+    return rc;
+}
+
+static int sq_txn_events_prune(store_txn *t, int64_t cutoff, int *n)
+{
+    sq_store *st = ((sq_txn *)t)->st;
+    sqlite3_stmt *stmt;
+    *n = 0;
+    int rc = whk_writer_stmt(st, WW_EVENTS_PRUNE, &stmt);
+    if (rc != 0) return rc;
+    if (sqlite3_bind_int64(stmt, 1, cutoff) != SQLITE_OK) {
+        finish(stmt);
+        return db_fail(st->wdb, "bind");
+    }
+    rc = run_stmt(st->wdb, stmt);
+    if (rc != 0) return rc;
+    *n = sqlite3_changes(st->wdb);
+    rc = whk_writer_stmt(st, WW_DELIVERIES_PRUNE, &stmt);
+    while (rc == 0) {
+        rc = run_stmt(st->wdb, stmt);
+        if (rc != 0 || sqlite3_changes(st->wdb) < PRUNE_BATCH) break;
+    }
+    return rc;
+}
+/* --- end events & webhooks (issue 3) --- */
 
 /* ---- writer: the thread and its group commit ---- */
 
@@ -1031,6 +1867,14 @@ static void run_batch(sq_store *st, job *first)
     }
     rc = writer_exec(st, W_COMMIT);
     if (rc != 0) goto failed;
+    if (st->outbox_dirty) { /* events & webhooks (issue 3): wake the delivery worker first */
+        st->outbox_dirty = 0;
+        pthread_mutex_lock(&st->qmu);
+        store_outbox_hook hook = st->outbox_hook;
+        void *hook_ctx = st->outbox_ctx;
+        pthread_mutex_unlock(&st->qmu);
+        if (hook != NULL) hook(hook_ctx);
+    }
     for (job *j = first; j != NULL; j = j->next)
         if (j->done != NULL) j->done(j->ctx, j->rc);
     return;
@@ -1112,6 +1956,10 @@ static void sq_destroy(sq_store *st)
     }
     for (int i = 0; i < W_COUNT; i++)
         sqlite3_finalize(st->wstmt[i]);
+    for (int i = 0; i < WW_COUNT; i++) /* events & webhooks (issue 3) */
+        sqlite3_finalize(st->wwhk[i]);
+    for (int i = 0; i < LW_COUNT; i++) /* issue 4 */
+        sqlite3_finalize(st->lwstmt[i]);
     if (st->wdb != NULL && sqlite3_close(st->wdb) != SQLITE_OK) db_fail(st->wdb, "close");
     buf_free(&st->enc);
     pthread_cond_destroy(&st->qcv);
@@ -1204,6 +2052,415 @@ static void sq_close(store *base)
     sq_destroy((sq_store *)base);
 }
 
+/* --- verification reports, hosted links, delayed outcomes (issue 4) --- */
+
+static const char *const lread_sql[LR_COUNT] = {
+    [LR_REPORT_GET] = "SELECT body FROM reports WHERE id = ?1 AND account = ?2",
+    [LR_REPORT_CURSOR] = "SELECT created, seq FROM reports WHERE id = ?1 AND account = ?2",
+    [LR_LINK_FIND] = "SELECT account, session_id FROM hosted_links WHERE token_hash = ?1",
+    [LR_OUTCOMES_DUE] = "SELECT account, session_id FROM outcomes_due WHERE due <= ?1"
+                        " ORDER BY due LIMIT ?2",
+};
+
+static const char *const lwrite_sql[LW_COUNT] = {
+    [LW_REPORT_INSERT] = "INSERT INTO reports (id, account, created, type, verification_session,"
+                         " client_reference_id, body) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+    [LW_REPORT_GET] = "SELECT body FROM reports WHERE id = ?1 AND account = ?2",
+    [LW_LINK_PUT] = "INSERT OR IGNORE INTO hosted_links (token_hash, account, session_id)"
+                    " VALUES (?1, ?2, ?3)",
+    [LW_OUTCOME_SET] = "INSERT OR REPLACE INTO outcomes_due (account, session_id, due)"
+                       " VALUES (?1, ?2, ?3)",
+    [LW_OUTCOME_CLEAR] = "DELETE FROM outcomes_due WHERE account = ?1 AND session_id = ?2",
+    [LW_SESSION_REPORTS] = "SELECT seq, body FROM reports"
+                           " WHERE account = ?1 AND verification_session = ?2",
+    [LW_REPORT_SET] = "UPDATE reports SET body = ?2, client_reference_id = ?3 WHERE seq = ?1",
+};
+
+static int lreader_stmt(reader *r, int which, sqlite3_stmt **out)
+{
+    return prepare(r->db, &r->lstmt[which], lread_sql[which], out);
+}
+
+static int lwriter_stmt(sq_store *st, int which, sqlite3_stmt **out)
+{
+    return prepare(st->wdb, &st->lwstmt[which], lwrite_sql[which], out);
+}
+
+/* Decode the vr_encode blob in column col (strings in a). 0 or STORE_CORRUPT. */
+static int decode_report(sqlite3_stmt *stmt, int col, arena *a, const char *account,
+                         vr_report *out)
+{
+    const void *p = sqlite3_column_blob(stmt, col);
+    size_t n = (size_t)sqlite3_column_bytes(stmt, col);
+    if (vr_decode(a, p != NULL ? p : "", n, out) != 0) {
+        fprintf(stderr, "verifyd: store: a stored report record could not be decoded\n");
+        return STORE_CORRUPT;
+    }
+    out->account = account;
+    return 0;
+}
+
+static int report_get(sqlite3 *db, sqlite3_stmt *stmt, const char *account, const char *id,
+                      arena *a, vr_report *out)
+{
+    int rc;
+    if ((bind_text(stmt, 1, id) | bind_text(stmt, 2, account)) != SQLITE_OK) {
+        rc = db_fail(db, "bind");
+        goto done;
+    }
+    rc = sqlite3_step(stmt);
+    if (rc == SQLITE_ROW)
+        rc = decode_report(stmt, 0, a, arena_strdup(a, account), out);
+    else if (rc == SQLITE_DONE)
+        rc = STORE_NOT_FOUND;
+    else
+        rc = db_fail(db, "report get");
+done:
+    finish(stmt);
+    return rc;
+}
+
+static int sq_report_get(store *base, const char *account, const char *id, arena *a,
+                         vr_report *out)
+{
+    sq_store *st = (sq_store *)base;
+    sqlite3_stmt *stmt;
+    reader *r = reader_get(st);
+    if (r == NULL) return STORE_EIO;
+    int rc = lreader_stmt(r, LR_REPORT_GET, &stmt);
+    if (rc != 0) return rc;
+    return report_get(r->db, stmt, account, id, a, out);
+}
+
+static void report_list_sql(unsigned mask, buf *out)
+{
+    buf_puts(out, "SELECT body FROM reports WHERE account = :account");
+    if (mask & RQ_TYPE) buf_puts(out, " AND type = :type");
+    if (mask & RQ_CLIENT_REF) buf_puts(out, " AND client_reference_id = :client_ref");
+    if (mask & RQ_SESSION) buf_puts(out, " AND verification_session = :session");
+    if (mask & RQ_CREATED_LO) buf_puts(out, " AND created >= :lo");
+    if (mask & RQ_CREATED_HI) buf_puts(out, " AND created <= :hi");
+    if (mask & RQ_AFTER) buf_puts(out, " AND (created, seq) < (:cur_created, :cur_seq)");
+    if (mask & RQ_BEFORE) buf_puts(out, " AND (created, seq) > (:cur_created, :cur_seq)");
+    buf_puts(out, mask & RQ_BEFORE ? " ORDER BY created ASC, seq ASC"
+                                   : " ORDER BY created DESC, seq DESC");
+    buf_puts(out, " LIMIT :limit");
+}
+
+static int sq_report_list(store *base, const store_report_query *q, arena *a, vr_report **items,
+                          size_t *n, int *has_more)
+{
+    sq_store *st = (sq_store *)base;
+    sqlite3_stmt *stmt = NULL;
+    int64_t cur_created = 0, cur_seq = 0;
+    size_t count = 0;
+    int rc, more = 0;
+
+    *items = NULL;
+    *n = 0;
+    *has_more = 0;
+    if (q->starting_after != NULL && q->ending_before != NULL) return STORE_CURSOR;
+    reader *r = reader_get(st);
+    if (r == NULL) return STORE_EIO;
+
+    const char *cursor = q->starting_after != NULL ? q->starting_after : q->ending_before;
+    if (cursor != NULL) {
+        rc = lreader_stmt(r, LR_REPORT_CURSOR, &stmt);
+        if (rc != 0) return rc;
+        if ((bind_text(stmt, 1, cursor) | bind_text(stmt, 2, q->account)) != SQLITE_OK) {
+            finish(stmt);
+            return db_fail(r->db, "bind");
+        }
+        rc = sqlite3_step(stmt);
+        if (rc == SQLITE_ROW) {
+            cur_created = sqlite3_column_int64(stmt, 0);
+            cur_seq = sqlite3_column_int64(stmt, 1);
+            rc = 0;
+        } else {
+            rc = rc == SQLITE_DONE ? STORE_CURSOR : db_fail(r->db, "report cursor");
+        }
+        finish(stmt);
+        if (rc != 0) return rc;
+    }
+
+    int has_lo, has_hi;
+    int64_t lo, hi;
+    if (!created_interval(&q->created, &has_lo, &lo, &has_hi, &hi)) return 0;
+    unsigned mask = 0;
+    if (q->has_type) mask |= RQ_TYPE;
+    if (q->client_reference_id != NULL) mask |= RQ_CLIENT_REF;
+    if (q->verification_session != NULL) mask |= RQ_SESSION;
+    if (has_lo) mask |= RQ_CREATED_LO;
+    if (has_hi) mask |= RQ_CREATED_HI;
+    if (q->starting_after != NULL) mask |= RQ_AFTER;
+    if (q->ending_before != NULL) mask |= RQ_BEFORE;
+    if (r->report_list[mask] == NULL) {
+        buf sql;
+        buf_init(&sql, NULL);
+        report_list_sql(mask, &sql);
+        rc = prepare(r->db, &r->report_list[mask], sql.data, &stmt);
+        buf_free(&sql);
+        if (rc != 0) return rc;
+    }
+    stmt = r->report_list[mask];
+
+    int limit = q->limit < 1 ? 1 : q->limit > LIST_LIMIT_MAX ? LIST_LIMIT_MAX : q->limit;
+    int br = bind_named_text(stmt, ":account", q->account);
+    br |= bind_named_int64(stmt, ":type", (int64_t)q->type);
+    br |= bind_named_text(stmt, ":client_ref", q->client_reference_id);
+    br |= bind_named_text(stmt, ":session", q->verification_session);
+    br |= bind_named_int64(stmt, ":lo", lo);
+    br |= bind_named_int64(stmt, ":hi", hi);
+    br |= bind_named_int64(stmt, ":cur_created", cur_created);
+    br |= bind_named_int64(stmt, ":cur_seq", cur_seq);
+    br |= bind_named_int64(stmt, ":limit", limit + 1);
+    if (br != SQLITE_OK) {
+        rc = db_fail(r->db, "bind");
+        goto done;
+    }
+    vr_report *v = arena_alloc(a, (size_t)limit * sizeof *v);
+    const char *account = arena_strdup(a, q->account);
+    for (;;) {
+        rc = sqlite3_step(stmt);
+        if (rc == SQLITE_DONE) break;
+        if (rc != SQLITE_ROW) {
+            rc = db_fail(r->db, "report list");
+            goto done;
+        }
+        if (count == (size_t)limit) {
+            more = 1;
+            break;
+        }
+        rc = decode_report(stmt, 0, a, account, &v[count]);
+        if (rc != 0) goto done;
+        count++;
+    }
+    rc = 0;
+    if (q->ending_before != NULL) {
+        for (size_t i = 0; i < count / 2; i++) {
+            vr_report tmp = v[i];
+            v[i] = v[count - 1 - i];
+            v[count - 1 - i] = tmp;
+        }
+    }
+    *items = v;
+    *n = count;
+    *has_more = more;
+done:
+    finish(stmt);
+    return rc;
+}
+
+static int sq_link_find(store *base, const char *token, arena *a, const char **account,
+                        const char **session_id)
+{
+    sq_store *st = (sq_store *)base;
+    sqlite3_stmt *stmt;
+    unsigned char h[SHA256_DIGEST_LENGTH];
+    reader *r = reader_get(st);
+    if (r == NULL) return STORE_EIO;
+    int rc = lreader_stmt(r, LR_LINK_FIND, &stmt);
+    if (rc != 0) return rc;
+    SHA256((const unsigned char *)token, strlen(token), h);
+    if (bind_blob(stmt, 1, h, sizeof h) != SQLITE_OK) {
+        rc = db_fail(r->db, "bind");
+        goto done;
+    }
+    rc = sqlite3_step(stmt);
+    if (rc == SQLITE_ROW) {
+        *account = arena_strdup(a, (const char *)sqlite3_column_text(stmt, 0));
+        *session_id = arena_strdup(a, (const char *)sqlite3_column_text(stmt, 1));
+        rc = 0;
+    } else {
+        rc = rc == SQLITE_DONE ? STORE_NOT_FOUND : db_fail(r->db, "link find");
+    }
+done:
+    finish(stmt);
+    return rc;
+}
+
+static int sq_outcomes_due(store *base, int64_t now_ms, size_t max, arena *a,
+                           const char ***accounts, const char ***ids, size_t *n)
+{
+    sq_store *st = (sq_store *)base;
+    sqlite3_stmt *stmt;
+    *accounts = NULL;
+    *ids = NULL;
+    *n = 0;
+    if (max == 0) return 0;
+    reader *r = reader_get(st);
+    if (r == NULL) return STORE_EIO;
+    int rc = lreader_stmt(r, LR_OUTCOMES_DUE, &stmt);
+    if (rc != 0) return rc;
+    const char **acc = arena_alloc(a, max * sizeof *acc);
+    const char **id = arena_alloc(a, max * sizeof *id);
+    size_t count = 0;
+    int64_t lim = max > (size_t)INT64_MAX ? INT64_MAX : (int64_t)max;
+    if ((sqlite3_bind_int64(stmt, 1, now_ms) | sqlite3_bind_int64(stmt, 2, lim)) != SQLITE_OK) {
+        rc = db_fail(r->db, "bind");
+        goto done;
+    }
+    while ((rc = sqlite3_step(stmt)) == SQLITE_ROW && count < max) {
+        acc[count] = arena_strdup(a, (const char *)sqlite3_column_text(stmt, 0));
+        id[count] = arena_strdup(a, (const char *)sqlite3_column_text(stmt, 1));
+        count++;
+    }
+    if (rc != SQLITE_DONE && rc != SQLITE_ROW) {
+        rc = db_fail(r->db, "outcomes due");
+        goto done;
+    }
+    rc = 0;
+    *accounts = acc;
+    *ids = id;
+    *n = count;
+done:
+    finish(stmt);
+    return rc;
+}
+
+static int sq_txn_report_insert(store_txn *t, const vr_report *r)
+{
+    sq_store *st = ((sq_txn *)t)->st;
+    sqlite3_stmt *stmt;
+    int rc = lwriter_stmt(st, LW_REPORT_INSERT, &stmt);
+    if (rc != 0) return rc;
+    buf enc;
+    buf_init(&enc, NULL);
+    vr_encode(r, &enc);
+    int br = bind_text(stmt, 1, r->id);
+    br |= bind_text(stmt, 2, r->account);
+    br |= sqlite3_bind_int64(stmt, 3, r->created);
+    br |= sqlite3_bind_int(stmt, 4, (int)r->type);
+    br |= bind_text(stmt, 5, r->verification_session);
+    br |= bind_text(stmt, 6, r->client_reference_id);
+    br |= bind_blob(stmt, 7, enc.data, enc.len);
+    if (br != SQLITE_OK) {
+        finish(stmt);
+        rc = db_fail(st->wdb, "bind");
+    } else {
+        rc = run_stmt(st->wdb, stmt);
+    }
+    buf_free(&enc);
+    return rc;
+}
+
+static int sq_txn_report_get(store_txn *t, const char *account, const char *id, arena *a,
+                             vr_report *out)
+{
+    sq_store *st = ((sq_txn *)t)->st;
+    sqlite3_stmt *stmt;
+    int rc = lwriter_stmt(st, LW_REPORT_GET, &stmt);
+    if (rc != 0) return rc;
+    return report_get(st->wdb, stmt, account, id, a, out);
+}
+
+static int sq_txn_outcome_set(store_txn *t, const char *account, const char *id, int64_t due_ms)
+{
+    sq_store *st = ((sq_txn *)t)->st;
+    sqlite3_stmt *stmt;
+    int rc = lwriter_stmt(st, LW_OUTCOME_SET, &stmt);
+    if (rc != 0) return rc;
+    if ((bind_text(stmt, 1, account) | bind_text(stmt, 2, id) |
+         sqlite3_bind_int64(stmt, 3, due_ms)) != SQLITE_OK) {
+        finish(stmt);
+        return db_fail(st->wdb, "bind");
+    }
+    return run_stmt(st->wdb, stmt);
+}
+
+static int sq_txn_outcome_clear(store_txn *t, const char *account, const char *id)
+{
+    sq_store *st = ((sq_txn *)t)->st;
+    sqlite3_stmt *stmt;
+    int rc = lwriter_stmt(st, LW_OUTCOME_CLEAR, &stmt);
+    if (rc != 0) return rc;
+    if ((bind_text(stmt, 1, account) | bind_text(stmt, 2, id)) != SQLITE_OK) {
+        finish(stmt);
+        return db_fail(st->wdb, "bind");
+    }
+    return run_stmt(st->wdb, stmt);
+}
+
+/* Remember the session's current url_token (called after every session insert and update). */
+static int links_sync(sq_store *st, const vs_session *s)
+{
+    if (s->url_token == NULL) return 0;
+    sqlite3_stmt *stmt;
+    unsigned char h[SHA256_DIGEST_LENGTH];
+    int rc = lwriter_stmt(st, LW_LINK_PUT, &stmt);
+    if (rc != 0) return rc;
+    SHA256((const unsigned char *)s->url_token, strlen(s->url_token), h);
+    if ((bind_blob(stmt, 1, h, sizeof h) | bind_text(stmt, 2, s->account) |
+         bind_text(stmt, 3, s->id)) != SQLITE_OK) {
+        finish(stmt);
+        return db_fail(st->wdb, "bind");
+    }
+    return run_stmt(st->wdb, stmt);
+}
+
+/* One report to rewrite: collected first, so no row is updated under a running SELECT. */
+typedef struct report_fix {
+    int64_t seq;
+    vr_report r;
+} report_fix;
+
+/* CONTRACT.md §11: redaction reaches the session's reports (called by sq_txn_redact_object). */
+static int reports_redact(sq_store *st, const char *account, const char *session_id)
+{
+    sqlite3_stmt *sel, *upd;
+    arena *a = arena_new();
+    report_fix *fix = NULL;
+    size_t n = 0, cap = 0;
+    buf enc;
+    buf_init(&enc, NULL);
+    int rc = lwriter_stmt(st, LW_SESSION_REPORTS, &sel);
+    if (rc == 0) rc = lwriter_stmt(st, LW_REPORT_SET, &upd);
+    if (rc != 0) goto done;
+    if ((bind_text(sel, 1, account) | bind_text(sel, 2, session_id)) != SQLITE_OK) {
+        finish(sel);
+        rc = db_fail(st->wdb, "bind");
+        goto done;
+    }
+    for (;;) {
+        int src = sqlite3_step(sel);
+        if (src == SQLITE_DONE) break;
+        if (src != SQLITE_ROW) {
+            rc = db_fail(st->wdb, "session reports");
+            break;
+        }
+        if (n == cap) {
+            cap = cap == 0 ? 4 : cap * 2;
+            report_fix *grown = arena_alloc(a, cap * sizeof *grown);
+            if (n > 0) memcpy(grown, fix, n * sizeof *fix);
+            fix = grown;
+        }
+        fix[n].seq = sqlite3_column_int64(sel, 0);
+        rc = decode_report(sel, 1, a, account, &fix[n].r);
+        if (rc != 0) break;
+        n++;
+    }
+    finish(sel);
+    if (rc != 0) goto done;
+    for (size_t i = 0; i < n; i++) {
+        vr_redact(&fix[i].r);
+        buf_reset(&enc);
+        vr_encode(&fix[i].r, &enc);
+        if ((sqlite3_bind_int64(upd, 1, fix[i].seq) | bind_blob(upd, 2, enc.data, enc.len) |
+             bind_text(upd, 3, fix[i].r.client_reference_id)) != SQLITE_OK) {
+            finish(upd);
+            rc = db_fail(st->wdb, "bind");
+            goto done;
+        }
+        rc = run_stmt(st->wdb, upd);
+        if (rc != 0) goto done;
+    }
+done:
+    buf_free(&enc);
+    arena_free(a);
+    return rc;
+}
+/* --- end issue 4 --- */
+
 const store__ops store__sqlite_ops = {
     .name = "sqlite",
     .open = sq_open,
@@ -1221,4 +2478,31 @@ const store__ops store__sqlite_ops = {
     .txn_idem_put = sq_txn_idem_put,
     .txn_idem_prune = sq_txn_idem_prune,
     .txn_redact_object = sq_txn_redact_object,
+    /* --- issue 4 --- */
+    .report_get = sq_report_get,
+    .report_list = sq_report_list,
+    .link_find = sq_link_find,
+    .outcomes_due = sq_outcomes_due,
+    .txn_report_insert = sq_txn_report_insert,
+    .txn_report_get = sq_txn_report_get,
+    .txn_outcome_set = sq_txn_outcome_set,
+    .txn_outcome_clear = sq_txn_outcome_clear,
+    /* --- events & webhooks (issue 3) --- */
+    .event_get = sq_event_get,
+    .event_list = sq_event_list,
+    .webhook_get = sq_webhook_get,
+    .webhook_list = sq_webhook_list,
+    .deliveries_due = sq_deliveries_due,
+    .delivery_next_due = sq_delivery_next_due,
+    .set_outbox_hook = sq_set_outbox_hook,
+    .txn_outbox_add = sq_txn_outbox_add,
+    .txn_delivery_result = sq_txn_delivery_result,
+    .txn_webhook_get = sq_txn_webhook_get,
+    .txn_webhook_count = sq_txn_webhook_count,
+    .txn_webhook_insert = sq_txn_webhook_insert,
+    .txn_webhook_update = sq_txn_webhook_update,
+    .txn_webhook_delete = sq_txn_webhook_delete,
+    .txn_forward_set = sq_txn_forward_set,
+    .txn_events_prune = sq_txn_events_prune,
+    /* --- end events & webhooks (issue 3) --- */
 };

@@ -202,6 +202,26 @@ test('metadata limits: 50 keys, 40-character keys, 500-character values', async 
     assert.equal(u.metadata.extra, 'x');
 });
 
+test('empty string only where the spec allows it', async () => {
+    // options[document] and metadata take "" (CONTRACT §1); options, provided_details and
+    // related_person do not.
+    const ok = await vs().create({ type: 'document', options: { document: '' }, metadata: '' });
+    assert.equal(ok.status, 'requires_input');
+    for (const f of ['options', 'provided_details', 'related_person']) {
+        const err = await createErr({ type: 'document', [f]: '' });
+        x.sdkError(err, { status: 400, type: 'invalid_request_error', param: f });
+    }
+});
+
+test('cancel and redact take only expand', async () => {
+    const s = await vs().create({ type: 'document' });
+    let err = await h.rejects(vs().cancel(s.id, { metadata: { a: 'b' } }));
+    x.sdkError(err, { status: 400, code: 'parameter_unknown', param: 'metadata' });
+    err = await h.rejects(vs().redact(s.id, { bogus: '1' }));
+    x.sdkError(err, { status: 400, code: 'parameter_unknown', param: 'bogus' });
+    assert.equal((await vs().retrieve(s.id)).status, 'requires_input', 'the rejected calls did nothing');
+});
+
 test('related_person needs both account and person', async () => {
     let err = await createErr({ type: 'document', related_person: { account: 'acct_1' } });
     x.sdkError(err, { status: 400, type: 'invalid_request_error', code: 'parameter_missing', param: 'related_person[person]' });
@@ -216,15 +236,17 @@ test('unknown route: 404 "Unrecognized request URL (METHOD: /path)."', async () 
         ['DELETE', PATH],
         ['GET', `${PATH}/vs_${h.randomAlnum(24)}/cancel`],
         ['GET', '/v2/identity/verification_sessions'],
+        ['GET', `${PATH}/`],
         ['GET', '/'],
     ];
     for (const [method, path] of cases) {
         const res = await srv.request({ method, path, key });
-        x.rawError(res, { status: 404, type: 'invalid_request_error', message: `Unrecognized request URL (${method}: ${path}).` });
+        const e = x.rawError(res, { status: 404, type: 'invalid_request_error' });
+        assert.equal(e.message, `Unrecognized request URL (${method}: ${path}).`);
     }
     // Through the SDK's generic request path too.
     const err = await h.rejects(stripe.rawRequest('GET', '/v1/nope'));
-    x.sdkError(err, { status: 404, message: 'Unrecognized request URL (GET: /v1/nope).' });
+    x.sdkError(err, { status: 404, message: /^Unrecognized request URL \(GET: \/v1\/nope\)\.$/ });
 });
 
 test('expand: unknown field and more than 4 levels are 400 naming the path', async () => {

@@ -120,12 +120,23 @@ test('10,000 parameters: 400', async () => {
 });
 
 test('body over 1 MiB: 413, and the server serves the next request', async () => {
-    const big = 'type=document&client_reference_id=' + 'x'.repeat(1024 * 1024 + 100);
-    const r = await post(big);
-    assert.ok(!r.error, `connection error instead of 413: ${r.error && r.error.message}`);
-    assert.equal(r.status, 413, r.text.slice(0, 300));
-    x.rawError(r, { status: 413 });
-    await stillServing();
+    // Several attempts: a server that closes the connection right after its early 413 (no
+    // lingering close, RFC 9112 §9.6) makes the client see a reset instead of the answer, but
+    // only some of the time.
+    for (const size of [1024 * 1024 + 1, 1024 * 1024 + 100, 2 * 1024 * 1024, 4 * 1024 * 1024, 1100 * 1024]) {
+        const big = 'type=document&client_reference_id=' + 'x'.repeat(size);
+        const r = await post(big);
+        assert.ok(!r.error, `${big.length}-byte body: connection error instead of 413: ${r.error && r.error.message}`);
+        assert.equal(r.status, 413, r.text.slice(0, 300));
+        x.rawError(r, { status: 413 });
+        await stillServing();
+    }
+    // Exactly at the limit is not too large (it is a 400 for other reasons or a 200).
+    const atLimit = 'type=document&metadata[a]=' + 'y'.repeat(1024 * 1024 - 'type=document&metadata[a]='.length);
+    assert.equal(atLimit.length, 1024 * 1024);
+    const r0 = await post(atLimit);
+    assert.ok(!r0.error, r0.error && r0.error.message);
+    assert.notEqual(r0.status, 413, 'a body of exactly 1 MiB is within the limit');
 
     // Chunked, with no Content-Length, is bounded the same way.
     const chunk = 'x'.repeat(64 * 1024);
@@ -236,7 +247,7 @@ test('Stripe-Version is accepted and a Stripe-Version header comes back', async 
     assert.match(String(r4.headers['stripe-version']), /^\d{4}-\d{2}-\d{2}/);
 });
 
-test('Request-Id on every response: 200, 400, 401, 404, 413', async () => {
+test('Request-Id on every response: 200, 400, 401, 404 (413: see the body-size test)', async () => {
     const seen = new Set();
     const responses = [
         await srv.request({ path: `${PATH}/${baseline.id}`, key }),
@@ -245,7 +256,6 @@ test('Request-Id on every response: 200, 400, 401, 404, 413', async () => {
         await srv.request({ path: '/v1/nope', key }),
         await srv.request({ path: '/v1/nope' }),
         await srv.request({ path: `${PATH}/vs_${h.randomAlnum(24)}`, key }),
-        await post('type=document&client_reference_id=' + 'y'.repeat(1100 * 1024)),
     ];
     for (const r of responses) {
         assert.ok(!r.error, r.error && r.error.message);
@@ -254,7 +264,7 @@ test('Request-Id on every response: 200, 400, 401, 404, 413', async () => {
     }
     assert.equal(seen.size, responses.length, 'request ids are unique');
     const st = responses.map((r) => r.status);
-    assert.deepEqual([st[0], st[1], st[2], st[3], st[5], st[6]], [200, 400, 401, 404, 404, 413]);
+    assert.deepEqual([st[0], st[1], st[2], st[3], st[5]], [200, 400, 401, 404, 404]);
     assert.ok([401, 404].includes(st[4]), `unknown route without a key: ${st[4]}`);
 });
 

@@ -185,6 +185,12 @@ test('update options, provided_details and type while requires_input', async () 
     x.sessionShape(r, srv.url);
 });
 
+test('update with no parameters returns the session unchanged', async () => {
+    const s = await create({ type: 'document', metadata: { a: '1' } });
+    const u = await vs().update(s.id, {});
+    assert.deepEqual(h.plain(u), h.plain(s));
+});
+
 test('update with options[document]="" clears the document options', async () => {
     const s = await create({ type: 'document', options: { document: { require_matching_selfie: true } } });
     assert.equal(s.options.document.require_matching_selfie, true);
@@ -226,7 +232,16 @@ test('cancel: status canceled, client_secret and url null; second cancel is a 40
 test('update after cancel is a wrong-state 400 naming the action and status', async () => {
     const s = await create({ type: 'document' });
     await vs().cancel(s.id);
-    for (const params of [{ metadata: { a: 'b' } }, { type: 'id_number' }, { options: { document: { require_id_number: true } } }]) {
+    // CONTRACT §3: update is for requires_input; whether a metadata-only change is allowed in
+    // other statuses is left open, so only changes to the verification itself are checked here.
+    const cases = [
+        { type: 'id_number' },
+        { options: { document: { require_id_number: true } } },
+        { options: { document: '' } },
+        { provided_details: { email: 'late@example.com' } },
+        { type: 'id_number', metadata: { a: 'b' } },
+    ];
+    for (const params of cases) {
         const err = await h.rejects(vs().update(s.id, params));
         x.sdkError(err, { status: 400, type: 'invalid_request_error', code: null, param: null });
         assert.match(err.message, /update/i, `message names the action: ${err.message}`);
@@ -234,7 +249,8 @@ test('update after cancel is a wrong-state 400 naming the action and status', as
     }
     const r = await vs().retrieve(s.id);
     assert.equal(r.type, 'document');
-    assert.deepEqual(r.metadata, {});
+    assert.equal(r.provided_details, null);
+    assert.deepEqual(r.metadata, {}, 'a rejected update changes no field, metadata included');
 });
 
 test('redact a requires_input session: canceled + redaction processing, then redacted', async () => {
@@ -302,6 +318,50 @@ test('redact twice in a row: the second call returns the session unchanged', asy
     const g = await vs().retrieve(s.id);
     assert.deepEqual(h.plain(second), h.plain(g));
     assert.equal(first.id, second.id);
+});
+
+test('with --redaction-delay: processing until the delay passes; redacting again meanwhile changes nothing', async () => {
+    const slow = await h.startServer({ redactionDelay: 1500 });
+    try {
+        const v = slow.stripe(h.randomKey()).identity.verificationSessions;
+        const s = await v.create({ type: 'document', client_reference_id: 'slow_ref', metadata: { a: '1' } });
+        const r = await v.redact(s.id);
+        assert.deepEqual(r.redaction, { status: 'processing' });
+        assert.equal(r.status, 'canceled');
+        const g1 = await v.retrieve(s.id);
+        assert.deepEqual(g1.redaction, { status: 'processing' }, 'still processing right after');
+        const again = await v.redact(s.id);
+        assert.deepEqual(h.plain(again), h.plain(g1), 'a second redact while processing returns it unchanged');
+        const done = await h.eventually(async () => {
+            const g = await v.retrieve(s.id);
+            return g.redaction.status === 'redacted' ? g : null;
+        }, { what: 'redaction.status=redacted' });
+        assert.equal(done.client_reference_id, '[redacted]');
+        assert.deepEqual(done.metadata, {});
+    } finally {
+        await slow.close();
+    }
+});
+
+test('a processing redaction completes after a restart', async () => {
+    const slow = await h.startServer({ redactionDelay: 1000 });
+    try {
+        const k = h.randomKey();
+        let v = slow.stripe(k).identity.verificationSessions;
+        const s = await v.create({ type: 'document', client_reference_id: 'restart_ref' });
+        await v.redact(s.id);
+        await slow.stop();
+        await h.sleep(1100);
+        await slow.restart();
+        v = slow.stripe(k).identity.verificationSessions;
+        const done = await h.eventually(async () => {
+            const g = await v.retrieve(s.id);
+            return g.redaction.status === 'redacted' ? g : null;
+        }, { what: 'redaction.status=redacted after restart' });
+        assert.equal(done.client_reference_id, '[redacted]');
+    } finally {
+        await slow.close();
+    }
 });
 
 test('unknown id: 404 resource_missing, param session, on retrieve/update/cancel/redact', async () => {

@@ -59,6 +59,7 @@ function randomKey() {
  */
 function request(port, opts = {}) {
     return new Promise((resolve) => {
+        let gotResponse = false;
         const headers = Object.assign({}, opts.headers || {});
         if (opts.key !== undefined && opts.key !== null) headers.Authorization = 'Bearer ' + opts.key;
         let body = opts.body;
@@ -77,6 +78,7 @@ function request(port, opts = {}) {
                 timeout: opts.timeout || 60000,
             },
             (res) => {
+                gotResponse = true;
                 const chunks = [];
                 res.on('data', (c) => chunks.push(c));
                 res.on('error', (error) => resolve({ error }));
@@ -94,7 +96,11 @@ function request(port, opts = {}) {
             },
         );
         req.on('timeout', () => req.destroy(new Error('request timed out')));
-        req.on('error', (error) => resolve({ error }));
+        /* A write error after the response arrived (the server answered early, e.g. 413, and
+         * closed) is not the outcome: the response is. */
+        req.on('error', (error) => {
+            if (!gotResponse) resolve({ error });
+        });
         if (opts.chunks) {
             /* Send the body in pieces (chunked transfer encoding). */
             for (const c of opts.chunks) req.write(c);
@@ -199,7 +205,10 @@ class VerifydServer {
         const proc = this.proc;
         if (!proc) return;
         if (!proc.exitInfo) proc.kill('SIGTERM');
-        const ex = await Promise.race([proc.exited, sleep(STOP_TIMEOUT_MS).then(() => null)]);
+        let timer;
+        const timeout = new Promise((r) => (timer = setTimeout(() => r(null), STOP_TIMEOUT_MS)));
+        const ex = await Promise.race([proc.exited, timeout]);
+        clearTimeout(timer);
         if (!ex) {
             proc.kill('SIGKILL');
             await proc.exited;

@@ -1,0 +1,541 @@
+/*
+ * delivery: the webhook worker thread (see delivery.h). Its loop:
+ *
+ *   1. when there is a free connection and something may be due (a kick, a finished attempt, or
+ *      the next due time reached), read up to FETCH due deliveries and start an attempt for each
+ *      one not already in flight, at most PER_ENDPOINT at once per endpoint, so one dead receiver
+ *      cannot take every connection;
+ *   2. drive the transfers (curl_multi_perform) and hand each finished one to a store job that
+ *      records its outcome;
+ *   3. sleep in curl_multi_poll until a socket is ready, the next due time comes, or a kick
+ *      (curl_multi_wakeup) arrives.
+ *
+ * An attempt stays in the in-flight list from its start until the job recording its outcome has
+ * committed (that job's done callback removes and frees it), so a read of the outbox taken before
+ * that commit can never start it twice. The list is under mu, which the worker also holds across
+ * the read of due deliveries for the same reason.
+ *
+ * Not for: deciding which endpoints get an event (store fan-out) or rendering (events.c).
+ */
+#include "delivery.h"
+
+#include <arpa/inet.h>
+#include <curl/curl.h>
+#include <inttypes.h>
+#include <netinet/in.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+
+#include "events.h"
+#include "ids.h"
+#include "log.h"
+#include "util.h"
+#include "webhook_sign.h"
+
+#define DEFAULT_MAX_CONNECTIONS 16
+#define DEFAULT_TIMEOUT_MS 10000
+#define FETCH 256
+#define IDLE_RECHECK_MS 60000
+#define PRUNE_EVERY_MS (3600 * 1000LL)
+#define EVENT_TTL_S (30 * 86400LL) /* CONTRACT.md §8: only the last 30 days are available */
+
+/* Stripe: CONTRACT.md §8 "Retries", test mode "three times over a few hours", live mode "up to
+ * 3 days with an exponential back off"; the exact intervals are not published. */
+static const int64_t TEST_SCHEDULE[] = {10 * 60000LL, 60 * 60000LL, 180 * 60000LL};
+static const int64_t LIVE_SCHEDULE[] = {5 * 60000LL,    30 * 60000LL,   60 * 60000LL,
+                                        120 * 60000LL,  300 * 60000LL,  600 * 60000LL,
+                                        600 * 60000LL,  600 * 60000LL,  600 * 60000LL,
+                                        600 * 60000LL,  600 * 60000LL};
+
+/* One attempt: owned by the worker while its transfer runs, then by the job recording it, whose
+ * done callback frees it. */
+typedef struct attempt {
+    delivery *d;
+    CURL *easy;
+    struct curl_slist *headers;
+    int64_t seq;
+    char *event_id;
+    char *endpoint_id;
+    int attempts; /* made before this one */
+    int livemode;
+    int active; /* its transfer is running (counts against max_connections) */
+    buf body;   /* heap */
+    char errbuf[CURL_ERROR_SIZE];
+    /* outcome */
+    int ok;
+    int64_t next_ms; /* next due time, or -1: give up */
+    struct attempt *next;
+} attempt;
+
+struct delivery {
+    delivery_config cfg;
+    CURLM *multi;
+    pthread_t thread;
+    atomic_int stopping;
+    atomic_int kicked; /* a kick or a recorded outcome since the last read of the outbox */
+
+    pthread_mutex_t mu; /* guards the fields below */
+    pthread_cond_t cv;  /* signalled when jobs reaches 0 */
+    attempt *inflight;  /* every attempt not yet recorded */
+    int active;         /* transfers running */
+    int jobs;           /* outcome jobs submitted, not yet done */
+    uint64_t rng;
+};
+
+/* ---- configuration ---- */
+
+int delivery_parse_schedule(const char *s, delivery_config *cfg, const char **errmsg)
+{
+    size_t n = 0;
+    const char *p = s;
+    *errmsg = "the retry schedule is a comma-separated list of delays such as 1s,2s,4s (units "
+              "ms, s, m, h, d)";
+    while (*p) {
+        char *end;
+        long long v = strtoll(p, &end, 10);
+        if (end == p || v < 0) return -1;
+        int64_t mult = 1;
+        if (strncmp(end, "ms", 2) == 0)
+            end += 2;
+        else if (*end == 's')
+            mult = 1000, end++;
+        else if (*end == 'm')
+            mult = 60000, end++;
+        else if (*end == 'h')
+            mult = 3600000, end++;
+        else if (*end == 'd')
+            mult = 86400000, end++;
+        if (v > 30LL * 86400000 / mult) return -1;
+        if (n == DELIVERY_SCHEDULE_MAX) {
+            *errmsg = "the retry schedule has at most 32 delays";
+            return -1;
+        }
+        cfg->schedule_ms[n++] = v * mult;
+        if (*end == ',')
+            end++;
+        else if (*end != '\0')
+            return -1;
+        p = end;
+    }
+    if (n == 0) return -1;
+    cfg->n_schedule = n;
+    *errmsg = NULL;
+    return 0;
+}
+
+/* Delay before retry number k (1-based) of a delivery in livemode, with +-10% jitter; -1 when
+ * the schedule is exhausted. */
+static int64_t retry_delay(delivery *d, int livemode, int k)
+{
+    const int64_t *v = d->cfg.schedule_ms;
+    size_t n = d->cfg.n_schedule;
+    if (n == 0) {
+        v = livemode ? LIVE_SCHEDULE : TEST_SCHEDULE;
+        n = livemode ? sizeof LIVE_SCHEDULE / sizeof *v : sizeof TEST_SCHEDULE / sizeof *v;
+    }
+    if (k < 1 || (size_t)k > n) return -1;
+    int64_t base = v[k - 1];
+    pthread_mutex_lock(&d->mu);
+    d->rng ^= d->rng << 13; /* xorshift64 */
+    d->rng ^= d->rng >> 7;
+    d->rng ^= d->rng << 17;
+    uint64_t r = d->rng;
+    pthread_mutex_unlock(&d->mu);
+    int64_t span = base / 5; /* jitter in [-10%, +10%) */
+    return span > 0 ? base - span / 2 + (int64_t)(r % (uint64_t)span) : base;
+}
+
+/* ---- recording outcomes (store jobs) ---- */
+
+static void attempt_free(attempt *at)
+{
+    curl_slist_free_all(at->headers);
+    buf_free(&at->body);
+    free(at->event_id);
+    free(at->endpoint_id);
+    free(at);
+}
+
+static int record_job(store_txn *t, void *arg)
+{
+    attempt *at = arg;
+    return store_txn_delivery_result(t, at->seq, at->event_id, at->ok, at->next_ms);
+}
+
+/* Writer thread, after the commit: the attempt leaves the in-flight list for good. */
+static void record_done(void *arg, int rc)
+{
+    attempt *at = arg;
+    delivery *d = at->d;
+    if (rc != 0)
+        log_msg(LOG_ERROR, "msg=\"recording a webhook attempt failed\" event=%s endpoint=%s",
+                at->event_id, at->endpoint_id);
+    /* Kick first: once jobs drops to 0 a stopping worker may free d. */
+    delivery_kick(d);
+    pthread_mutex_lock(&d->mu);
+    for (attempt **p = &d->inflight; *p; p = &(*p)->next) {
+        if (*p == at) {
+            *p = at->next;
+            break;
+        }
+    }
+    if (--d->jobs == 0) pthread_cond_broadcast(&d->cv);
+    pthread_mutex_unlock(&d->mu);
+    attempt_free(at);
+}
+
+/* ---- attempts ---- */
+
+static size_t discard(char *p, size_t size, size_t n, void *ctx)
+{
+    (void)p;
+    (void)ctx;
+    return size * n;
+}
+
+/* 1 when sa is an address a live endpoint may not reach (loopback, private, link-local,
+ * unique-local, unspecified). CONTRACT.md §11: live mode refuses them unless allowed. */
+static int private_address(const struct sockaddr *sa)
+{
+    if (sa->sa_family == AF_INET) {
+        uint32_t a = ntohl(((const struct sockaddr_in *)sa)->sin_addr.s_addr);
+        return (a >> 24) == 127 || (a >> 24) == 10 || (a >> 24) == 0 ||
+               (a >> 20) == (172u << 4 | 1) || (a >> 16) == (192u << 8 | 168) ||
+               (a >> 16) == (169u << 8 | 254) || (a >> 22) == (100u << 2 | 1); /* 100.64/10 */
+    }
+    if (sa->sa_family == AF_INET6) {
+        const struct in6_addr *a = &((const struct sockaddr_in6 *)sa)->sin6_addr;
+        if (IN6_IS_ADDR_LOOPBACK(a) || IN6_IS_ADDR_UNSPECIFIED(a) || IN6_IS_ADDR_LINKLOCAL(a))
+            return 1;
+        if ((a->s6_addr[0] & 0xfe) == 0xfc) return 1; /* fc00::/7 */
+        if (IN6_IS_ADDR_V4MAPPED(a)) {
+            struct sockaddr_in v4 = {.sin_family = AF_INET};
+            memcpy(&v4.sin_addr, a->s6_addr + 12, 4);
+            return private_address((const struct sockaddr *)&v4);
+        }
+        return 0;
+    }
+    return 1;
+}
+
+static curl_socket_t open_public_socket(void *ctx, curlsocktype purpose,
+                                        struct curl_sockaddr *addr)
+{
+    (void)ctx;
+    (void)purpose;
+    if (private_address(&addr->addr)) return CURL_SOCKET_BAD;
+    return socket(addr->family, addr->socktype, addr->protocol);
+}
+
+/* Start an attempt for dv: render, sign, hand to curl. Called with mu held. Returns 0, or -1
+ * when the event cannot be rendered (the delivery is then recorded as failed). */
+static int attempt_start(delivery *d, const store_delivery *dv, arena *a)
+{
+    attempt *at = xcalloc(1, sizeof *at);
+    at->d = d;
+    at->seq = dv->seq;
+    at->event_id = xstrdup(dv->event.id);
+    at->endpoint_id = xstrdup(dv->endpoint_id);
+    at->attempts = dv->attempts;
+    at->livemode = dv->event.livemode;
+    buf_init(&at->body, NULL);
+    json_writer w;
+    json_init(&w, &at->body, 0);
+    int rendered = events_render(&dv->event, dv->api_version, d->cfg.public_url, a, &w);
+
+    at->next = d->inflight;
+    d->inflight = at;
+    if (rendered != 0) {
+        log_msg(LOG_ERROR, "msg=\"a stored event could not be rendered\" event=%s", at->event_id);
+        at->ok = 0;
+        at->next_ms = -1;
+        d->jobs++;
+        store_submit(d->cfg.st, record_job, record_done, at);
+        return -1;
+    }
+
+    /* CONTRACT.md §8: a fresh t and signature on every attempt. */
+    char sig[WEBHOOK_SIG_MAX], header[WEBHOOK_SIG_MAX + 32];
+    webhook_sign(dv->secret, util_now(), at->body.data, at->body.len, sig, sizeof sig);
+    snprintf(header, sizeof header, "Stripe-Signature: %s", sig);
+    at->headers = curl_slist_append(at->headers, "Content-Type: application/json; charset=utf-8");
+    at->headers = curl_slist_append(at->headers, header);
+    at->headers = curl_slist_append(at->headers, "Cache-Control: no-cache");
+    at->headers = curl_slist_append(at->headers, "Accept: */*; q=0.5, text/html");
+    at->headers = curl_slist_append(at->headers, "Expect:");
+    if (at->headers == NULL) abort();
+
+    CURL *e = curl_easy_init();
+    if (e == NULL) abort();
+    at->easy = e;
+    curl_easy_setopt(e, CURLOPT_URL, dv->url);
+    curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https");
+    curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
+    curl_easy_setopt(e, CURLOPT_POST, 1L);
+    curl_easy_setopt(e, CURLOPT_POSTFIELDS, at->body.data);
+    curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)at->body.len);
+    curl_easy_setopt(e, CURLOPT_HTTPHEADER, at->headers);
+    curl_easy_setopt(e, CURLOPT_USERAGENT, "Stripe/1.0 (+https://stripe.com/docs/webhooks)");
+    curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, (long)d->cfg.timeout_ms);
+    curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS,
+                     (long)(d->cfg.timeout_ms < 5000 ? d->cfg.timeout_ms : 5000));
+    curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, discard);
+    curl_easy_setopt(e, CURLOPT_ERRORBUFFER, at->errbuf);
+    curl_easy_setopt(e, CURLOPT_PRIVATE, at);
+    if (dv->endpoint_livemode && !dv->forward && !d->cfg.allow_private)
+        curl_easy_setopt(e, CURLOPT_OPENSOCKETFUNCTION, open_public_socket);
+    at->active = 1;
+    d->active++;
+    curl_multi_add_handle(d->multi, e);
+    return 0;
+}
+
+/* A transfer ended: decide the outcome and submit the job that records it. */
+static void attempt_finished(delivery *d, attempt *at, CURLcode res)
+{
+    long status = 0;
+    curl_easy_getinfo(at->easy, CURLINFO_RESPONSE_CODE, &status);
+    curl_multi_remove_handle(d->multi, at->easy);
+    curl_easy_cleanup(at->easy);
+    at->easy = NULL;
+    /* Stripe: CONTRACT.md §8, a 2xx within the timeout is a success. */
+    at->ok = res == CURLE_OK && status >= 200 && status < 300;
+    at->next_ms = -1;
+    if (!at->ok) {
+        int64_t delay = retry_delay(d, at->livemode, at->attempts + 1);
+        if (delay >= 0) at->next_ms = util_now_ms() + delay;
+    }
+    log_msg(at->ok ? LOG_DEBUG : LOG_INFO,
+            "msg=\"webhook attempt\" event=%s endpoint=%s attempt=%d status=%ld%s%s%s",
+            at->event_id, at->endpoint_id, at->attempts + 1, status,
+            res != CURLE_OK ? " error=\"" : "", res != CURLE_OK ? curl_easy_strerror(res) : "",
+            res != CURLE_OK ? "\"" : "");
+    pthread_mutex_lock(&d->mu);
+    at->active = 0;
+    d->active--;
+    d->jobs++;
+    pthread_mutex_unlock(&d->mu);
+    store_submit(d->cfg.st, record_job, record_done, at);
+}
+
+/* ---- the loop ---- */
+
+static int in_flight(delivery *d, int64_t seq, const char *endpoint_id, int *same_endpoint)
+{
+    int found = 0;
+    *same_endpoint = 0;
+    for (attempt *at = d->inflight; at; at = at->next) {
+        if (at->seq == seq) found = 1;
+        if (at->active && strcmp(at->endpoint_id, endpoint_id) == 0) (*same_endpoint)++;
+    }
+    return found;
+}
+
+/* Start what is due. Returns when the outbox should be read again (unix ms). */
+static int64_t fill(delivery *d, int64_t now)
+{
+    int max = d->cfg.max_connections;
+    int per_endpoint = max > 2 ? max / 2 : 1;
+    arena *a = arena_new();
+    store_delivery *items = NULL;
+    size_t n = 0;
+    int skipped = 0;
+    int64_t next = now + IDLE_RECHECK_MS;
+
+    pthread_mutex_lock(&d->mu);
+    if (d->active >= max) {
+        pthread_mutex_unlock(&d->mu);
+        arena_free(a);
+        return next; /* a finished transfer kicks */
+    }
+    int rc = store_deliveries_due(d->cfg.st, now, FETCH, a, &items, &n);
+    for (size_t i = 0; rc == 0 && i < n; i++) {
+        int same;
+        if (in_flight(d, items[i].seq, items[i].endpoint_id, &same)) continue;
+        if (d->active >= max || same >= per_endpoint) {
+            skipped = 1;
+            continue;
+        }
+        attempt_start(d, &items[i], a);
+    }
+    pthread_mutex_unlock(&d->mu);
+
+    if (rc != 0) {
+        next = now + 1000; /* the database hiccuped: try again soon */
+    } else if (skipped || n == FETCH) {
+        next = now + 1000; /* finished transfers kick sooner */
+    } else {
+        int64_t due;
+        rc = store_delivery_next_due(d->cfg.st, now, &due);
+        if (rc == 0 && due < next) next = due;
+        if (rc != 0 && rc != STORE_NOT_FOUND) next = now + 1000;
+    }
+    arena_free(a);
+    return next;
+}
+
+typedef struct prune_job {
+    int64_t cutoff;
+    int n;
+} prune_job;
+
+static int prune_fn(store_txn *t, void *arg)
+{
+    prune_job *p = arg;
+    return store_txn_events_prune(t, p->cutoff, &p->n);
+}
+
+/* Delete events past their 30 days, in bounded batches so other writes interleave. */
+static void prune(delivery *d)
+{
+    prune_job p = {.cutoff = util_now() - EVENT_TTL_S};
+    int total = 0;
+    do {
+        p.n = 0;
+        if (store_run(d->cfg.st, prune_fn, &p) != 0) {
+            log_msg(LOG_ERROR, "msg=\"pruning old events failed\"");
+            return;
+        }
+        total += p.n;
+    } while (p.n > 0 && !atomic_load(&d->stopping));
+    if (total > 0) log_msg(LOG_INFO, "msg=\"pruned old events\" count=%d", total);
+}
+
+static void *run(void *arg)
+{
+    delivery *d = arg;
+    int64_t next_check = 0, next_prune = 0;
+    while (!atomic_load(&d->stopping)) {
+        int64_t now = util_now_ms();
+        if (now >= next_prune) {
+            prune(d);
+            next_prune = now + PRUNE_EVERY_MS;
+        }
+        if (atomic_exchange(&d->kicked, 0) || now >= next_check) next_check = fill(d, now);
+
+        int running;
+        curl_multi_perform(d->multi, &running);
+        CURLMsg *m;
+        int left;
+        while ((m = curl_multi_info_read(d->multi, &left)) != NULL) {
+            if (m->msg != CURLMSG_DONE) continue;
+            attempt *at = NULL;
+            curl_easy_getinfo(m->easy_handle, CURLINFO_PRIVATE, (char **)&at);
+            attempt_finished(d, at, m->data.result);
+        }
+
+        now = util_now_ms();
+        int64_t wait = next_check - now;
+        if (next_prune - now < wait) wait = next_prune - now;
+        if (wait < 0) wait = 0;
+        if (wait > IDLE_RECHECK_MS) wait = IDLE_RECHECK_MS;
+        if (!atomic_load(&d->kicked)) curl_multi_poll(d->multi, NULL, 0, (int)wait, NULL);
+    }
+
+    /* Stop: abandon the running transfers (their deliveries stay pending, attempts unchanged). */
+    pthread_mutex_lock(&d->mu);
+    for (attempt **p = &d->inflight; *p;) {
+        attempt *at = *p;
+        if (!at->active) {
+            p = &at->next;
+            continue;
+        }
+        *p = at->next;
+        curl_multi_remove_handle(d->multi, at->easy);
+        curl_easy_cleanup(at->easy);
+        d->active--;
+        attempt_free(at);
+    }
+    while (d->jobs > 0)
+        pthread_cond_wait(&d->cv, &d->mu);
+    pthread_mutex_unlock(&d->mu);
+    return NULL;
+}
+
+static void outbox_hook(void *ctx)
+{
+    delivery_kick(ctx);
+}
+
+int delivery_start(const delivery_config *cfg, delivery **out, const char **errmsg)
+{
+    *out = NULL;
+    if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
+        *errmsg = "cannot initialise libcurl";
+        return -1;
+    }
+    delivery *d = xcalloc(1, sizeof *d);
+    d->cfg = *cfg;
+    if (d->cfg.max_connections <= 0) d->cfg.max_connections = DEFAULT_MAX_CONNECTIONS;
+    if (d->cfg.timeout_ms <= 0) d->cfg.timeout_ms = DEFAULT_TIMEOUT_MS;
+    d->rng = (uint64_t)util_mono_us() * 0x9E3779B97F4A7C15ull | 1;
+    d->multi = curl_multi_init();
+    if (d->multi == NULL) {
+        free(d);
+        curl_global_cleanup();
+        *errmsg = "cannot initialise libcurl";
+        return -1;
+    }
+    curl_multi_setopt(d->multi, CURLMOPT_MAX_TOTAL_CONNECTIONS, (long)d->cfg.max_connections);
+    curl_multi_setopt(d->multi, CURLMOPT_MAXCONNECTS, (long)d->cfg.max_connections);
+    pthread_mutex_init(&d->mu, NULL);
+    pthread_cond_init(&d->cv, NULL);
+    atomic_init(&d->stopping, 0);
+    atomic_init(&d->kicked, 1);
+    if (pthread_create(&d->thread, NULL, run, d) != 0) abort();
+    store_set_outbox_hook(d->cfg.st, outbox_hook, d);
+    *out = d;
+    return 0;
+}
+
+void delivery_kick(delivery *d)
+{
+    atomic_store(&d->kicked, 1);
+    curl_multi_wakeup(d->multi);
+}
+
+void delivery_stop(delivery *d)
+{
+    if (d == NULL) return;
+    store_set_outbox_hook(d->cfg.st, NULL, NULL);
+    atomic_store(&d->stopping, 1);
+    curl_multi_wakeup(d->multi);
+    pthread_join(d->thread, NULL);
+    curl_multi_cleanup(d->multi);
+    pthread_cond_destroy(&d->cv);
+    pthread_mutex_destroy(&d->mu);
+    free(d);
+    curl_global_cleanup();
+}
+
+/* ---- --forward-to ---- */
+
+typedef struct forward_job {
+    const char *url;
+    const char *new_secret;
+    arena *a;
+    const char *secret;
+} forward_job;
+
+static int forward_fn(store_txn *t, void *arg)
+{
+    forward_job *f = arg;
+    return store_txn_forward_set(t, f->url, f->new_secret, f->a, &f->secret);
+}
+
+int delivery_set_forward(store *st, const char *url, char *secret, size_t secret_size)
+{
+    char fresh[48];
+    ids_random(fresh, sizeof fresh, "whsec_", 32);
+    arena *a = arena_new();
+    forward_job f = {.url = url, .new_secret = fresh, .a = a};
+    int rc = store_run(st, forward_fn, &f);
+    if (secret_size > 0) secret[0] = '\0';
+    if (rc == 0 && url != NULL) snprintf(secret, secret_size, "%s", f.secret ? f.secret : "");
+    arena_free(a);
+    return rc;
+}

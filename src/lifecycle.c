@@ -1,0 +1,252 @@
+/*
+ * lifecycle: the transitions after a submission (see lifecycle.h) and the worker that completes
+ * delayed outcomes. CONTRACT.md §4, §11 "Moving a session forward (test mode)".
+ *
+ * The worker is one thread: it sleeps until kicked or until the next poll, then completes every
+ * outcome that is due, each in its own store job together with its report and events.
+ */
+#include "lifecycle.h"
+
+#include <pthread.h>
+#include <stdlib.h>
+#include <time.h>
+
+#include "events.h"
+#include "ids.h"
+#include "log.h"
+#include "report.h"
+#include "util.h"
+
+#define BATCH 256
+#define POLL_MS 200
+
+/* A fresh client_secret / url pair (CONTRACT.md §11: after a failed attempt). Same shapes as
+ * sessions_api.c issues at create. */
+static void fresh_secrets(vs_session *s, arena *a)
+{
+    char tok[64];
+    ids_random(tok, sizeof tok, "", 24);
+    s->secret_token = arena_strdup(a, tok);
+    ids_random(tok, sizeof tok, "", 32);
+    s->url_token = arena_strdup(a, tok);
+    s->secret_issued = util_now();
+}
+
+static int can_submit(const vs_session *s)
+{
+    return s->status == VS_REQUIRES_INPUT && s->redaction == VS_REDACTION_NONE;
+}
+
+static int can_finish(const vs_session *s)
+{
+    return (s->status == VS_REQUIRES_INPUT || s->status == VS_PROCESSING) &&
+           s->redaction == VS_REDACTION_NONE;
+}
+
+/* requires_input -> processing, with its event (not yet saved: the caller saves once). */
+static int to_processing(store_txn *t, arena *a, vs_session *s, const lc_origin *o)
+{
+    s->status = VS_PROCESSING;
+    return events_emit(t, a, s, EVT_PROCESSING, o->request_id, o->idem_key);
+}
+
+/* Save s; forget a delayed outcome it no longer has. */
+static int save(store_txn *t, vs_session *s, int had_pending)
+{
+    int rc = store_txn_session_update(t, s);
+    if (rc == 0 && had_pending && s->pending == VS_PENDING_NONE)
+        rc = store_txn_outcome_clear(t, s->account, s->id);
+    return rc;
+}
+
+int lc_process(store_txn *t, arena *a, vs_session *s, const lc_origin *o)
+{
+    if (!can_submit(s)) return LC_WRONG_STATE;
+    int rc = to_processing(t, a, s, o);
+    return rc != 0 ? rc : save(t, s, 0);
+}
+
+/* The end of processing: a report, then the session's final state and its event. */
+static int finish(store_txn *t, arena *a, vs_session *s, const char *fail_code, const lc_origin *o)
+{
+    int had_pending = s->pending != VS_PENDING_NONE;
+    int rc = 0;
+    if (s->status == VS_REQUIRES_INPUT) rc = to_processing(t, a, s, o);
+    if (rc != 0) return rc;
+
+    vr_report *r = arena_alloc(a, sizeof *r);
+    vr_generate(a, s, fail_code, util_now(), r);
+    rc = store_txn_report_insert(t, r);
+    if (rc != 0) return rc;
+    s->last_verification_report = r->id;
+    s->pending = VS_PENDING_NONE;
+    s->pending_code = NULL;
+    s->pending_due = 0;
+    const char *event;
+    if (fail_code) {
+        /* Stripe: CONTRACT.md §4: a failed check sends the session back with last_error; the
+         * user retries with a fresh url / client_secret (§11). */
+        s->status = VS_REQUIRES_INPUT;
+        s->has_last_error = 1;
+        s->last_error_code = fail_code;
+        s->last_error_reason = vr_error_reason(fail_code);
+        fresh_secrets(s, a);
+        event = EVT_REQUIRES_INPUT;
+    } else {
+        s->status = VS_VERIFIED;
+        s->has_last_error = 0;
+        s->last_error_code = s->last_error_reason = NULL;
+        vr_verified_outputs(r, &s->outputs);
+        event = EVT_VERIFIED;
+    }
+    rc = save(t, s, had_pending);
+    if (rc == 0) rc = events_emit(t, a, s, event, o->request_id, o->idem_key);
+    return rc;
+}
+
+int lc_verify(store_txn *t, arena *a, vs_session *s, const lc_origin *o)
+{
+    if (!can_finish(s)) return LC_WRONG_STATE;
+    return finish(t, a, s, NULL, o);
+}
+
+int lc_require_input(store_txn *t, arena *a, vs_session *s, const char *code, const lc_origin *o)
+{
+    if (!can_finish(s)) return LC_WRONG_STATE;
+    return finish(t, a, s, code ? code : vr_default_error_code(s), o);
+}
+
+int lc_schedule(store_txn *t, arena *a, vs_session *s, vs_pending outcome, const char *code,
+                int64_t due_ms, const lc_origin *o)
+{
+    if (!can_submit(s)) return LC_WRONG_STATE;
+    int rc = to_processing(t, a, s, o);
+    if (rc != 0) return rc;
+    s->pending = outcome;
+    s->pending_code =
+        outcome == VS_PENDING_REQUIRE_INPUT ? (code ? code : vr_default_error_code(s)) : NULL;
+    s->pending_due = due_ms;
+    rc = save(t, s, 0);
+    if (rc == 0) rc = store_txn_outcome_set(t, s->account, s->id, due_ms);
+    return rc;
+}
+
+/* ---- the worker ---- */
+
+struct lc_worker {
+    app *ap;
+    pthread_t thread;
+    pthread_mutex_t lock;
+    pthread_cond_t cond;
+    int kicked;
+    int stopping;
+};
+
+typedef struct complete_job {
+    const char *account;
+    const char *id;
+    int64_t now_ms;
+    arena *a;
+    int done;
+} complete_job;
+
+static int complete_one(store_txn *t, void *arg)
+{
+    complete_job *j = arg;
+    vs_session s;
+    int rc = store_txn_session_get(t, j->account, j->id, j->a, &s);
+    if (rc == STORE_NOT_FOUND) return store_txn_outcome_clear(t, j->account, j->id);
+    if (rc != 0) return rc;
+    if (s.pending == VS_PENDING_NONE || s.status != VS_PROCESSING)
+        return store_txn_outcome_clear(t, j->account, j->id); /* completed meanwhile */
+    if (s.pending_due > j->now_ms) return 0;
+    static const lc_origin background = {NULL, NULL};
+    rc = s.pending == VS_PENDING_VERIFY
+             ? lc_verify(t, j->a, &s, &background)
+             : lc_require_input(t, j->a, &s, s.pending_code, &background);
+    if (rc == LC_WRONG_STATE) return store_txn_outcome_clear(t, j->account, j->id);
+    j->done = rc == 0;
+    return rc;
+}
+
+int lc_run_once(app *ap, int64_t now_ms)
+{
+    int total = 0;
+    for (;;) {
+        arena *a = arena_new();
+        const char **accounts, **ids;
+        size_t n = 0;
+        int rc = store_outcomes_due(ap->st, now_ms, BATCH, a, &accounts, &ids, &n);
+        if (rc != 0) {
+            arena_free(a);
+            return rc;
+        }
+        for (size_t i = 0; i < n; i++) {
+            complete_job j = {accounts[i], ids[i], now_ms, a, 0};
+            rc = store_run(ap->st, complete_one, &j);
+            if (rc != 0) {
+                log_msg(LOG_ERROR, "msg=\"delayed outcome failed\" session=%s rc=%d", ids[i], rc);
+                arena_free(a);
+                return rc;
+            }
+            total += j.done;
+        }
+        arena_free(a);
+        if (n < BATCH) return total;
+    }
+}
+
+static void *run(void *arg)
+{
+    lc_worker *w = arg;
+    pthread_mutex_lock(&w->lock);
+    while (!w->stopping) {
+        w->kicked = 0;
+        pthread_mutex_unlock(&w->lock);
+        lc_run_once(w->ap, util_now_ms());
+        pthread_mutex_lock(&w->lock);
+        if (w->kicked || w->stopping) continue;
+        struct timespec ts;
+        clock_gettime(CLOCK_REALTIME, &ts);
+        ts.tv_nsec += (long)POLL_MS * 1000000L;
+        if (ts.tv_nsec >= 1000000000L) {
+            ts.tv_sec += 1;
+            ts.tv_nsec -= 1000000000L;
+        }
+        pthread_cond_timedwait(&w->cond, &w->lock, &ts);
+    }
+    pthread_mutex_unlock(&w->lock);
+    return NULL;
+}
+
+lc_worker *lc_worker_start(app *ap)
+{
+    lc_worker *w = xcalloc(1, sizeof *w);
+    w->ap = ap;
+    pthread_mutex_init(&w->lock, NULL);
+    pthread_cond_init(&w->cond, NULL);
+    if (pthread_create(&w->thread, NULL, run, w) != 0) abort();
+    return w;
+}
+
+void lc_worker_kick(lc_worker *w)
+{
+    if (!w) return;
+    pthread_mutex_lock(&w->lock);
+    w->kicked = 1;
+    pthread_cond_signal(&w->cond);
+    pthread_mutex_unlock(&w->lock);
+}
+
+void lc_worker_stop(lc_worker *w)
+{
+    if (!w) return;
+    pthread_mutex_lock(&w->lock);
+    w->stopping = 1;
+    pthread_cond_signal(&w->cond);
+    pthread_mutex_unlock(&w->lock);
+    pthread_join(w->thread, NULL);
+    pthread_mutex_destroy(&w->lock);
+    pthread_cond_destroy(&w->cond);
+    free(w);
+}

@@ -1,0 +1,277 @@
+/*
+ * Unit tests for session.c: the stored record round-trips every field, corrupt records are
+ * refused, rendering matches Stripe's shape (CONTRACT.md §2), the state rules (§3, §11) and
+ * redaction (§11).
+ */
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <setjmp.h>
+#include <cmocka.h>
+#include <string.h>
+
+#include "session.h"
+
+static vs_session full_session(void)
+{
+    static const char *types[] = {"passport", "id_card"};
+    static vs_kv meta[] = {{"order", "6735"}, {"empty_after", "x"}};
+    vs_session s;
+    memset(&s, 0, sizeof s);
+    strcpy(s.id, "vs_0123456789abcdefghijklmn");
+    s.account = "acct_1";
+    s.created = 1700000000;
+    s.livemode = 1;
+    s.status = VS_REQUIRES_INPUT;
+    s.type = VS_TYPE_DOCUMENT;
+    s.client_reference_id = "user_42";
+    s.secret_token = "SECRET";
+    s.url_token = "URLTOKEN";
+    s.secret_issued = 1700000001;
+    s.has_last_error = 1;
+    s.last_error_code = "document_expired";
+    s.last_error_reason = "The document is expired.";
+    s.last_verification_report = "vr_1";
+    s.metadata = meta;
+    s.n_metadata = 2;
+    s.doc.present = 1;
+    s.doc.has_allowed_types = 1;
+    s.doc.allowed_types = types;
+    s.doc.n_allowed_types = 2;
+    s.doc.require_id_number = VS_FALSE;
+    s.doc.require_live_capture = VS_UNSET;
+    s.doc.require_matching_selfie = VS_TRUE;
+    s.provided_email = "jenny@example.com";
+    s.provided_phone = "+15555550100";
+    s.redaction = VS_REDACTION_PROCESSING;
+    s.redaction_due = 1700000000123;
+    s.related_customer = "cus_1";
+    s.related_customer_account = "acct_c";
+    s.related_person_account = "acct_p";
+    s.related_person_person = "person_1";
+    s.verification_flow = "vf_1";
+    s.return_url = "https://example.com/done";
+    return s;
+}
+
+static void test_round_trip(void **state)
+{
+    (void)state;
+    arena *a = arena_new();
+    vs_session in = full_session(), out;
+    buf b;
+    buf_init(&b, a);
+    vs_encode(&in, &b);
+    assert_int_equal(vs_decode(a, b.data, b.len, &out), 0);
+    assert_string_equal(out.id, in.id);
+    assert_string_equal(out.account, in.account);
+    assert_int_equal(out.created, in.created);
+    assert_int_equal(out.livemode, 1);
+    assert_int_equal(out.status, VS_REQUIRES_INPUT);
+    assert_int_equal(out.type, VS_TYPE_DOCUMENT);
+    assert_string_equal(out.client_reference_id, "user_42");
+    assert_string_equal(out.secret_token, "SECRET");
+    assert_string_equal(out.url_token, "URLTOKEN");
+    assert_int_equal(out.secret_issued, 1700000001);
+    assert_true(out.has_last_error);
+    assert_string_equal(out.last_error_code, "document_expired");
+    assert_string_equal(out.last_error_reason, "The document is expired.");
+    assert_string_equal(out.last_verification_report, "vr_1");
+    assert_int_equal(out.n_metadata, 2);
+    assert_string_equal(out.metadata[0].key, "order");
+    assert_string_equal(out.metadata[0].value, "6735");
+    assert_string_equal(out.metadata[1].key, "empty_after");
+    assert_true(out.doc.present);
+    assert_true(out.doc.has_allowed_types);
+    assert_int_equal(out.doc.n_allowed_types, 2);
+    assert_string_equal(out.doc.allowed_types[1], "id_card");
+    assert_int_equal(out.doc.require_id_number, VS_FALSE);
+    assert_int_equal(out.doc.require_live_capture, VS_UNSET);
+    assert_int_equal(out.doc.require_matching_selfie, VS_TRUE);
+    assert_string_equal(out.provided_email, "jenny@example.com");
+    assert_string_equal(out.provided_phone, "+15555550100");
+    assert_int_equal(out.redaction, VS_REDACTION_PROCESSING);
+    assert_int_equal(out.redaction_due, 1700000000123);
+    assert_string_equal(out.related_customer, "cus_1");
+    assert_string_equal(out.related_customer_account, "acct_c");
+    assert_string_equal(out.related_person_account, "acct_p");
+    assert_string_equal(out.related_person_person, "person_1");
+    assert_string_equal(out.verification_flow, "vf_1");
+    assert_string_equal(out.return_url, "https://example.com/done");
+    arena_free(a);
+}
+
+static void test_nulls_round_trip(void **state)
+{
+    (void)state;
+    arena *a = arena_new();
+    vs_session in, out;
+    memset(&in, 0, sizeof in);
+    strcpy(in.id, "vs_x");
+    in.doc.require_id_number = in.doc.require_live_capture = in.doc.require_matching_selfie =
+        VS_UNSET;
+    buf b;
+    buf_init(&b, a);
+    vs_encode(&in, &b);
+    assert_int_equal(vs_decode(a, b.data, b.len, &out), 0);
+    assert_null(out.client_reference_id);
+    assert_null(out.provided_email);
+    assert_null(out.related_person_account);
+    assert_false(out.has_last_error);
+    assert_false(out.doc.present);
+    assert_int_equal(out.n_metadata, 0);
+    arena_free(a);
+}
+
+static void test_corrupt_records_refused(void **state)
+{
+    (void)state;
+    arena *a = arena_new();
+    vs_session in = full_session(), out;
+    buf b;
+    buf_init(&b, a);
+    vs_encode(&in, &b);
+    /* Every truncation is refused, never read past the end. */
+    for (size_t n = 0; n < b.len; n++) {
+        int rc = vs_decode(a, b.data, n, &out);
+        if (rc == 0) /* only a cut exactly at a field boundary after the id may decode */
+            assert_string_equal(out.id, in.id);
+    }
+    char bad_version = 9;
+    assert_int_equal(vs_decode(a, &bad_version, 1, &out), -1);
+    /* A status out of range. */
+    unsigned char rec[] = {1, 1, 4, 0, 0, 0, 'v', 's', '_', 'x', 5, 8,
+                           0, 0, 0, 9, 0, 0, 0,   0,   0,   0,   0};
+    assert_int_equal(vs_decode(a, rec, sizeof rec, &out), -1);
+    /* An unknown tag from a newer version is skipped. */
+    unsigned char newer[] = {1, 1, 4, 0, 0, 0, 'v', 's', '_', 'x', 200, 2, 0, 0, 0, 'h', 'i'};
+    assert_int_equal(vs_decode(a, newer, sizeof newer, &out), 0);
+    assert_string_equal(out.id, "vs_x");
+    arena_free(a);
+}
+
+static const char *render(arena *a, const vs_session *s, int expand_outputs)
+{
+    buf b;
+    buf_init(&b, a);
+    json_writer w;
+    json_init(&w, &b, 0);
+    vs_render_opts o = {.public_url = "http://127.0.0.1:12111",
+                        .expand_verified_outputs = expand_outputs};
+    vs_render(s, &o, &w);
+    return b.data;
+}
+
+static void test_render_shape(void **state)
+{
+    (void)state;
+    arena *a = arena_new();
+    vs_session s = full_session();
+    s.redaction = VS_REDACTION_NONE;
+    s.verification_flow = NULL;
+    s.n_metadata = 1;
+    assert_string_equal(
+        render(a, &s, 0),
+        "{\"id\":\"vs_0123456789abcdefghijklmn\",\"object\":\"identity.verification_session\","
+        "\"client_reference_id\":\"user_42\","
+        "\"client_secret\":\"vs_0123456789abcdefghijklmn_secret_SECRET\","
+        "\"created\":1700000000,"
+        "\"last_error\":{\"code\":\"document_expired\",\"reason\":\"The document is expired.\"},"
+        "\"last_verification_report\":\"vr_1\",\"livemode\":true,\"metadata\":{\"order\":\"6735\"},"
+        "\"options\":{\"document\":{\"allowed_types\":[\"passport\",\"id_card\"],"
+        "\"require_id_number\":false,\"require_matching_selfie\":true}},"
+        "\"provided_details\":{\"email\":\"jenny@example.com\",\"phone\":\"+15555550100\"},"
+        "\"redaction\":null,\"related_customer\":\"cus_1\",\"related_customer_account\":\"acct_c\","
+        "\"related_person\":{\"account\":\"acct_p\",\"person\":\"person_1\"},"
+        "\"status\":\"requires_input\",\"type\":\"document\","
+        "\"url\":\"http://127.0.0.1:12111/start/URLTOKEN\"}");
+    arena_free(a);
+}
+
+static void test_render_secrets_only_in_requires_input(void **state)
+{
+    (void)state;
+    arena *a = arena_new();
+    vs_session s = full_session();
+    s.redaction = VS_REDACTION_NONE;
+    s.status = VS_CANCELED;
+    const char *out = render(a, &s, 1);
+    assert_non_null(strstr(out, "\"client_secret\":null"));
+    assert_non_null(strstr(out, "\"url\":null"));
+    assert_non_null(strstr(out, "\"status\":\"canceled\""));
+    assert_non_null(strstr(out, "\"verification_flow\":\"vf_1\""));
+    assert_non_null(strstr(out, "\"verified_outputs\":"));
+    assert_null(strstr(render(a, &s, 0), "verified_outputs"));
+    assert_null(strstr(out, "return_url")); /* not a field on the object */
+    arena_free(a);
+}
+
+static void test_state_rules(void **state)
+{
+    (void)state;
+    vs_session s = full_session();
+    const char *allowed = NULL;
+    struct {
+        vs_status status;
+        vs_redaction redaction;
+        vs_action action;
+        int want;
+    } cases[] = {
+        {VS_REQUIRES_INPUT, VS_REDACTION_NONE, VS_UPDATE, VS_ALLOWED},
+        {VS_PROCESSING, VS_REDACTION_NONE, VS_UPDATE, VS_WRONG_STATE},
+        {VS_VERIFIED, VS_REDACTION_NONE, VS_UPDATE, VS_WRONG_STATE},
+        {VS_CANCELED, VS_REDACTION_NONE, VS_UPDATE, VS_WRONG_STATE},
+        {VS_CANCELED, VS_REDACTION_NONE, VS_UPDATE_METADATA_ONLY, VS_ALLOWED},
+        {VS_CANCELED, VS_REDACTION_REDACTED, VS_UPDATE_METADATA_ONLY, VS_REDACTED},
+        {VS_REQUIRES_INPUT, VS_REDACTION_NONE, VS_CANCEL, VS_ALLOWED},
+        {VS_PROCESSING, VS_REDACTION_NONE, VS_CANCEL, VS_WRONG_STATE},
+        {VS_VERIFIED, VS_REDACTION_NONE, VS_CANCEL, VS_WRONG_STATE},
+        {VS_CANCELED, VS_REDACTION_NONE, VS_CANCEL, VS_WRONG_STATE},
+        {VS_REQUIRES_INPUT, VS_REDACTION_NONE, VS_REDACT, VS_ALLOWED},
+        {VS_VERIFIED, VS_REDACTION_NONE, VS_REDACT, VS_ALLOWED},
+        {VS_CANCELED, VS_REDACTION_NONE, VS_REDACT, VS_ALLOWED},
+        {VS_PROCESSING, VS_REDACTION_NONE, VS_REDACT, VS_WRONG_STATE},
+        {VS_CANCELED, VS_REDACTION_PROCESSING, VS_REDACT, VS_NOTHING_TO_DO},
+        {VS_VERIFIED, VS_REDACTION_REDACTED, VS_REDACT, VS_NOTHING_TO_DO},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+        s.status = cases[i].status;
+        s.redaction = cases[i].redaction;
+        assert_int_equal(vs_check(&s, cases[i].action, &allowed), cases[i].want);
+    }
+    s.status = VS_PROCESSING;
+    s.redaction = VS_REDACTION_NONE;
+    vs_check(&s, VS_REDACT, &allowed);
+    assert_string_equal(allowed, "requires_input, verified or canceled");
+}
+
+static void test_redact(void **state)
+{
+    (void)state;
+    vs_session s = full_session();
+    vs_redact(&s);
+    assert_string_equal(s.client_reference_id, "[redacted]");
+    assert_string_equal(s.provided_email, "[redacted]");
+    assert_string_equal(s.provided_phone, "[redacted]");
+    assert_int_equal(s.n_metadata, 0);
+    assert_null(s.return_url);
+    assert_string_equal(s.id, "vs_0123456789abcdefghijklmn"); /* the row stays retrievable */
+    vs_session empty;
+    memset(&empty, 0, sizeof empty);
+    vs_redact(&empty);
+    assert_null(empty.client_reference_id); /* null stays null: the spec's types are kept */
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_round_trip),
+        cmocka_unit_test(test_nulls_round_trip),
+        cmocka_unit_test(test_corrupt_records_refused),
+        cmocka_unit_test(test_render_shape),
+        cmocka_unit_test(test_render_secrets_only_in_requires_input),
+        cmocka_unit_test(test_state_rules),
+        cmocka_unit_test(test_redact),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
