@@ -14,10 +14,12 @@ import http from 'node:http';
 
 const port = Number(process.argv[2] || 0);
 let count = 0;
+let probing = false; // parse bodies only while probing: keep the receiver cheap under load
 const waiting = new Map(); // session id -> resolve(arrival time)
 const arrived = new Map(); // session id -> arrival time (when it came before the response)
 
 function onEvent(body, t) {
+    if (!probing) return;
     let id;
     try {
         const ev = JSON.parse(body);
@@ -63,6 +65,8 @@ function create(base, key) {
 }
 
 async function probe(base, key, n) {
+    probing = true;
+    arrived.clear();
     const lat = [];
     let missing = 0;
     for (let i = 0; i < n; i++) {
@@ -81,6 +85,7 @@ async function probe(base, key, n) {
         else lat.push(Math.max(0, at - t));
         await new Promise((r) => setTimeout(r, 5)); // one at a time, not a burst
     }
+    probing = false;
     lat.sort((a, b) => a - b);
     const q = (p) => (lat.length ? lat[Math.min(lat.length - 1, Math.floor(p * lat.length))] : null);
     return { n: lat.length, median_ms: q(0.5), p90_ms: q(0.9), max_ms: lat[lat.length - 1] ?? null, missing };
@@ -92,7 +97,7 @@ const server = http.createServer((req, res) => {
         req.on('data', (c) => chunks.push(c));
         req.on('end', () => {
             count++;
-            onEvent(Buffer.concat(chunks).toString('utf8'), performance.now());
+            if (probing) onEvent(Buffer.concat(chunks).toString('utf8'), performance.now());
             res.writeHead(200, { 'Content-Type': 'application/json' });
             res.end('{"received":true}');
         });

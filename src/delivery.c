@@ -46,10 +46,9 @@
 /* Stripe: CONTRACT.md §8 "Retries", test mode "three times over a few hours", live mode "up to
  * 3 days with an exponential back off"; the exact intervals are not published. */
 static const int64_t TEST_SCHEDULE[] = {10 * 60000LL, 60 * 60000LL, 180 * 60000LL};
-static const int64_t LIVE_SCHEDULE[] = {5 * 60000LL,    30 * 60000LL,   60 * 60000LL,
-                                        120 * 60000LL,  300 * 60000LL,  600 * 60000LL,
-                                        600 * 60000LL,  600 * 60000LL,  600 * 60000LL,
-                                        600 * 60000LL,  600 * 60000LL};
+static const int64_t LIVE_SCHEDULE[] = {5 * 60000LL,   30 * 60000LL,  60 * 60000LL,  120 * 60000LL,
+                                        300 * 60000LL, 600 * 60000LL, 600 * 60000LL, 600 * 60000LL,
+                                        600 * 60000LL, 600 * 60000LL, 600 * 60000LL};
 
 /* One attempt: owned by the worker while its transfer runs, then by the job recording it, whose
  * done callback frees it. */
@@ -67,8 +66,9 @@ typedef struct attempt {
     char errbuf[CURL_ERROR_SIZE];
     /* outcome */
     int ok;
-    int64_t next_ms; /* next due time, or -1: give up */
-    struct attempt *next;
+    int64_t next_ms;       /* next due time, or -1: give up */
+    struct attempt *next;  /* in the in-flight list */
+    struct attempt *bnext; /* in the batch of outcomes recorded by one job */
 } attempt;
 
 struct delivery {
@@ -160,32 +160,43 @@ static void attempt_free(attempt *at)
     free(at);
 }
 
+/* One job records a batch of outcomes (a chain through bnext): the attempts that finished in
+ * one turn of the loop. */
 static int record_job(store_txn *t, void *arg)
 {
-    attempt *at = arg;
-    return store_txn_delivery_result(t, at->seq, at->event_id, at->ok, at->next_ms);
+    int rc = 0;
+    for (attempt *at = arg; at && rc == 0; at = at->bnext)
+        rc = store_txn_delivery_result(t, at->seq, at->event_id, at->ok, at->next_ms);
+    return rc;
 }
 
-/* Writer thread, after the commit: the attempt leaves the in-flight list for good. */
+/* Writer thread, after the commit: the batch's attempts leave the in-flight list for good. If
+ * the job failed they are still pending in the database and will be attempted again. */
 static void record_done(void *arg, int rc)
 {
-    attempt *at = arg;
-    delivery *d = at->d;
+    attempt *first = arg;
+    delivery *d = first->d;
     if (rc != 0)
-        log_msg(LOG_ERROR, "msg=\"recording a webhook attempt failed\" event=%s endpoint=%s",
-                at->event_id, at->endpoint_id);
+        log_msg(LOG_ERROR, "msg=\"recording webhook attempts failed\" event=%s endpoint=%s",
+                first->event_id, first->endpoint_id);
     /* Kick first: once jobs drops to 0 a stopping worker may free d. */
     delivery_kick(d);
     pthread_mutex_lock(&d->mu);
-    for (attempt **p = &d->inflight; *p; p = &(*p)->next) {
-        if (*p == at) {
-            *p = at->next;
-            break;
+    for (attempt *at = first; at; at = at->bnext) {
+        for (attempt **p = &d->inflight; *p; p = &(*p)->next) {
+            if (*p == at) {
+                *p = at->next;
+                break;
+            }
         }
     }
     if (--d->jobs == 0) pthread_cond_broadcast(&d->cv);
     pthread_mutex_unlock(&d->mu);
-    attempt_free(at);
+    while (first) {
+        attempt *next = first->bnext;
+        attempt_free(first);
+        first = next;
+    }
 }
 
 /* ---- attempts ---- */
@@ -222,8 +233,7 @@ static int private_address(const struct sockaddr *sa)
     return 1;
 }
 
-static curl_socket_t open_public_socket(void *ctx, curlsocktype purpose,
-                                        struct curl_sockaddr *addr)
+static curl_socket_t open_public_socket(void *ctx, curlsocktype purpose, struct curl_sockaddr *addr)
 {
     (void)ctx;
     (void)purpose;
@@ -294,8 +304,8 @@ static int attempt_start(delivery *d, const store_delivery *dv, arena *a)
     return 0;
 }
 
-/* A transfer ended: decide the outcome and submit the job that records it. */
-static void attempt_finished(delivery *d, attempt *at, CURLcode res)
+/* A transfer ended: decide the outcome and add at to the batch *chain, to be recorded. */
+static void attempt_finished(delivery *d, attempt *at, CURLcode res, attempt **chain)
 {
     long status = 0;
     curl_easy_getinfo(at->easy, CURLINFO_RESPONSE_CODE, &status);
@@ -317,9 +327,9 @@ static void attempt_finished(delivery *d, attempt *at, CURLcode res)
     pthread_mutex_lock(&d->mu);
     at->active = 0;
     d->active--;
-    d->jobs++;
     pthread_mutex_unlock(&d->mu);
-    store_submit(d->cfg.st, record_job, record_done, at);
+    at->bnext = *chain;
+    *chain = at;
 }
 
 /* ---- the loop ---- */
@@ -352,7 +362,14 @@ static int64_t fill(delivery *d, int64_t now)
         arena_free(a);
         return next; /* a finished transfer kicks */
     }
-    int rc = store_deliveries_due(d->cfg.st, now, FETCH, a, &items, &n);
+    /* Rows already in flight come back too (they stay pending until recorded), so read just
+     * enough to fill the free connections past them: under load the outbox is read after every
+     * commit and every finished attempt, and each row carries its event's snapshot. */
+    size_t want = (size_t)(max - d->active);
+    for (attempt *at = d->inflight; at && want < FETCH; at = at->next)
+        want++;
+    if (want > FETCH) want = FETCH;
+    int rc = store_deliveries_due(d->cfg.st, now, want, a, &items, &n);
     for (size_t i = 0; rc == 0 && i < n; i++) {
         int same;
         if (in_flight(d, items[i].seq, items[i].endpoint_id, &same)) continue;
@@ -366,7 +383,7 @@ static int64_t fill(delivery *d, int64_t now)
 
     if (rc != 0) {
         next = now + 1000; /* the database hiccuped: try again soon */
-    } else if (skipped || n == FETCH) {
+    } else if (skipped || n == want) {
         next = now + 1000; /* finished transfers kick sooner */
     } else {
         int64_t due;
@@ -421,11 +438,18 @@ static void *run(void *arg)
         curl_multi_perform(d->multi, &running);
         CURLMsg *m;
         int left;
+        attempt *chain = NULL;
         while ((m = curl_multi_info_read(d->multi, &left)) != NULL) {
             if (m->msg != CURLMSG_DONE) continue;
             attempt *at = NULL;
             curl_easy_getinfo(m->easy_handle, CURLINFO_PRIVATE, (char **)&at);
-            attempt_finished(d, at, m->data.result);
+            attempt_finished(d, at, m->data.result, &chain);
+        }
+        if (chain) {
+            pthread_mutex_lock(&d->mu);
+            d->jobs++;
+            pthread_mutex_unlock(&d->mu);
+            store_submit(d->cfg.st, record_job, record_done, chain);
         }
 
         now = util_now_ms();

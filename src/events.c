@@ -15,7 +15,7 @@ int events_emit(store_txn *t, arena *a, const vs_session *s, const char *type,
                 const char *request_id, const char *idem_key)
 {
     char id[40];
-    ids_random(id, sizeof id, "evt_", IDS_OBJECT_LEN);
+    ids_time_ordered(id, sizeof id, "evt_", IDS_OBJECT_LEN);
     buf snap;
     buf_init(&snap, a);
     vs_encode(s, &snap);

@@ -16,7 +16,10 @@
 
 static const param_spec string_item[] = {{"", P_STRING, 0, .max_len = 5000}, {NULL}};
 
-#define EXPAND_PARAM {"expand", P_ARRAY, 0, .fields = string_item}
+#define EXPAND_PARAM                                                                               \
+    {                                                                                              \
+        "expand", P_ARRAY, 0, .fields = string_item                                                \
+    }
 
 static const param_spec list_spec[] = {
     {"created", P_RANGE},

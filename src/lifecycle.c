@@ -20,18 +20,6 @@
 #define BATCH 256
 #define POLL_MS 200
 
-/* A fresh client_secret / url pair (CONTRACT.md §11: after a failed attempt). Same shapes as
- * sessions_api.c issues at create. */
-static void fresh_secrets(vs_session *s, arena *a)
-{
-    char tok[64];
-    ids_random(tok, sizeof tok, "", 24);
-    s->secret_token = arena_strdup(a, tok);
-    ids_random(tok, sizeof tok, "", 32);
-    s->url_token = arena_strdup(a, tok);
-    s->secret_issued = util_now();
-}
-
 static int can_submit(const vs_session *s)
 {
     return s->status == VS_REQUIRES_INPUT && s->redaction == VS_REDACTION_NONE;
@@ -90,7 +78,7 @@ static int finish(store_txn *t, arena *a, vs_session *s, const char *fail_code, 
         s->has_last_error = 1;
         s->last_error_code = fail_code;
         s->last_error_reason = vr_error_reason(fail_code);
-        fresh_secrets(s, a);
+        vs_issue_secrets(s, a);
         event = EVT_REQUIRES_INPUT;
     } else {
         s->status = VS_VERIFIED;

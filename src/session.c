@@ -15,6 +15,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "ids.h"
 #include "util.h"
 
 #define VS_RECORD_VERSION 1
@@ -457,6 +458,18 @@ int vs_decode(arena *a, const void *data, size_t len, vs_session *s)
     }
     if (s->id[0] == '\0') return -1;
     return 0;
+}
+
+/* ---- client_secret and url ---- */
+
+void vs_issue_secrets(vs_session *s, arena *a)
+{
+    char tok[64];
+    ids_random(tok, sizeof tok, "", 24);
+    s->secret_token = arena_strdup(a, tok);
+    ids_time_ordered(tok, sizeof tok, "", IDS_TIME_CHARS + 32);
+    s->url_token = arena_strdup(a, tok);
+    s->secret_issued = util_now();
 }
 
 /* ---- state rules ---- */

@@ -120,6 +120,12 @@ typedef enum { VS_UPDATE, VS_UPDATE_METADATA_ONLY, VS_CANCEL, VS_REDACT } vs_act
 enum { VS_ALLOWED = 0, VS_NOTHING_TO_DO = 1, VS_WRONG_STATE = -1, VS_REDACTED = -2 };
 int vs_check(const vs_session *s, vs_action action, const char **allowed);
 
+/* Give s a fresh client_secret / url pair (CONTRACT.md §11: at create, and after a failed
+ * attempt or expiry). The url token starts with IDS_TIME_CHARS characters of time so the
+ * store's index of tokens grows at its end; the rest (32 characters) is the secret. Strings are
+ * allocated in a. */
+void vs_issue_secrets(vs_session *s, arena *a);
+
 /* Erase the personal data of s in place (CONTRACT.md §11 "Redacted values keep the spec's
  * types"): personal strings become "[redacted]" (verified outputs included; their dob and
  * id_number_type become null), metadata is emptied. Pointers it sets are static strings.

@@ -182,16 +182,6 @@ static int validate(api_ctx *c, const param_spec *spec, int list, unsigned *expa
     return 0;
 }
 
-static void issue_secrets(vs_session *s, arena *a)
-{
-    char tok[64];
-    ids_random(tok, sizeof tok, "", 24);
-    s->secret_token = arena_strdup(a, tok);
-    ids_random(tok, sizeof tok, "", 32);
-    s->url_token = arena_strdup(a, tok);
-    s->secret_issued = util_now();
-}
-
 static void clear_secrets(vs_session *s)
 {
     s->secret_token = NULL;
@@ -367,7 +357,7 @@ void sessions_create(api_ctx *c)
         api_respond_error(c, &e);
         return;
     }
-    issue_secrets(s, c->a);
+    vs_issue_secrets(s, c->a);
     store_submit(c->app->st, create_job, job_done, j);
 }
 
@@ -509,7 +499,7 @@ static int apply_rotate(vs_job *j, store_txn *t, vs_session *s, apierr *e)
     if (s->status != VS_REQUIRES_INPUT || s->redaction != VS_REDACTION_NONE ||
         util_now() - s->secret_issued < SECRET_TTL_S)
         return 1;
-    issue_secrets(s, j->c->a);
+    vs_issue_secrets(s, j->c->a);
     return 0;
 }
 

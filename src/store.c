@@ -150,14 +150,12 @@ int store_event_list(store *st, const store_event_query *q, arena *a, store_even
     return st->ops->event_list(st, q, a, items, n, has_more);
 }
 
-int store_webhook_get(store *st, const char *account, const char *id, arena *a,
-                      store_webhook *out)
+int store_webhook_get(store *st, const char *account, const char *id, arena *a, store_webhook *out)
 {
     return st->ops->webhook_get(st, account, id, a, out);
 }
 
-int store_webhook_list(store *st, const char *account, arena *a, store_webhook **items,
-                       size_t *n)
+int store_webhook_list(store *st, const char *account, arena *a, store_webhook **items, size_t *n)
 {
     return st->ops->webhook_list(st, account, a, items, n);
 }

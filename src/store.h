@@ -201,11 +201,9 @@ typedef struct store_webhook {
 } store_webhook;
 
 /* 0 and *out (strings in a), STORE_NOT_FOUND or STORE_EIO. */
-int store_webhook_get(store *st, const char *account, const char *id, arena *a,
-                      store_webhook *out);
+int store_webhook_get(store *st, const char *account, const char *id, arena *a, store_webhook *out);
 /* Every endpoint of the account (at most a few dozen), newest first. 0 or STORE_EIO. */
-int store_webhook_list(store *st, const char *account, arena *a, store_webhook **items,
-                       size_t *n);
+int store_webhook_list(store *st, const char *account, arena *a, store_webhook **items, size_t *n);
 
 /* A delivery that is due, with what the worker needs to send it. */
 typedef struct store_delivery {

@@ -35,6 +35,7 @@
 #include "util.h"
 
 #define DEFAULT_CACHE_BYTES (64LL << 20)
+#define PAGE_SIZE_STR "1024"
 #define MMAP_BYTES (256LL << 20)
 #define BUSY_TIMEOUT_MS 5000
 #define DEFAULT_MAX_BATCH 512
@@ -65,10 +66,13 @@ static const char *const migrations[] = {
     ");"
     "CREATE INDEX sessions_created ON sessions(account, created, seq);"
     "CREATE INDEX sessions_status ON sessions(account, status, created, seq);"
-    "CREATE INDEX sessions_client_ref ON sessions(account, client_reference_id, created, seq);"
-    "CREATE INDEX sessions_customer ON sessions(account, related_customer, created, seq);"
+    "CREATE INDEX sessions_client_ref ON sessions(account, client_reference_id, created, seq)"
+    "  WHERE client_reference_id IS NOT NULL;"
+    "CREATE INDEX sessions_customer ON sessions(account, related_customer, created, seq)"
+    "  WHERE related_customer IS NOT NULL;"
     "CREATE INDEX sessions_customer_account"
-    "  ON sessions(account, related_customer_account, created, seq);"
+    "  ON sessions(account, related_customer_account, created, seq)"
+    "  WHERE related_customer_account IS NOT NULL;"
     "CREATE INDEX sessions_redaction_due ON sessions(redaction_due)"
     "  WHERE redaction_due IS NOT NULL;"
     "CREATE TABLE events ("
@@ -84,7 +88,6 @@ static const char *const migrations[] = {
     "  snapshot BLOB"
     ");"
     "CREATE INDEX events_created ON events(account, created, seq);"
-    "CREATE INDEX events_object ON events(object_id);"
     "CREATE TABLE idempotency ("
     "  account TEXT NOT NULL,"
     "  key TEXT NOT NULL,"
@@ -143,7 +146,8 @@ static const char *const migrations[] = {
     ");"
     "CREATE INDEX reports_created ON reports(account, created, seq);"
     "CREATE INDEX reports_type ON reports(account, type, created, seq);"
-    "CREATE INDEX reports_client_ref ON reports(account, client_reference_id, created, seq);"
+    "CREATE INDEX reports_client_ref ON reports(account, client_reference_id, created, seq)"
+    "  WHERE client_reference_id IS NOT NULL;"
     "CREATE INDEX reports_session ON reports(account, verification_session, created, seq);"
     /* Every url_token ever issued, by SHA-256, so the hosted page finds its session. */
     "CREATE TABLE hosted_links ("
@@ -252,14 +256,27 @@ static const char *const write_sql[W_COUNT] = {
     [W_IDEM_PUT] = "INSERT INTO idempotency (account, key, fingerprint, status, body, created,"
                    " object_id) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
     [W_IDEM_PRUNE] = "DELETE FROM idempotency WHERE created < ?1",
+    /* No index on object_id: it would put a random-keyed insert on every event for the sake of
+     * a rare background job. A session's events all come after its creation, so this walks the
+     * account's events from that time on (events_created). */
     [W_EVENT_SNAPSHOTS] = "SELECT seq, snapshot FROM events"
-                          " WHERE object_id = ?2 AND account = ?1 AND snapshot IS NOT NULL",
+                          " WHERE account = ?1 AND created >= COALESCE((SELECT created FROM"
+                          " sessions WHERE id = ?2 AND account = ?1), 0) AND object_id = ?2"
+                          " AND snapshot IS NOT NULL",
     [W_EVENT_SNAPSHOT_SET] = "UPDATE events SET snapshot = ?2 WHERE seq = ?1",
     [W_IDEM_DELETE_OBJECT] = "DELETE FROM idempotency WHERE account = ?1 AND object_id = ?2",
 };
 
 /* --- events & webhooks (issue 3): statement slots; the SQL is further down --- */
-enum { WR_EVENT_GET, WR_EVENT_CURSOR, WR_WEBHOOK_GET, WR_WEBHOOK_LIST, WR_DUE, WR_NEXT_DUE, WR_COUNT };
+enum {
+    WR_EVENT_GET,
+    WR_EVENT_CURSOR,
+    WR_WEBHOOK_GET,
+    WR_WEBHOOK_LIST,
+    WR_DUE,
+    WR_NEXT_DUE,
+    WR_COUNT
+};
 enum {
     WW_OUTBOX_ADD,
     WW_DELIVERY_OK,
@@ -329,6 +346,17 @@ typedef struct sq_store {
     int outbox_dirty;
     pthread_t writer;
     int writer_started;
+
+    /* Checkpointer: copies the WAL back into the database file on its own thread and
+     * connection, so that this I/O never sits in a commit's path (the writer's automatic
+     * checkpoint is off). The writer's WAL hook asks for a checkpoint under cmu. */
+    sqlite3 *cdb;
+    pthread_t ckpt;
+    int ckpt_started;
+    pthread_mutex_t cmu;
+    pthread_cond_t ccv;
+    int ckpt_wanted;
+    int ckpt_stopping;
 
     /* Job queue: FIFO under qmu; the writer waits on qcv. */
     pthread_mutex_t qmu;
@@ -456,6 +484,11 @@ static int configure(sq_store *st, sqlite3 *db, int writer, const char **errmsg)
 
     /* journal_mode answers with the mode now in force; a file that cannot do WAL (e.g. on a
      * filesystem without shared memory) silently stays in another mode, which we refuse. */
+    /* Small pages: most writes are single entries landing in random leaves of the ID indexes,
+     * and each dirty leaf costs a whole page in the WAL and again at checkpoint. Takes effect
+     * only on a new database (before WAL mode is set); an existing file keeps its size. */
+    rc = exec_sql(db, "PRAGMA page_size = " PAGE_SIZE_STR, "page_size");
+    if (rc != 0) goto done;
     if (sqlite3_prepare_v2(db, "PRAGMA journal_mode = WAL", -1, &stmt, NULL) != SQLITE_OK) {
         rc = db_fail(db, "journal_mode");
         goto done;
@@ -1932,6 +1965,97 @@ static void sq_submit(store *base, store_job_fn fn, store_done_fn done, void *ct
 
 /* ---- open / close ---- */
 
+/* --- checkpointer --- */
+
+/* WAL pages after which the writer asks the checkpointer for a checkpoint, and after which it
+ * checkpoints and restarts the WAL itself (a PASSIVE checkpoint running beside a busy writer
+ * never catches up, so without this the WAL would grow without bound). */
+#define CKPT_PAGES 8192
+#define CKPT_RESTART_PAGES 65536
+
+/* Called by SQLite on the writer thread after each commit, with the WAL's size in pages. */
+static int wal_hook(void *arg, sqlite3 *db, const char *name, int pages)
+{
+    (void)name;
+    sq_store *st = arg;
+    if (pages >= CKPT_RESTART_PAGES) {
+        /* Most frames are already copied by the checkpointer; this copies the rest and makes
+         * the next transaction write from the start of the WAL again. */
+        int rc = sqlite3_wal_checkpoint_v2(db, NULL, SQLITE_CHECKPOINT_RESTART, NULL, NULL);
+        if (rc != SQLITE_OK && rc != SQLITE_BUSY) db_fail(db, "checkpoint (restart)");
+        return SQLITE_OK;
+    }
+    if (pages >= CKPT_PAGES) {
+        pthread_mutex_lock(&st->cmu);
+        st->ckpt_wanted = 1;
+        pthread_cond_signal(&st->ccv);
+        pthread_mutex_unlock(&st->cmu);
+    }
+    return SQLITE_OK;
+}
+
+/* A PASSIVE checkpoint never blocks the writer or readers; it copies what it can and the WAL
+ * restarts from its beginning once everything has been copied. */
+static void *ckpt_main(void *arg)
+{
+    sq_store *st = arg;
+    pthread_mutex_lock(&st->cmu);
+    for (;;) {
+        while (!st->ckpt_wanted && !st->ckpt_stopping)
+            pthread_cond_wait(&st->ccv, &st->cmu);
+        if (st->ckpt_stopping) break;
+        st->ckpt_wanted = 0;
+        pthread_mutex_unlock(&st->cmu);
+        int rc = sqlite3_wal_checkpoint_v2(st->cdb, NULL, SQLITE_CHECKPOINT_PASSIVE, NULL, NULL);
+        if (rc != SQLITE_OK && rc != SQLITE_BUSY) db_fail(st->cdb, "checkpoint");
+        pthread_mutex_lock(&st->cmu);
+    }
+    pthread_mutex_unlock(&st->cmu);
+    return NULL;
+}
+
+/* Open the checkpointer's connection and start its thread; the writer's own automatic
+ * checkpoints are turned off once it runs. 0 or STORE_EIO with *errmsg. */
+static int ckpt_start(sq_store *st, const char **errmsg)
+{
+    if (sqlite3_open_v2(st->path, &st->cdb, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX, NULL) !=
+        SQLITE_OK) {
+        db_fail(st->cdb, "open checkpointer");
+        *errmsg = "cannot open the checkpointer's connection";
+        return STORE_EIO;
+    }
+    sqlite3_busy_timeout(st->cdb, BUSY_TIMEOUT_MS);
+    /* A connection learns that the file is in WAL mode by reading it once; until then a
+     * checkpoint request on it does nothing. */
+    if (sqlite3_exec(st->cdb, "PRAGMA schema_version", NULL, NULL, NULL) != SQLITE_OK) {
+        db_fail(st->cdb, "checkpointer read");
+        *errmsg = "cannot read the database from the checkpointer's connection";
+        return STORE_EIO;
+    }
+    if (pthread_create(&st->ckpt, NULL, ckpt_main, st) != 0) {
+        *errmsg = "cannot start the checkpointer thread";
+        return STORE_EIO;
+    }
+    st->ckpt_started = 1;
+    sqlite3_wal_autocheckpoint(st->wdb, 0);
+    sqlite3_wal_hook(st->wdb, wal_hook, st);
+    return 0;
+}
+
+static void ckpt_stop(sq_store *st)
+{
+    if (st->ckpt_started) {
+        pthread_mutex_lock(&st->cmu);
+        st->ckpt_stopping = 1;
+        pthread_cond_signal(&st->ccv);
+        pthread_mutex_unlock(&st->cmu);
+        pthread_join(st->ckpt, NULL);
+        st->ckpt_started = 0;
+    }
+    if (st->cdb != NULL && sqlite3_close(st->cdb) != SQLITE_OK) db_fail(st->cdb, "close");
+    st->cdb = NULL;
+}
+
 /* Undo whatever of sq_open got done: stop the writer (after it drained the queue), close the
  * readers, then the writer connection (the last close checkpoints the WAL into the file). */
 static void sq_destroy(sq_store *st)
@@ -1943,6 +2067,7 @@ static void sq_destroy(sq_store *st)
         pthread_mutex_unlock(&st->qmu);
         pthread_join(st->writer, NULL);
     }
+    ckpt_stop(st);
     pthread_mutex_lock(&st->rmu);
     while (st->readers != NULL) {
         reader *r = st->readers;
@@ -1964,6 +2089,8 @@ static void sq_destroy(sq_store *st)
     buf_free(&st->enc);
     pthread_cond_destroy(&st->qcv);
     pthread_mutex_destroy(&st->qmu);
+    pthread_cond_destroy(&st->ccv);
+    pthread_mutex_destroy(&st->cmu);
     pthread_mutex_destroy(&st->rmu);
     free(st->path);
     free(st);
@@ -2004,6 +2131,8 @@ static int sq_open(const store_config *cfg, store **out, const char **errmsg)
     pthread_mutex_init(&st->qmu, NULL);
     pthread_cond_init(&st->qcv, NULL);
     pthread_mutex_init(&st->rmu, NULL);
+    pthread_mutex_init(&st->cmu, NULL);
+    pthread_cond_init(&st->ccv, NULL);
     /* Past this point sq_destroy undoes everything, whatever step fails. */
     if (pthread_key_create(&st->rkey, reader_release) != 0) {
         *errmsg = "cannot create a thread-local key";
@@ -2031,6 +2160,8 @@ static int sq_open(const store_config *cfg, store **out, const char **errmsg)
     rc = configure(st, st->wdb, 1, errmsg);
     if (rc != 0) goto fail;
     rc = migrate(st->wdb, errmsg);
+    if (rc != 0) goto fail;
+    rc = ckpt_start(st, errmsg);
     if (rc != 0) goto fail;
 
     if (pthread_create(&st->writer, NULL, writer_main, st) != 0) {
@@ -2251,17 +2382,31 @@ done:
     return rc;
 }
 
+/* The key a hosted-page token is stored under: its leading characters (the time prefix that
+ * vs_issue_secrets puts there, so new keys land at the end of the index) and then the SHA-256
+ * of the whole token (the database never holds a usable token). */
+#define LINK_PREFIX 8
+#define LINK_KEY_LEN (LINK_PREFIX + SHA256_DIGEST_LENGTH)
+
+static void link_key(const char *token, unsigned char key[LINK_KEY_LEN])
+{
+    size_t n = strlen(token);
+    memset(key, 0, LINK_PREFIX);
+    memcpy(key, token, n < LINK_PREFIX ? n : LINK_PREFIX);
+    SHA256((const unsigned char *)token, n, key + LINK_PREFIX);
+}
+
 static int sq_link_find(store *base, const char *token, arena *a, const char **account,
                         const char **session_id)
 {
     sq_store *st = (sq_store *)base;
     sqlite3_stmt *stmt;
-    unsigned char h[SHA256_DIGEST_LENGTH];
+    unsigned char h[LINK_KEY_LEN];
     reader *r = reader_get(st);
     if (r == NULL) return STORE_EIO;
     int rc = lreader_stmt(r, LR_LINK_FIND, &stmt);
     if (rc != 0) return rc;
-    SHA256((const unsigned char *)token, strlen(token), h);
+    link_key(token, h);
     if (bind_blob(stmt, 1, h, sizeof h) != SQLITE_OK) {
         rc = db_fail(r->db, "bind");
         goto done;
@@ -2386,10 +2531,10 @@ static int links_sync(sq_store *st, const vs_session *s)
 {
     if (s->url_token == NULL) return 0;
     sqlite3_stmt *stmt;
-    unsigned char h[SHA256_DIGEST_LENGTH];
+    unsigned char h[LINK_KEY_LEN];
     int rc = lwriter_stmt(st, LW_LINK_PUT, &stmt);
     if (rc != 0) return rc;
-    SHA256((const unsigned char *)s->url_token, strlen(s->url_token), h);
+    link_key(s->url_token, h);
     if ((bind_blob(stmt, 1, h, sizeof h) | bind_text(stmt, 2, s->account) |
          bind_text(stmt, 3, s->id)) != SQLITE_OK) {
         finish(stmt);

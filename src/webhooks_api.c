@@ -27,7 +27,10 @@
 static const param_spec string_item[] = {{"", P_STRING, 0, .max_len = 5000}, {NULL}};
 static const param_spec event_item[] = {{"", P_STRING, 0, .max_len = 5000}, {NULL}};
 
-#define EXPAND_PARAM {"expand", P_ARRAY, 0, .fields = string_item}
+#define EXPAND_PARAM                                                                               \
+    {                                                                                              \
+        "expand", P_ARRAY, 0, .fields = string_item                                                \
+    }
 
 static const param_spec create_spec[] = {
     {"api_version", P_STRING, 0, .max_len = 5000},
@@ -50,12 +53,11 @@ static const param_spec update_spec[] = {
 
 static const param_spec expand_only_spec[] = {EXPAND_PARAM, {NULL}};
 
-static const param_spec list_spec[] = {
-    {"ending_before", P_STRING, 0, .max_len = 5000},
-    EXPAND_PARAM,
-    {"limit", P_INT, 0, .min = 1, .max = 100},
-    {"starting_after", P_STRING, 0, .max_len = 5000},
-    {NULL}};
+static const param_spec list_spec[] = {{"ending_before", P_STRING, 0, .max_len = 5000},
+                                       EXPAND_PARAM,
+                                       {"limit", P_INT, 0, .min = 1, .max = 100},
+                                       {"starting_after", P_STRING, 0, .max_len = 5000},
+                                       {NULL}};
 
 static const char *const no_expandable[] = {NULL}; /* x-expandableFields: [] */
 
@@ -232,10 +234,9 @@ static int read_events(api_ctx *c, store_webhook *w, apierr *e)
     for (size_t i = 0; i < n; i++) {
         const char *name = items[i]->str;
         if (!event_name_ok(name))
-            return apierr_invalid(e, c->a, "parameter_invalid_value",
-                                  arena_printf(c->a, "enabled_events[%zu]", i),
-                                  "Invalid enabled_events[%zu]: %.100s is not an event type",
-                                  i, name);
+            return apierr_invalid(
+                e, c->a, "parameter_invalid_value", arena_printf(c->a, "enabled_events[%zu]", i),
+                "Invalid enabled_events[%zu]: %.100s is not an event type", i, name);
         int dup = 0;
         for (size_t k = 0; k < w->n_enabled_events && !dup; k++)
             dup = strcmp(w->enabled_events[k], name) == 0;
@@ -330,8 +331,7 @@ void webhooks_create(api_ctx *c)
     const char *url = params_str(c->params, "url");
     const char *version = params_str(c->params, "api_version");
     const char *description = params_str(c->params, "description");
-    if (check_url(c, url, &e) != 0 || read_events(c, w, &e) != 0 ||
-        merge_metadata(c, w, &e) != 0)
+    if (check_url(c, url, &e) != 0 || read_events(c, w, &e) != 0 || merge_metadata(c, w, &e) != 0)
         goto refused;
     if (version && !api_version_ok(version)) {
         apierr_invalid(&e, c->a, "parameter_invalid_value", "api_version",
@@ -494,8 +494,8 @@ void webhooks_list(api_ctx *c)
             i++;
         if (i == n) {
             apierr_set(&e, c->a, 400, "invalid_request_error", "resource_missing",
-                       after ? "starting_after" : "ending_before",
-                       "No such webhook_endpoint: '%s'", cursor);
+                       after ? "starting_after" : "ending_before", "No such webhook_endpoint: '%s'",
+                       cursor);
             api_respond_error(c, &e);
             return;
         }

@@ -11,6 +11,7 @@
 
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "ids.h"
 
@@ -92,11 +93,33 @@ static void test_unique_and_uniform(void **state)
     free(store);
 }
 
+static void test_time_ordered(void **state)
+{
+    (void)state;
+    char a[40], b[40];
+    ids_time_ordered(a, sizeof a, "evt_", 24);
+    assert_int_equal(strlen(a), 4 + 24);
+    assert_memory_equal(a, "evt_", 4);
+    for (int i = 0; i < 100; i++) {
+        struct timespec ms = {0, 1000000};
+        nanosleep(&ms, NULL);
+        ids_time_ordered(b, sizeof b, "evt_", 24);
+        /* Later IDs sort after earlier ones, and the random tails still differ. */
+        assert_true(strcmp(a, b) < 0);
+        assert_memory_not_equal(a + 4 + IDS_TIME_CHARS, b + 4 + IDS_TIME_CHARS, 16);
+        for (int k = 4; k < 28; k++)
+            assert_non_null(strchr("0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz",
+                                   b[k]));
+        memcpy(a, b, sizeof a);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_prefix_and_length),
         cmocka_unit_test(test_unique_and_uniform),
+        cmocka_unit_test(test_time_ordered),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

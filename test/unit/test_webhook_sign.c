@@ -20,9 +20,8 @@ static void test_known_vector(void **state)
     (void)state;
     const char *body = "{\"id\":\"evt_test\",\"object\":\"event\"}";
     char out[WEBHOOK_SIG_MAX];
-    assert_int_equal(webhook_sign("whsec_test_secret", 1700000000, body, strlen(body), out,
-                                  sizeof out),
-                     0);
+    assert_int_equal(
+        webhook_sign("whsec_test_secret", 1700000000, body, strlen(body), out, sizeof out), 0);
     assert_string_equal(
         out, "t=1700000000,v1=8042376f6ca064adbe037642a718227dfd59047137eb49497a54c49eb0cfb724");
 }
