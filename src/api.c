@@ -37,10 +37,9 @@ struct api_keyring {
 
 static void sha256_hex(const void *data, size_t n, char out[65])
 {
-    unsigned char d[SHA256_DIGEST_LENGTH];
-    SHA256(data, n, d);
-    for (int i = 0; i < SHA256_DIGEST_LENGTH; i++)
-        snprintf(out + 2 * i, 3, "%02x", d[i]);
+    unsigned char d[UTIL_SHA256_LEN];
+    util_sha256(data, n, d);
+    util_hex(d, sizeof d, out);
 }
 
 static int hex_to_bytes(const char *hex, unsigned char *out, size_t n)
@@ -363,8 +362,8 @@ static int authenticate(api_ctx *c, apierr *e)
     if (c->app->keys && n <= KEY_MAX &&
         (strncmp(key, "sk_live_", 8) == 0 || strncmp(key, "rk_live_", 8) == 0 ||
          strncmp(key, "rk_test_", 8) == 0)) {
-        unsigned char d[SHA256_DIGEST_LENGTH];
-        SHA256((const unsigned char *)key, n, d);
+        unsigned char d[UTIL_SHA256_LEN];
+        util_sha256(key, n, d);
         const keyring_entry *match = NULL;
         for (size_t i = 0; i < c->app->keys->n; i++) {
             if (util_ct_equal(d, c->app->keys->v[i].hash, sizeof d)) match = &c->app->keys->v[i];
@@ -478,20 +477,16 @@ static int idempotency_begin(api_ctx *c)
     }
     c->idem_key = arena_strdup(c->a, key);
     {
+        /* The request's identity: its path and its body, exactly as sent. */
         size_t len;
         const char *body = http_body(c->req, &len);
-        const char *path = http_path(c->req);
-        EVP_MD_CTX *md = EVP_MD_CTX_new();
-        unsigned char d[EVP_MAX_MD_SIZE];
-        unsigned dlen = 0;
-        if (!md) abort();
-        EVP_DigestInit_ex(md, EVP_sha256(), NULL);
-        EVP_DigestUpdate(md, path, strlen(path) + 1);
-        EVP_DigestUpdate(md, body, len);
-        EVP_DigestFinal_ex(md, d, &dlen);
-        EVP_MD_CTX_free(md);
-        for (unsigned i = 0; i < dlen && i < 32; i++)
-            snprintf(c->idem_fingerprint + 2 * i, 3, "%02x", d[i]);
+        buf whole;
+        buf_init(&whole, c->a);
+        buf_append(&whole, http_path(c->req), strlen(http_path(c->req)) + 1);
+        buf_append(&whole, body, len);
+        unsigned char d[UTIL_SHA256_LEN];
+        util_sha256(whole.data, whole.len, d);
+        util_hex(d, sizeof d, c->idem_fingerprint);
     }
     if (inflight_add(c) != 0) {
         c->idem_key = NULL; /* not ours to remove */

@@ -264,7 +264,7 @@ int main(int argc, char **argv)
         .port = port,
         .threads = (int)threads,
         .max_body = (size_t)max_body,
-        .max_header = 32 * 1024,
+        .max_header = 16 * 1024, /* request line + headers; libmicrohttpd clears this much per request */
         .max_connections = (unsigned)max_conn,
         .idle_timeout_s = (unsigned)idle,
     };

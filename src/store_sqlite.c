@@ -2393,7 +2393,7 @@ static void link_key(const char *token, unsigned char key[LINK_KEY_LEN])
     size_t n = strlen(token);
     memset(key, 0, LINK_PREFIX);
     memcpy(key, token, n < LINK_PREFIX ? n : LINK_PREFIX);
-    SHA256((const unsigned char *)token, n, key + LINK_PREFIX);
+    util_sha256(token, n, key + LINK_PREFIX);
 }
 
 static int sq_link_find(store *base, const char *token, arena *a, const char **account,

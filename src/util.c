@@ -7,6 +7,9 @@
  */
 #include "util.h"
 
+#include <openssl/evp.h>
+#include <pthread.h>
+
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -120,4 +123,38 @@ int util_utf8_valid(const char *s, size_t n)
         i += need + 1;
     }
     return 1;
+}
+
+/* ---- hashing ---- */
+
+static EVP_MD *sha256_md;
+static pthread_once_t sha256_once = PTHREAD_ONCE_INIT;
+
+static void sha256_fetch(void)
+{
+    sha256_md = EVP_MD_fetch(NULL, "SHA256", NULL);
+}
+
+void util_sha256(const void *data, size_t n, unsigned char out[UTIL_SHA256_LEN])
+{
+    static _Thread_local EVP_MD_CTX *ctx;
+    pthread_once(&sha256_once, sha256_fetch);
+    if (!ctx) ctx = EVP_MD_CTX_new();
+    unsigned len = 0;
+    if (!sha256_md || !ctx || !EVP_DigestInit_ex2(ctx, sha256_md, NULL) ||
+        !EVP_DigestUpdate(ctx, data, n) || !EVP_DigestFinal_ex(ctx, out, &len) ||
+        len != UTIL_SHA256_LEN) {
+        fprintf(stderr, "verifyd: SHA-256 failed\n");
+        abort();
+    }
+}
+
+void util_hex(const unsigned char *p, size_t n, char *out)
+{
+    static const char digits[] = "0123456789abcdef";
+    for (size_t i = 0; i < n; i++) {
+        out[2 * i] = digits[p[i] >> 4];
+        out[2 * i + 1] = digits[p[i] & 15];
+    }
+    out[2 * n] = '\0';
 }

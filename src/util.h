@@ -30,6 +30,14 @@ int64_t util_mono_us(void);
 /* 1 when the n bytes at a and b are equal, 0 otherwise; time depends only on n. */
 int util_ct_equal(const void *a, const void *b, size_t n);
 
+/* SHA-256 of data[0..n) into out (32 bytes). The digest is fetched from OpenSSL once and each
+ * thread reuses one context, so this is cheap enough for every request. Aborts if OpenSSL
+ * fails. */
+#define UTIL_SHA256_LEN 32
+void util_sha256(const void *data, size_t n, unsigned char out[UTIL_SHA256_LEN]);
+/* Lowercase hex of p[0..n) into out (2n characters and a NUL). */
+void util_hex(const unsigned char *p, size_t n, char *out);
+
 /* 1 when s[0..n) is well-formed UTF-8 (no overlongs, no surrogates, nothing above U+10FFFF). */
 int util_utf8_valid(const char *s, size_t n);
 
