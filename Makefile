@@ -56,7 +56,7 @@ run: deps
 
 # Everything: unit tests and black-box tests, then both again under ASan + UBSan.
 test: deps-test
-	@$(MAKE) --no-print-directory test-unit test-blackbox
+	@$(MAKE) --no-print-directory check-format test-unit test-blackbox
 	@$(MAKE) --no-print-directory BUILD=build/asan OPT=-O1 SAN="$(ASAN)" test-unit test-blackbox
 
 test-unit: $(UNIT_BIN)

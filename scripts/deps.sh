@@ -9,7 +9,7 @@ level=${1:-build}
 pkgs=(build-essential pkg-config libmicrohttpd-dev libsqlite3-dev libssl-dev
       libcurl4-openssl-dev libjansson-dev)
 if [ "$level" = test ] || [ "$level" = bench ]; then
-    pkgs+=(libcmocka-dev curl chromium) # chromium: the hosted page's browser tests
+    pkgs+=(libcmocka-dev curl clang-format chromium) # chromium: the hosted page's browser tests
     command -v node >/dev/null 2>&1 || pkgs+=(nodejs)
     command -v npm >/dev/null 2>&1 || pkgs+=(npm)
 fi

@@ -173,10 +173,10 @@ static void respond(api_ctx *c, int status, const char *body, size_t len)
     if (log_enabled(LOG_INFO)) {
         int64_t us = util_mono_us() - http_start_us(req);
         /* issue 4: a hosted-page token in the path is a credential and is never logged. */
-        const char *lp = strncmp(http_path(req), "/start/", 7) == 0 ? "/start/[token]"
-                                                                    : http_path(req);
-        log_msg(LOG_INFO, "method=%s path=%s status=%d ms=%.3f request_id=%s", http_method(req),
-                lp, status, (double)us / 1000.0, c->request_id);
+        const char *lp =
+            strncmp(http_path(req), "/start/", 7) == 0 ? "/start/[token]" : http_path(req);
+        log_msg(LOG_INFO, "method=%s path=%s status=%d ms=%.3f request_id=%s", http_method(req), lp,
+                status, (double)us / 1000.0, c->request_id);
     }
     http_respond(req, status, "application/json", body, len);
 }
@@ -388,7 +388,8 @@ typedef struct route {
     const char *prefix; /* path up to the {id} segment, or the whole path */
     const char *suffix; /* after {id}: "" or "/cancel"; NULL for routes without an id */
     route_fn fn;
-    int page; /* issue 4: a page route (hosted page): no API key, no form decoding, no idempotency */
+    int page; /* issue 4: a page route (hosted page): no API key, no form decoding, no idempotency
+               */
 } route;
 
 static const route routes[] = {
@@ -551,8 +552,8 @@ void api_handle(http_request *req, void *userdata)
     if (!r) {
         size_t plen = strnlen(path, 512);
         apierr_set(&e, a, 404, "invalid_request_error", NULL, NULL,
-                   "Unrecognized request URL (%s: %.*s).",
-                   method, (int)plen, util_utf8_valid(path, plen) ? path : "(invalid UTF-8)");
+                   "Unrecognized request URL (%s: %.*s).", method, (int)plen,
+                   util_utf8_valid(path, plen) ? path : "(invalid UTF-8)");
         api_respond_error(c, &e);
         return;
     }

@@ -27,15 +27,15 @@ typedef struct api_keyring api_keyring;
 
 typedef struct app {
     store *st;
-    const char *public_url;  /* no trailing slash */
+    const char *public_url; /* no trailing slash */
     int64_t redaction_delay_ms;
     int pretty_json;
-    int log_level;           /* 0 error, 1 warn, 2 info, 3 debug */
-    api_keyring *keys;       /* configured live / restricted keys; may be NULL */
+    int log_level;     /* 0 error, 1 warn, 2 info, 3 debug */
+    api_keyring *keys; /* configured live / restricted keys; may be NULL */
     struct redactor *redactor;
     /* --- issue 4 --- */
-    int64_t hosted_delay_ms;       /* how long the hosted page's delayed outcomes stay processing */
-    struct lc_worker *lifecycle;   /* completes delayed outcomes; may be NULL */
+    int64_t hosted_delay_ms;     /* how long the hosted page's delayed outcomes stay processing */
+    struct lc_worker *lifecycle; /* completes delayed outcomes; may be NULL */
     /* --- events & webhooks (issue 3) --- */
     struct delivery *delivery;  /* the webhook worker (kicked when an endpoint is re-enabled) */
     int allow_private_webhooks; /* live endpoints may point at loopback / private addresses */
@@ -48,10 +48,10 @@ typedef struct api_ctx {
     const char *request_id;
     const char *account; /* derived from the key; never the key itself */
     int livemode;
-    int restricted;      /* an rk_ key */
-    form_node *params;   /* decoded body (POST) or query string (GET/DELETE) */
-    const char *path_id; /* the {id} path segment, when the route has one */
-    const char *idem_key;    /* POST Idempotency-Key, or NULL */
+    int restricted;       /* an rk_ key */
+    form_node *params;    /* decoded body (POST) or query string (GET/DELETE) */
+    const char *path_id;  /* the {id} path segment, when the route has one */
+    const char *idem_key; /* POST Idempotency-Key, or NULL */
     char idem_fingerprint[65];
     int responded;
 } api_ctx;
@@ -82,8 +82,7 @@ void api_finish(api_ctx *c, const api_result *res, int rc);
 void api_err_state(api_ctx *c, apierr *e, const char *action, const char *allowed,
                    const char *current);
 /* 404 resource_missing "No such <object>: '<id>'" with param. */
-void api_err_missing(api_ctx *c, apierr *e, const char *object, const char *param,
-                     const char *id);
+void api_err_missing(api_ctx *c, apierr *e, const char *object, const char *param, const char *id);
 
 /* expand[] handling: validate c->params' expand list against the expandable fields of the
  * object (list==1: each entry must start with "data."). Sets *flags bits for the fields named

@@ -1,8 +1,8 @@
 /*
  * ids: random base62 identifiers (object IDs, client secrets, tokens) from OpenSSL's CSPRNG.
  *
- * Random bytes are fetched in per-thread pools and mapped to characters by rejection sampling: a byte
- * is used only when it is below 248 (the largest multiple of 62 that fits in a byte), so each
+ * Random bytes are fetched in per-thread pools and mapped to characters by rejection sampling: a
+ * byte is used only when it is below 248 (the largest multiple of 62 that fits in a byte), so each
  * symbol has probability exactly 1/62. It is not for anything that must be reproducible or
  * ordered; IDs carry no timestamp.
  */

@@ -72,8 +72,7 @@ typedef struct config {
 
 static const char *env_or(const char *flag, const char *env, const char *dflt)
 {
-    if (flag)
-        return flag;
+    if (flag) return flag;
     const char *v = getenv(env);
     return v && *v ? v : dflt;
 }
@@ -98,19 +97,16 @@ static int parse_listen(const char *s, char *host, size_t host_size, int *port)
     const char *colon;
     if (s[0] == '[') {
         const char *close = strchr(s, ']');
-        if (!close || close[1] != ':')
-            return -1;
+        if (!close || close[1] != ':') return -1;
         snprintf(host, host_size, "%.*s", (int)(close - s - 1), s + 1);
         colon = close + 1;
     } else {
         colon = strrchr(s, ':');
-        if (!colon)
-            return -1;
+        if (!colon) return -1;
         snprintf(host, host_size, "%.*s", (int)(colon - s), s);
     }
     long long p;
-    if (!host[0] || parse_num("the listen port", colon + 1, 0, 65535, &p) != 0)
-        return -1;
+    if (!host[0] || parse_num("the listen port", colon + 1, 0, 65535, &p) != 0) return -1;
     *port = (int)p;
     return 0;
 }
@@ -141,24 +137,60 @@ int main(int argc, char **argv)
     int ch;
     while ((ch = getopt_long(argc, argv, "hV", opts, NULL)) != -1) {
         switch (ch) {
-        case 'l': f.listen = optarg; break;
-        case 'd': f.data_dir = optarg; break;
-        case 'u': f.public_url = optarg; break;
-        case 'L': f.log_level = optarg; break;
-        case 'k': f.keys_file = optarg; break;
-        case 'r': f.redaction_delay = optarg; break;
-        case 'H': f.hosted_delay = optarg; break; /* issue 4 */
-        case 'F': f.forward_to = optarg; break;   /* issue 3 */
-        case 'W': f.retry_schedule = optarg; break;
-        case 'A': f.allow_private = 1; break;
-        case 't': f.threads = optarg; break;
-        case 'b': f.max_body = optarg; break;
-        case 'c': f.max_connections = optarg; break;
-        case 'i': f.idle_timeout = optarg; break;
-        case 'p': f.pretty = 1; break;
-        case 'h': fputs(usage, stdout); return 0;
-        case 'V': printf("verifyd %s\n", VERIFYD_VERSION); return 0;
-        default: fputs(usage, stderr); return 2;
+        case 'l':
+            f.listen = optarg;
+            break;
+        case 'd':
+            f.data_dir = optarg;
+            break;
+        case 'u':
+            f.public_url = optarg;
+            break;
+        case 'L':
+            f.log_level = optarg;
+            break;
+        case 'k':
+            f.keys_file = optarg;
+            break;
+        case 'r':
+            f.redaction_delay = optarg;
+            break;
+        case 'H':
+            f.hosted_delay = optarg;
+            break; /* issue 4 */
+        case 'F':
+            f.forward_to = optarg;
+            break; /* issue 3 */
+        case 'W':
+            f.retry_schedule = optarg;
+            break;
+        case 'A':
+            f.allow_private = 1;
+            break;
+        case 't':
+            f.threads = optarg;
+            break;
+        case 'b':
+            f.max_body = optarg;
+            break;
+        case 'c':
+            f.max_connections = optarg;
+            break;
+        case 'i':
+            f.idle_timeout = optarg;
+            break;
+        case 'p':
+            f.pretty = 1;
+            break;
+        case 'h':
+            fputs(usage, stdout);
+            return 0;
+        case 'V':
+            printf("verifyd %s\n", VERIFYD_VERSION);
+            return 0;
+        default:
+            fputs(usage, stderr);
+            return 2;
         }
     }
     if (optind < argc) {
@@ -184,19 +216,17 @@ int main(int argc, char **argv)
         fprintf(stderr, "verifyd: --log-level is one of error, warn, info, debug\n");
         return 2;
     }
-    if (parse_num("--redaction-delay",
-                  env_or(f.redaction_delay, "VERIFYD_REDACTION_DELAY_MS", "0"), 0,
-                  4LL * 24 * 3600 * 1000, &redaction_delay) ||
+    if (parse_num("--redaction-delay", env_or(f.redaction_delay, "VERIFYD_REDACTION_DELAY_MS", "0"),
+                  0, 4LL * 24 * 3600 * 1000, &redaction_delay) ||
         parse_num("--hosted-delay", env_or(f.hosted_delay, "VERIFYD_HOSTED_DELAY_MS", "10000"), 0,
                   24LL * 3600 * 1000, &hosted_delay) || /* issue 4 */
         parse_num("--threads", env_or(f.threads, "VERIFYD_THREADS", "2"), 1, 64, &threads) ||
-        parse_num("--max-body", env_or(f.max_body, "VERIFYD_MAX_BODY", "1048576"), 1024,
-                  64LL << 20, &max_body) ||
-        parse_num("--max-connections",
-                  env_or(f.max_connections, "VERIFYD_MAX_CONNECTIONS", "1024"), 1, 100000,
-                  &max_conn) ||
-        parse_num("--idle-timeout", env_or(f.idle_timeout, "VERIFYD_IDLE_TIMEOUT", "60"), 1,
-                  86400, &idle))
+        parse_num("--max-body", env_or(f.max_body, "VERIFYD_MAX_BODY", "1048576"), 1024, 64LL << 20,
+                  &max_body) ||
+        parse_num("--max-connections", env_or(f.max_connections, "VERIFYD_MAX_CONNECTIONS", "1024"),
+                  1, 100000, &max_conn) ||
+        parse_num("--idle-timeout", env_or(f.idle_timeout, "VERIFYD_IDLE_TIMEOUT", "60"), 1, 86400,
+                  &idle))
         return 2;
 
     char public_url[VS_PUBLIC_URL_MAX + 1];
@@ -207,8 +237,9 @@ int main(int argc, char **argv)
             n--;
         if (n >= sizeof public_url ||
             (strncmp(pu, "http://", 7) != 0 && strncmp(pu, "https://", 8) != 0)) {
-            fprintf(stderr, "verifyd: --public-url must be an http(s) URL of at most %d "
-                            "characters\n",
+            fprintf(stderr,
+                    "verifyd: --public-url must be an http(s) URL of at most %d "
+                    "characters\n",
                     VS_PUBLIC_URL_MAX);
             return 2;
         }
@@ -240,9 +271,9 @@ int main(int argc, char **argv)
                 schedule);
         return 2;
     }
-    if (forward_to && ((strncmp(forward_to, "http://", 7) != 0 &&
-                        strncmp(forward_to, "https://", 8) != 0) ||
-                       strlen(forward_to) > 2048)) {
+    if (forward_to &&
+        ((strncmp(forward_to, "http://", 7) != 0 && strncmp(forward_to, "https://", 8) != 0) ||
+         strlen(forward_to) > 2048)) {
         fprintf(stderr, "verifyd: --forward-to takes an http:// or https:// URL\n");
         return 2;
     }
@@ -264,7 +295,8 @@ int main(int argc, char **argv)
         .port = port,
         .threads = (int)threads,
         .max_body = (size_t)max_body,
-        .max_header = 16 * 1024, /* request line + headers; libmicrohttpd clears this much per request */
+        .max_header =
+            16 * 1024, /* request line + headers; libmicrohttpd clears this much per request */
         .max_connections = (unsigned)max_conn,
         .idle_timeout_s = (unsigned)idle,
     };
@@ -276,8 +308,8 @@ int main(int argc, char **argv)
     }
     int bound = http_server_port(srv);
     if (!pu) {
-        snprintf(public_url, sizeof public_url, strchr(host, ':') ? "http://[%s]:%d" : "http://%s:%d",
-                 host, bound);
+        snprintf(public_url, sizeof public_url,
+                 strchr(host, ':') ? "http://[%s]:%d" : "http://%s:%d", host, bound);
     }
     ap.public_url = public_url;
     /* --- events & webhooks (issue 3): the forward endpoint, then the delivery worker --- */

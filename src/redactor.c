@@ -40,19 +40,15 @@ static int complete_one(store_txn *t, void *arg)
     complete_job *j = arg;
     vs_session s;
     int rc = store_txn_session_get(t, j->account, j->id, j->a, &s);
-    if (rc == STORE_NOT_FOUND)
-        return 0;
-    if (rc != 0)
-        return rc;
+    if (rc == STORE_NOT_FOUND) return 0;
+    if (rc != 0) return rc;
     if (s.redaction != VS_REDACTION_PROCESSING || s.redaction_due > j->now_ms)
         return 0; /* completed meanwhile, or not due */
     vs_redact(&s);
     s.redaction = VS_REDACTION_REDACTED;
     rc = store_txn_session_update(t, &s);
-    if (rc == 0)
-        rc = store_txn_redact_object(t, s.account, s.id);
-    if (rc == 0)
-        rc = events_emit(t, j->a, &s, EVT_REDACTED, NULL, NULL);
+    if (rc == 0) rc = store_txn_redact_object(t, s.account, s.id);
+    if (rc == 0) rc = events_emit(t, j->a, &s, EVT_REDACTED, NULL, NULL);
     j->done = rc == 0;
     return rc;
 }
@@ -80,8 +76,7 @@ int redactor_run_once(app *ap, int64_t now_ms)
             total += j.done;
         }
         arena_free(a);
-        if (n < BATCH)
-            return total;
+        if (n < BATCH) return total;
     }
 }
 
@@ -106,8 +101,7 @@ static void *run(void *arg)
             next_housekeeping = util_now_ms() + HOUSEKEEPING_EVERY_MS;
         }
         pthread_mutex_lock(&r->lock);
-        if (r->kicked || r->stopping)
-            continue;
+        if (r->kicked || r->stopping) continue;
         struct timespec ts;
         clock_gettime(CLOCK_REALTIME, &ts);
         ts.tv_sec += 1;
@@ -123,8 +117,7 @@ redactor *redactor_start(app *ap)
     r->ap = ap;
     pthread_mutex_init(&r->lock, NULL);
     pthread_cond_init(&r->cond, NULL);
-    if (pthread_create(&r->thread, NULL, run, r) != 0)
-        abort();
+    if (pthread_create(&r->thread, NULL, run, r) != 0) abort();
     return r;
 }
 

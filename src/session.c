@@ -481,11 +481,9 @@ int vs_check(const vs_session *s, vs_action action, const char **allowed)
     case VS_UPDATE_METADATA_ONLY:
         /* Stripe: CONTRACT.md §3: redacted sessions "cannot be updated or used for any
          * purpose"; only metadata may change outside requires_input (the safest rule). */
-        if (s->redaction != VS_REDACTION_NONE)
-            return VS_REDACTED;
+        if (s->redaction != VS_REDACTION_NONE) return VS_REDACTED;
         *allowed = "requires_input";
-        if (action == VS_UPDATE_METADATA_ONLY)
-            return VS_ALLOWED;
+        if (action == VS_UPDATE_METADATA_ONLY) return VS_ALLOWED;
         return s->status == VS_REQUIRES_INPUT ? VS_ALLOWED : VS_WRONG_STATE;
     case VS_CANCEL:
         /* Stripe: CONTRACT.md §3: cancel only in requires_input; it cannot be undone. */
@@ -495,8 +493,7 @@ int vs_check(const vs_session *s, vs_action action, const char **allowed)
         /* CONTRACT.md §11: a redaction under way or done answers unchanged; processing must
          * finish first; requires_input, verified and canceled may be redacted. */
         *allowed = "requires_input, verified or canceled";
-        if (s->redaction != VS_REDACTION_NONE)
-            return VS_NOTHING_TO_DO;
+        if (s->redaction != VS_REDACTION_NONE) return VS_NOTHING_TO_DO;
         return s->status == VS_PROCESSING ? VS_WRONG_STATE : VS_ALLOWED;
     }
     return VS_WRONG_STATE;
@@ -520,10 +517,20 @@ void vs_redact(vs_session *s)
     /* --- issue 4: verified outputs keep their types (§11): strings read "[redacted]", the dob
      * object and the id_number_type enum become null, sex takes its "[redacted]" enum value. */
     vs_verified_outputs *vo = &s->outputs;
-    const char **strs[] = {&vo->address.city, &vo->address.country, &vo->address.line1,
-                           &vo->address.line2, &vo->address.postal_code, &vo->address.state,
-                           &vo->email, &vo->first_name, &vo->id_number, &vo->last_name,
-                           &vo->phone, &vo->sex, &vo->unparsed_place_of_birth, &vo->unparsed_sex};
+    const char **strs[] = {&vo->address.city,
+                           &vo->address.country,
+                           &vo->address.line1,
+                           &vo->address.line2,
+                           &vo->address.postal_code,
+                           &vo->address.state,
+                           &vo->email,
+                           &vo->first_name,
+                           &vo->id_number,
+                           &vo->last_name,
+                           &vo->phone,
+                           &vo->sex,
+                           &vo->unparsed_place_of_birth,
+                           &vo->unparsed_sex};
     for (size_t i = 0; i < sizeof strs / sizeof *strs; i++) {
         if (*strs[i]) *strs[i] = REDACTED;
     }

@@ -32,10 +32,10 @@ typedef struct vs_kv {
 typedef enum { VS_UNSET = -1, VS_FALSE = 0, VS_TRUE = 1 } vs_tribool;
 
 typedef struct vs_document_options {
-    int present;               /* options.document was set (possibly to {}) */
+    int present; /* options.document was set (possibly to {}) */
     const char **allowed_types;
     size_t n_allowed_types;
-    int has_allowed_types;     /* allowed_types was given (possibly empty) */
+    int has_allowed_types; /* allowed_types was given (possibly empty) */
     vs_tribool require_id_number, require_live_capture, require_matching_selfie;
 } vs_document_options;
 

@@ -25,8 +25,8 @@
 /* ---- parameter specs (identity-openapi.json) ---- */
 
 static const char *const type_values[] = {"document", "id_number", NULL};
-static const char *const status_values[] = {"canceled", "processing", "requires_input",
-                                            "verified", NULL};
+static const char *const status_values[] = {"canceled", "processing", "requires_input", "verified",
+                                            NULL};
 static const char *const doc_type_values[] = {"driving_license", "id_card", "passport", NULL};
 
 static const param_spec string_item[] = {{"", P_STRING, 0, .max_len = 5000}, {NULL}};
@@ -40,16 +40,17 @@ static const param_spec document_fields[] = {
     {NULL}};
 static const param_spec options_fields[] = {
     {"document", P_OBJECT, P_EMPTY_OK, .fields = document_fields}, {NULL}};
-static const param_spec provided_fields[] = {
-    {"email", P_STRING, P_EMPTY_OK, .max_len = 5000},
-    {"phone", P_STRING, P_EMPTY_OK, .max_len = 5000},
-    {NULL}};
-static const param_spec person_fields[] = {
-    {"account", P_STRING, P_REQUIRED, .max_len = 5000},
-    {"person", P_STRING, P_REQUIRED, .max_len = 5000},
-    {NULL}};
+static const param_spec provided_fields[] = {{"email", P_STRING, P_EMPTY_OK, .max_len = 5000},
+                                             {"phone", P_STRING, P_EMPTY_OK, .max_len = 5000},
+                                             {NULL}};
+static const param_spec person_fields[] = {{"account", P_STRING, P_REQUIRED, .max_len = 5000},
+                                           {"person", P_STRING, P_REQUIRED, .max_len = 5000},
+                                           {NULL}};
 
-#define EXPAND_PARAM {"expand", P_ARRAY, 0, .fields = string_item}
+#define EXPAND_PARAM                                                                               \
+    {                                                                                              \
+        "expand", P_ARRAY, 0, .fields = string_item                                                \
+    }
 
 static const param_spec create_spec[] = {
     {"client_reference_id", P_STRING, 0, .max_len = 5000},
@@ -75,23 +76,21 @@ static const param_spec update_spec[] = {
 
 static const param_spec expand_only_spec[] = {EXPAND_PARAM, {NULL}};
 
-static const param_spec list_spec[] = {
-    {"client_reference_id", P_STRING, 0, .max_len = 5000},
-    {"created", P_RANGE},
-    {"ending_before", P_STRING, 0, .max_len = 5000},
-    EXPAND_PARAM,
-    {"limit", P_INT, 0, .min = 1, .max = 100},
-    {"related_customer", P_STRING, 0, .max_len = 5000},
-    {"related_customer_account", P_STRING, 0, .max_len = 5000},
-    {"starting_after", P_STRING, 0, .max_len = 5000},
-    {"status", P_ENUM, 0, .enums = status_values},
-    {NULL}};
+static const param_spec list_spec[] = {{"client_reference_id", P_STRING, 0, .max_len = 5000},
+                                       {"created", P_RANGE},
+                                       {"ending_before", P_STRING, 0, .max_len = 5000},
+                                       EXPAND_PARAM,
+                                       {"limit", P_INT, 0, .min = 1, .max = 100},
+                                       {"related_customer", P_STRING, 0, .max_len = 5000},
+                                       {"related_customer_account", P_STRING, 0, .max_len = 5000},
+                                       {"starting_after", P_STRING, 0, .max_len = 5000},
+                                       {"status", P_ENUM, 0, .enums = status_values},
+                                       {NULL}};
 
 /* x-expandableFields of identity.verification_session (CONTRACT.md §11 "Expand"). */
-static const char *const expandable[] = {"last_error",       "last_verification_report",
-                                         "options",          "provided_details",
-                                         "redaction",        "related_person",
-                                         "verified_outputs", NULL};
+static const char *const expandable[] = {
+    "last_error", "last_verification_report", "options",          "provided_details",
+    "redaction",  "related_person",           "verified_outputs", NULL};
 enum { EXP_LAST_REPORT = 1u << 1, EXP_VERIFIED_OUTPUTS = 1u << 6 };
 
 /* ---- shared pieces ---- */
@@ -104,9 +103,9 @@ typedef int (*vs_apply_fn)(vs_job *j, store_txn *t, vs_session *s, apierr *e);
 struct vs_job {
     api_ctx *c;
     unsigned expand;
-    vs_session s;       /* create: the new session */
-    vs_apply_fn apply;  /* modify: update, cancel, redact, rotate */
-    const char *event;  /* set by apply: the event to emit, or NULL */
+    vs_session s;      /* create: the new session */
+    vs_apply_fn apply; /* modify: update, cancel, redact, rotate */
+    const char *event; /* set by apply: the event to emit, or NULL */
     int kick_redactor;
     api_result res;
 };
@@ -116,9 +115,9 @@ struct vs_job {
 /* What rendering an expanded report needs: where to read it, and its restricted fields. */
 typedef struct report_ctx {
     api_ctx *c;
-    store_txn *t; /* the running job, or NULL: read from the store */
+    store_txn *t;  /* the running job, or NULL: read from the store */
     unsigned show; /* VR_SHOW_* */
-    int rc;       /* the first store error met while rendering */
+    int rc;        /* the first store error met while rendering */
 } report_ctx;
 
 static void render_report(void *arg, const vs_session *s, json_writer *w)
@@ -191,8 +190,7 @@ static void clear_secrets(vs_session *s)
 static void job_done(void *arg, int rc)
 {
     vs_job *j = arg;
-    if (rc == 0 && j->kick_redactor && j->c->app->redactor)
-        redactor_kick(j->c->app->redactor);
+    if (rc == 0 && j->kick_redactor && j->c->app->redactor) redactor_kick(j->c->app->redactor);
     api_finish(j->c, &j->res, rc);
 }
 
@@ -209,8 +207,7 @@ static void read_document_options(api_ctx *c, vs_session *s)
 {
     form_node *options = form_get(c->params, "options");
     form_node *doc = form_get(options, "document");
-    if (!doc)
-        return;
+    if (!doc) return;
     memset(&s->doc, 0, sizeof s->doc);
     s->doc.require_id_number = s->doc.require_live_capture = s->doc.require_matching_selfie =
         VS_UNSET;
@@ -233,22 +230,18 @@ static void read_document_options(api_ctx *c, vs_session *s)
                             &s->doc.require_matching_selfie};
     for (int i = 0; i < 3; i++) {
         int v = params_bool(doc, names[i], -1);
-        if (v >= 0)
-            *fields[i] = v ? VS_TRUE : VS_FALSE;
+        if (v >= 0) *fields[i] = v ? VS_TRUE : VS_FALSE;
     }
 }
 
 static void read_provided_details(api_ctx *c, vs_session *s)
 {
     form_node *pd = form_get(c->params, "provided_details");
-    if (!pd)
-        return;
+    if (!pd) return;
     const char *email = params_str(pd, "email");
     const char *phone = params_str(pd, "phone");
-    if (email)
-        s->provided_email = *email ? email : NULL;
-    if (phone)
-        s->provided_phone = *phone ? phone : NULL;
+    if (email) s->provided_email = *email ? email : NULL;
+    if (phone) s->provided_phone = *phone ? phone : NULL;
 }
 
 /* Merge metadata parameters into s (CONTRACT.md §1 "Metadata"): metadata="" clears all,
@@ -257,8 +250,7 @@ static void read_provided_details(api_ctx *c, vs_session *s)
 static int merge_metadata(api_ctx *c, vs_session *s, apierr *e)
 {
     form_node *md = form_get(c->params, "metadata");
-    if (!md)
-        return 0;
+    if (!md) return 0;
     if (md->kind == FORM_STR) {
         s->metadata = NULL;
         s->n_metadata = 0;
@@ -277,8 +269,7 @@ static int merge_metadata(api_ctx *c, vs_session *s, apierr *e)
         int existed = 0;
         for (size_t i = 0; i < s->n_metadata && !existed; i++)
             existed = strcmp(s->metadata[i].key, v->key) == 0;
-        if (!existed && v->len > 0)
-            out[n++] = (vs_kv){v->key, v->str};
+        if (!existed && v->len > 0) out[n++] = (vs_kv){v->key, v->str};
     }
     if (n > METADATA_MAX_KEYS)
         return apierr_invalid(e, c->a, NULL, "metadata",
@@ -296,15 +287,12 @@ static int create_job(store_txn *t, void *arg)
     vs_job *j = arg;
     api_ctx *c = j->c;
     int rc = store_txn_session_insert(t, &j->s);
-    if (rc == 0)
-        rc = events_emit(t, c->a, &j->s, EVT_CREATED, c->request_id, c->idem_key);
-    if (rc != 0)
-        return rc;
+    if (rc == 0) rc = events_emit(t, c->a, &j->s, EVT_CREATED, c->request_id, c->idem_key);
+    if (rc != 0) return rc;
     j->res.status = 200;
     j->res.object_id = j->s.id;
     rc = sessions_render(c, t, &j->s, j->expand, &j->res.body);
-    if (rc != 0)
-        return rc;
+    if (rc != 0) return rc;
     return api_idem_save(c, t, &j->res);
 }
 
@@ -312,8 +300,7 @@ void sessions_create(api_ctx *c)
 {
     vs_job *j = arena_calloc(c->a, sizeof *j);
     j->c = c;
-    if (validate(c, create_spec, 0, &j->expand) != 0)
-        return;
+    if (validate(c, create_spec, 0, &j->expand) != 0) return;
     apierr e;
     const char *type = params_str(c->params, "type");
     const char *flow = params_str(c->params, "verification_flow");
@@ -374,23 +361,19 @@ static int modify_job(store_txn *t, void *arg)
         api_err_missing(c, &e, "verification_session", "session", c->path_id);
         return finish_with_error(j, t, &e);
     }
-    if (rc != 0)
-        return rc;
+    if (rc != 0) return rc;
     int changed = j->apply(j, t, &s, &e);
-    if (changed < 0)
-        return finish_with_error(j, t, &e);
+    if (changed < 0) return finish_with_error(j, t, &e);
     if (changed == 0) {
         rc = store_txn_session_update(t, &s);
         if (rc == 0 && j->event)
             rc = events_emit(t, c->a, &s, j->event, c->request_id, c->idem_key);
-        if (rc != 0)
-            return rc;
+        if (rc != 0) return rc;
     }
     j->res.status = 200;
     j->res.object_id = arena_strdup(c->a, s.id);
     rc = sessions_render(c, t, &s, j->expand, &j->res.body);
-    if (rc != 0)
-        return rc;
+    if (rc != 0) return rc;
     return api_idem_save(c, t, &j->res);
 }
 
@@ -399,8 +382,7 @@ static void submit_modify(api_ctx *c, const param_spec *spec, vs_apply_fn apply)
     vs_job *j = arena_calloc(c->a, sizeof *j);
     j->c = c;
     j->apply = apply;
-    if (validate(c, spec, 0, &j->expand) != 0)
-        return;
+    if (validate(c, spec, 0, &j->expand) != 0) return;
     store_submit(c->app->st, modify_job, job_done, j);
 }
 
@@ -425,15 +407,12 @@ static int apply_update(vs_job *j, store_txn *t, vs_session *s, apierr *e)
         only_metadata &= strcmp(p->key, "metadata") == 0 || strcmp(p->key, "expand") == 0;
     const char *allowed;
     int verdict = vs_check(s, only_metadata ? VS_UPDATE_METADATA_ONLY : VS_UPDATE, &allowed);
-    if (verdict != VS_ALLOWED)
-        return refuse(j, s, verdict, "update", allowed, e);
-    if (merge_metadata(c, s, e) != 0)
-        return -1;
+    if (verdict != VS_ALLOWED) return refuse(j, s, verdict, "update", allowed, e);
+    if (merge_metadata(c, s, e) != 0) return -1;
     read_document_options(c, s);
     read_provided_details(c, s);
     const char *type = params_str(c->params, "type");
-    if (type)
-        s->type = strcmp(type, "document") == 0 ? VS_TYPE_DOCUMENT : VS_TYPE_ID_NUMBER;
+    if (type) s->type = strcmp(type, "document") == 0 ? VS_TYPE_DOCUMENT : VS_TYPE_ID_NUMBER;
     return 0;
 }
 
@@ -448,8 +427,7 @@ static int apply_cancel(vs_job *j, store_txn *t, vs_session *s, apierr *e)
     (void)t;
     const char *allowed;
     int verdict = vs_check(s, VS_CANCEL, &allowed);
-    if (verdict != VS_ALLOWED)
-        return refuse(j, s, verdict, "cancel", allowed, e);
+    if (verdict != VS_ALLOWED) return refuse(j, s, verdict, "cancel", allowed, e);
     s->status = VS_CANCELED;
     clear_secrets(s);
     j->event = EVT_CANCELED;
@@ -468,10 +446,8 @@ static int apply_redact(vs_job *j, store_txn *t, vs_session *s, apierr *e)
     (void)t;
     const char *allowed;
     int verdict = vs_check(s, VS_REDACT, &allowed);
-    if (verdict == VS_NOTHING_TO_DO)
-        return 1;
-    if (verdict != VS_ALLOWED)
-        return refuse(j, s, verdict, "redact", allowed, e);
+    if (verdict == VS_NOTHING_TO_DO) return 1;
+    if (verdict != VS_ALLOWED) return refuse(j, s, verdict, "redact", allowed, e);
     if (s->status == VS_REQUIRES_INPUT) {
         s->status = VS_CANCELED;
         j->event = EVT_CANCELED;
@@ -506,8 +482,7 @@ static int apply_rotate(vs_job *j, store_txn *t, vs_session *s, apierr *e)
 void sessions_retrieve(api_ctx *c)
 {
     unsigned expand;
-    if (validate(c, expand_only_spec, 0, &expand) != 0)
-        return;
+    if (validate(c, expand_only_spec, 0, &expand) != 0) return;
     vs_session s;
     apierr e;
     int rc = store_session_get(c->app->st, c->account, c->path_id, c->a, &s);
@@ -540,8 +515,7 @@ void sessions_retrieve(api_ctx *c)
 void sessions_list(api_ctx *c)
 {
     unsigned expand;
-    if (validate(c, list_spec, 1, &expand) != 0)
-        return;
+    if (validate(c, list_spec, 1, &expand) != 0) return;
     apierr e;
     store_session_query q = {.account = c->account};
     q.limit = (int)params_int(c->params, "limit", 10);

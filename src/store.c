@@ -232,8 +232,8 @@ int store_report_get(store *st, const char *account, const char *id, arena *a,
     return st->ops->report_get(st, account, id, a, out);
 }
 
-int store_report_list(store *st, const store_report_query *q, arena *a,
-                      struct vr_report **items, size_t *n, int *has_more)
+int store_report_list(store *st, const store_report_query *q, arena *a, struct vr_report **items,
+                      size_t *n, int *has_more)
 {
     return st->ops->report_list(st, q, a, items, n, has_more);
 }

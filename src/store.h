@@ -289,8 +289,8 @@ typedef struct store_report_query {
     int limit; /* 1..100 */
 } store_report_query;
 /* Newest first, like store_session_list (same paging and return codes). */
-int store_report_list(store *st, const store_report_query *q, arena *a,
-                      struct vr_report **items, size_t *n, int *has_more);
+int store_report_list(store *st, const store_report_query *q, arena *a, struct vr_report **items,
+                      size_t *n, int *has_more);
 
 /* The session a hosted-page token was issued for: 0 with *account and *session_id (in a),
  * STORE_NOT_FOUND or STORE_EIO. The caller still compares the token with the session's own. */

@@ -65,8 +65,8 @@ typedef struct store__ops {
     /* --- verification reports, hosted links, delayed outcomes (issue 4) --- */
     int (*report_get)(store *st, const char *account, const char *id, arena *a,
                       struct vr_report *out);
-    int (*report_list)(store *st, const store_report_query *q, arena *a,
-                       struct vr_report **items, size_t *n, int *has_more);
+    int (*report_list)(store *st, const store_report_query *q, arena *a, struct vr_report **items,
+                       size_t *n, int *has_more);
     int (*link_find)(store *st, const char *token, arena *a, const char **account,
                      const char **session_id);
     int (*outcomes_due)(store *st, int64_t now_ms, size_t max, arena *a, const char ***accounts,

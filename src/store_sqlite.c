@@ -314,9 +314,9 @@ typedef struct reader {
     sqlite3 *db;
     sqlite3_stmt *stmt[R_COUNT];
     sqlite3_stmt *list[STORE__LQ_COMBINATIONS];
-    sqlite3_stmt *whk[WR_COUNT]; /* events & webhooks (issue 3) */
-    sqlite3_stmt *lstmt[LR_COUNT];                  /* issue 4 */
-    sqlite3_stmt *report_list[RQ_COMBINATIONS];     /* issue 4 */
+    sqlite3_stmt *whk[WR_COUNT];                /* events & webhooks (issue 3) */
+    sqlite3_stmt *lstmt[LR_COUNT];              /* issue 4 */
+    sqlite3_stmt *report_list[RQ_COMBINATIONS]; /* issue 4 */
     struct reader *prev, *next;
 } reader;
 
@@ -336,7 +336,7 @@ typedef struct sq_store {
     sqlite3 *wdb;
     sqlite3_stmt *wstmt[W_COUNT];
     sqlite3_stmt *lwstmt[LW_COUNT]; /* issue 4 */
-    buf enc; /* vs_encode scratch, heap-backed */
+    buf enc;                        /* vs_encode scratch, heap-backed */
     sq_txn txn;
     /* events & webhooks (issue 3): the outbox statements, and the hook called after a commit
      * that added deliveries (outbox_dirty, set by sq_txn_outbox_add). Hook under qmu. */
@@ -1180,7 +1180,8 @@ done:
 #define WEBHOOK_COLS                                                                               \
     "id, account, livemode, created, disabled, url, secret, api_version, description,"             \
     " enabled_events, metadata"
-#define SQL_WEBHOOK_GET "SELECT " WEBHOOK_COLS " FROM webhook_endpoints WHERE id = ?1 AND account = ?2"
+#define SQL_WEBHOOK_GET                                                                            \
+    "SELECT " WEBHOOK_COLS " FROM webhook_endpoints WHERE id = ?1 AND account = ?2"
 #define PRUNE_BATCH 1000
 #define PRUNE_BATCH_S "1000"
 
@@ -1229,19 +1230,19 @@ static const char *const whk_write_sql[WW_COUNT] = {
     [WW_WEBHOOK_DELETE] = "DELETE FROM webhook_endpoints WHERE id = ?1 AND account = ?2",
     [WW_DELIVERIES_DROP] = "UPDATE deliveries SET state = 2, next_attempt_ms = NULL"
                            " WHERE endpoint_id = ?1 AND account = ?2 AND state = 0",
-    [WW_FORWARD_PUT] =
-        "INSERT INTO webhook_endpoints (" WEBHOOK_COLS ")"
-        " VALUES ('" STORE_FORWARD_ID "', '*', 0, ?1, 0, ?2, ?3, NULL, NULL,"
-        " char(10) || '*' || char(10), NULL)"
-        " ON CONFLICT(id) DO UPDATE SET url = excluded.url, disabled = 0",
-    [WW_FORWARD_OFF] = "UPDATE webhook_endpoints SET disabled = 1 WHERE id = '" STORE_FORWARD_ID
-                       "'",
-    [WW_FORWARD_SECRET] =
-        "SELECT secret FROM webhook_endpoints WHERE id = '" STORE_FORWARD_ID "'",
-    [WW_EVENTS_PRUNE] = "DELETE FROM events WHERE seq IN"
-                        " (SELECT seq FROM events ORDER BY seq LIMIT " PRUNE_BATCH_S ") AND created < ?1",
+    [WW_FORWARD_PUT] = "INSERT INTO webhook_endpoints (" WEBHOOK_COLS ")"
+                       " VALUES ('" STORE_FORWARD_ID "', '*', 0, ?1, 0, ?2, ?3, NULL, NULL,"
+                       " char(10) || '*' || char(10), NULL)"
+                       " ON CONFLICT(id) DO UPDATE SET url = excluded.url, disabled = 0",
+    [WW_FORWARD_OFF] =
+        "UPDATE webhook_endpoints SET disabled = 1 WHERE id = '" STORE_FORWARD_ID "'",
+    [WW_FORWARD_SECRET] = "SELECT secret FROM webhook_endpoints WHERE id = '" STORE_FORWARD_ID "'",
+    [WW_EVENTS_PRUNE] =
+        "DELETE FROM events WHERE seq IN"
+        " (SELECT seq FROM events ORDER BY seq LIMIT " PRUNE_BATCH_S ") AND created < ?1",
     [WW_DELIVERIES_PRUNE] =
-        "DELETE FROM deliveries WHERE seq IN (SELECT seq FROM deliveries ORDER BY seq LIMIT " PRUNE_BATCH_S ")"
+        "DELETE FROM deliveries WHERE seq IN (SELECT seq FROM deliveries ORDER BY seq "
+        "LIMIT " PRUNE_BATCH_S ")"
         " AND NOT EXISTS (SELECT 1 FROM events WHERE events.id = deliveries.event_id)",
 };
 
@@ -2218,8 +2219,7 @@ static int lwriter_stmt(sq_store *st, int which, sqlite3_stmt **out)
 }
 
 /* Decode the vr_encode blob in column col (strings in a). 0 or STORE_CORRUPT. */
-static int decode_report(sqlite3_stmt *stmt, int col, arena *a, const char *account,
-                         vr_report *out)
+static int decode_report(sqlite3_stmt *stmt, int col, arena *a, const char *account, vr_report *out)
 {
     const void *p = sqlite3_column_blob(stmt, col);
     size_t n = (size_t)sqlite3_column_bytes(stmt, col);
@@ -2251,8 +2251,7 @@ done:
     return rc;
 }
 
-static int sq_report_get(store *base, const char *account, const char *id, arena *a,
-                         vr_report *out)
+static int sq_report_get(store *base, const char *account, const char *id, arena *a, vr_report *out)
 {
     sq_store *st = (sq_store *)base;
     sqlite3_stmt *stmt;

@@ -108,8 +108,8 @@ static void test_time_ordered(void **state)
         assert_true(strcmp(a, b) < 0);
         assert_memory_not_equal(a + 4 + IDS_TIME_CHARS, b + 4 + IDS_TIME_CHARS, 16);
         for (int k = 4; k < 28; k++)
-            assert_non_null(strchr("0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz",
-                                   b[k]));
+            assert_non_null(
+                strchr("0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz", b[k]));
         memcpy(a, b, sizeof a);
     }
 }
