@@ -240,6 +240,61 @@ void api_err_missing(api_ctx *c, apierr *e, const char *object, const char *para
                object, id);
 }
 
+/* ---- lists ---- */
+
+int api_page_read(api_ctx *c, api_page *p)
+{
+    memset(p, 0, sizeof *p);
+    p->limit = (int)params_int(c->params, "limit", 10);
+    p->starting_after = params_str(c->params, "starting_after");
+    p->ending_before = params_str(c->params, "ending_before");
+    params_range r;
+    params_get_range(c->params, "created", &r);
+    p->created = (store_range){r.has_eq, r.has_gt, r.has_gte, r.has_lt, r.has_lte,
+                               r.eq,     r.gt,     r.gte,     r.lt,     r.lte};
+    if (p->starting_after && p->ending_before) {
+        apierr e;
+        apierr_invalid(&e, c->a, NULL, "ending_before",
+                       "You may only specify one of these parameters: ending_before, "
+                       "starting_after.");
+        api_respond_error(c, &e);
+        return -1;
+    }
+    return 0;
+}
+
+void api_list_fail(api_ctx *c, const api_page *p, const char *object, int rc)
+{
+    if (rc != STORE_CURSOR) {
+        api_finish(c, NULL, rc);
+        return;
+    }
+    apierr e;
+    const char *cursor = p->starting_after ? p->starting_after : p->ending_before;
+    apierr_set(&e, c->a, 400, "invalid_request_error", "resource_missing",
+               p->starting_after ? "starting_after" : "ending_before", "No such %s: '%s'", object,
+               cursor);
+    api_respond_error(c, &e);
+}
+
+void api_list_begin(api_ctx *c, json_writer *w, api_result *res)
+{
+    res->status = 200;
+    api_json_begin(c, w, &res->body);
+    json_obj_begin(w);
+    json_kstr(w, "object", "list");
+    json_key(w, "data");
+    json_arr_begin(w);
+}
+
+void api_list_end(json_writer *w, int has_more, const char *url)
+{
+    json_arr_end(w);
+    json_kbool(w, "has_more", has_more);
+    json_kstr(w, "url", url);
+    json_obj_end(w);
+}
+
 /* ---- expand[] (CONTRACT.md §11 "Expand") ---- */
 
 int api_expand(api_ctx *c, const char *const *names, int list, unsigned *flags, apierr *e)

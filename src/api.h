@@ -30,12 +30,12 @@ typedef struct app {
     const char *public_url; /* no trailing slash */
     int64_t redaction_delay_ms;
     int pretty_json;
-    int log_level;     /* 0 error, 1 warn, 2 info, 3 debug */
-    api_keyring *keys; /* configured live / restricted keys; may be NULL */
-    struct redactor *redactor;
+    int log_level;           /* 0 error, 1 warn, 2 info, 3 debug */
+    api_keyring *keys;       /* configured live / restricted keys; may be NULL */
+    struct worker *redactor; /* completes redactions (redactor.c) */
     /* --- issue 4 --- */
-    int64_t hosted_delay_ms;     /* how long the hosted page's delayed outcomes stay processing */
-    struct lc_worker *lifecycle; /* completes delayed outcomes; may be NULL */
+    int64_t hosted_delay_ms;  /* how long the hosted page's delayed outcomes stay processing */
+    struct worker *lifecycle; /* completes delayed outcomes; may be NULL */
     /* --- events & webhooks (issue 3) --- */
     struct delivery *delivery;  /* the webhook worker (kicked when an endpoint is re-enabled) */
     int allow_private_webhooks; /* live endpoints may point at loopback / private addresses */
@@ -88,6 +88,27 @@ void api_err_missing(api_ctx *c, apierr *e, const char *object, const char *para
  * object (list==1: each entry must start with "data."). Sets *flags bits for the fields named
  * in names[] (bit i for names[i]). Returns 0 or -1 with *e. */
 int api_expand(api_ctx *c, const char *const *names, int list, unsigned *flags, apierr *e);
+
+/* ---- lists (CONTRACT.md §1 "Lists and pagination") ---- */
+
+typedef struct api_page {
+    int limit; /* 1..100, default 10 */
+    const char *starting_after;
+    const char *ending_before;
+    store_range created; /* all zero when the endpoint has no created filter */
+} api_page;
+
+/* Read limit, starting_after, ending_before and created from c's validated parameters. Returns
+ * 0, or -1 after answering the error for both cursors at once. */
+int api_page_read(api_ctx *c, api_page *p);
+/* Answer a failed list read: STORE_CURSOR as Stripe's 400 naming the cursor and the object
+ * ("No such <object>: '<id>'"), anything else as the 500 of api_finish. */
+void api_list_fail(api_ctx *c, const api_page *p, const char *object, int rc);
+/* The list envelope around the caller's items: begin starts res (status 200) with
+ * {"object":"list","data":[ ; end closes it with has_more and url. The caller then sends res
+ * with api_finish. */
+void api_list_begin(api_ctx *c, json_writer *w, api_result *res);
+void api_list_end(json_writer *w, int has_more, const char *url);
 
 /* The HTTP entry point (http_handler). */
 void api_handle(http_request *req, void *userdata);

@@ -84,17 +84,15 @@ void events_retrieve(api_ctx *c)
 
 void events_list(api_ctx *c)
 {
-    if (validate(c, list_spec, 1) != 0) return;
+    api_page p;
+    if (validate(c, list_spec, 1) != 0 || api_page_read(c, &p) != 0) return;
     apierr e;
-    store_event_query q = {.account = c->account, .delivery_success = -1};
-    q.limit = (int)params_int(c->params, "limit", 10);
-    q.starting_after = params_str(c->params, "starting_after");
-    q.ending_before = params_str(c->params, "ending_before");
+    store_event_query q = {.account = c->account,
+                           .limit = p.limit,
+                           .starting_after = p.starting_after,
+                           .ending_before = p.ending_before,
+                           .created = p.created};
     q.delivery_success = params_bool(c->params, "delivery_success", -1);
-    params_range r;
-    params_get_range(c->params, "created", &r);
-    q.created = (store_range){r.has_eq, r.has_gt, r.has_gte, r.has_lt, r.has_lte,
-                              r.eq,     r.gt,     r.gte,     r.lt,     r.lte};
 
     const char *type = params_str(c->params, "type");
     form_node *types = form_get(c->params, "types");
@@ -118,42 +116,20 @@ void events_list(api_ctx *c)
         q.types = v;
         q.n_types = n;
     }
-    if (q.starting_after && q.ending_before) {
-        apierr_invalid(&e, c->a, NULL, "ending_before",
-                       "You may only specify one of these parameters: ending_before, "
-                       "starting_after.");
-        api_respond_error(c, &e);
-        return;
-    }
-
     store_event *items;
     size_t n;
     int has_more;
     int rc = store_event_list(c->app->st, &q, c->a, &items, &n, &has_more);
-    if (rc == STORE_CURSOR) {
-        const char *param = q.starting_after ? "starting_after" : "ending_before";
-        apierr_set(&e, c->a, 400, "invalid_request_error", "resource_missing", param,
-                   "No such event: '%s'", q.starting_after ? q.starting_after : q.ending_before);
-        api_respond_error(c, &e);
-        return;
-    }
     if (rc != 0) {
-        api_finish(c, NULL, rc);
+        api_list_fail(c, &p, "event", rc);
         return;
     }
-    api_result res = {.status = 200};
+    api_result res;
     json_writer w;
-    api_json_begin(c, &w, &res.body);
-    json_obj_begin(&w);
-    json_kstr(&w, "object", "list");
-    json_key(&w, "data");
-    json_arr_begin(&w);
+    api_list_begin(c, &w, &res);
     for (size_t i = 0; i < n; i++) {
         if (render(c, &items[i], &w) != 0) return;
     }
-    json_arr_end(&w);
-    json_kbool(&w, "has_more", has_more);
-    json_kstr(&w, "url", "/v1/events");
-    json_obj_end(&w);
+    api_list_end(&w, has_more, "/v1/events");
     api_finish(c, &res, 0);
 }

@@ -353,7 +353,7 @@ static void page_done(void *arg, int rc)
         return;
     }
     if (refuse(c, j->refused)) return;
-    if (j->delayed) lc_worker_kick(c->app->lifecycle);
+    if (j->delayed) worker_kick(c->app->lifecycle);
     if (redirect_ok(j->s.return_url)) {
         /* Stripe: CONTRACT.md §3 "return_url": where the hosted flow goes when it finishes. */
         http_add_header(c->req, "Location", j->s.return_url);

@@ -7,9 +7,7 @@
  */
 #include "lifecycle.h"
 
-#include <pthread.h>
 #include <stdlib.h>
-#include <time.h>
 
 #include "events.h"
 #include "ids.h"
@@ -17,7 +15,6 @@
 #include "report.h"
 #include "util.h"
 
-#define BATCH 256
 #define POLL_MS 200
 
 static int can_submit(const vs_session *s)
@@ -121,26 +118,9 @@ int lc_schedule(store_txn *t, arena *a, vs_session *s, vs_pending outcome, const
 
 /* ---- the worker ---- */
 
-struct lc_worker {
-    app *ap;
-    pthread_t thread;
-    pthread_mutex_t lock;
-    pthread_cond_t cond;
-    int kicked;
-    int stopping;
-};
-
-typedef struct complete_job {
-    const char *account;
-    const char *id;
-    int64_t now_ms;
-    arena *a;
-    int done;
-} complete_job;
-
 static int complete_one(store_txn *t, void *arg)
 {
-    complete_job *j = arg;
+    worker_item *j = arg;
     vs_session s;
     int rc = store_txn_session_get(t, j->account, j->id, j->a, &s);
     if (rc == STORE_NOT_FOUND) return store_txn_outcome_clear(t, j->account, j->id);
@@ -159,82 +139,10 @@ static int complete_one(store_txn *t, void *arg)
 
 int lc_run_once(app *ap, int64_t now_ms)
 {
-    int total = 0;
-    for (;;) {
-        arena *a = arena_new();
-        const char **accounts, **ids;
-        size_t n = 0;
-        int rc = store_outcomes_due(ap->st, now_ms, BATCH, a, &accounts, &ids, &n);
-        if (rc != 0) {
-            arena_free(a);
-            return rc;
-        }
-        for (size_t i = 0; i < n; i++) {
-            complete_job j = {accounts[i], ids[i], now_ms, a, 0};
-            rc = store_run(ap->st, complete_one, &j);
-            if (rc != 0) {
-                log_msg(LOG_ERROR, "msg=\"delayed outcome failed\" session=%s rc=%d", ids[i], rc);
-                arena_free(a);
-                return rc;
-            }
-            total += j.done;
-        }
-        arena_free(a);
-        if (n < BATCH) return total;
-    }
+    return worker_run_due(ap, now_ms, store_outcomes_due, complete_one, "delayed outcome");
 }
 
-static void *run(void *arg)
+worker *lc_worker_start(app *ap)
 {
-    lc_worker *w = arg;
-    pthread_mutex_lock(&w->lock);
-    while (!w->stopping) {
-        w->kicked = 0;
-        pthread_mutex_unlock(&w->lock);
-        lc_run_once(w->ap, util_now_ms());
-        pthread_mutex_lock(&w->lock);
-        if (w->kicked || w->stopping) continue;
-        struct timespec ts;
-        clock_gettime(CLOCK_REALTIME, &ts);
-        ts.tv_nsec += (long)POLL_MS * 1000000L;
-        if (ts.tv_nsec >= 1000000000L) {
-            ts.tv_sec += 1;
-            ts.tv_nsec -= 1000000000L;
-        }
-        pthread_cond_timedwait(&w->cond, &w->lock, &ts);
-    }
-    pthread_mutex_unlock(&w->lock);
-    return NULL;
-}
-
-lc_worker *lc_worker_start(app *ap)
-{
-    lc_worker *w = xcalloc(1, sizeof *w);
-    w->ap = ap;
-    pthread_mutex_init(&w->lock, NULL);
-    pthread_cond_init(&w->cond, NULL);
-    if (pthread_create(&w->thread, NULL, run, w) != 0) abort();
-    return w;
-}
-
-void lc_worker_kick(lc_worker *w)
-{
-    if (!w) return;
-    pthread_mutex_lock(&w->lock);
-    w->kicked = 1;
-    pthread_cond_signal(&w->cond);
-    pthread_mutex_unlock(&w->lock);
-}
-
-void lc_worker_stop(lc_worker *w)
-{
-    if (!w) return;
-    pthread_mutex_lock(&w->lock);
-    w->stopping = 1;
-    pthread_cond_signal(&w->cond);
-    pthread_mutex_unlock(&w->lock);
-    pthread_join(w->thread, NULL);
-    pthread_mutex_destroy(&w->lock);
-    pthread_cond_destroy(&w->cond);
-    free(w);
+    return worker_start(ap, lc_run_once, POLL_MS);
 }

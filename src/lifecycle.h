@@ -16,6 +16,7 @@
 #define VERIFYD_LIFECYCLE_H
 
 #include "api.h"
+#include "worker.h"
 #include "session.h"
 #include "store.h"
 
@@ -44,14 +45,9 @@ int lc_require_input(store_txn *t, arena *a, vs_session *s, const char *code, co
 int lc_schedule(store_txn *t, arena *a, vs_session *s, vs_pending outcome, const char *code,
                 int64_t due_ms, const lc_origin *o);
 
-/* The background worker for delayed outcomes. */
-typedef struct lc_worker lc_worker;
-/* Starts the thread. Never fails (thread creation failure aborts). */
-lc_worker *lc_worker_start(app *ap);
-/* Wake it: an outcome was just scheduled. Any thread; NULL is a no-op. */
-void lc_worker_kick(lc_worker *w);
-/* Stop and join; outcomes still due complete after the next start. NULL is a no-op. */
-void lc_worker_stop(lc_worker *w);
+/* Start the worker (worker.h) that completes delayed outcomes: kick it with worker_kick when
+ * an outcome was scheduled, stop it with worker_stop. */
+worker *lc_worker_start(app *ap);
 /* One pass: complete every outcome due at now_ms. Returns how many completed, or a negative
  * STORE_E* code. Exposed for tests. */
 int lc_run_once(app *ap, int64_t now_ms);

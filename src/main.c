@@ -342,8 +342,8 @@ int main(int argc, char **argv)
     log_msg(LOG_WARN, "msg=\"shutting down\" signal=%d", sig);
     http_server_stop(srv);
     delivery_stop(ap.delivery); /* issue 3: unsent deliveries stay pending for the next start */
-    redactor_stop(ap.redactor);
-    lc_worker_stop(ap.lifecycle); /* issue 4 */
+    worker_stop(ap.redactor);
+    worker_stop(ap.lifecycle); /* issue 4 */
     store_close(ap.st);
     api_keyring_free(ap.keys);
     log_msg(LOG_WARN, "msg=\"stopped\"");

@@ -11,15 +11,11 @@
 #define VERIFYD_REDACTOR_H
 
 #include "api.h"
+#include "worker.h"
 
-typedef struct redactor redactor;
-
-/* Starts the worker thread. Never fails (thread creation failure aborts). */
-redactor *redactor_start(app *ap);
-/* Wake the worker: a redaction was just requested. Any thread. */
-void redactor_kick(redactor *r);
-/* Stop and join the worker; redactions still due are completed on the next start. */
-void redactor_stop(redactor *r);
+/* Start the redactor's worker (worker.h): kick it with worker_kick when a redaction was
+ * requested, stop it with worker_stop. */
+worker *redactor_start(app *ap);
 
 /* One pass: complete every redaction due at now_ms. Returns how many completed, or a negative
  * STORE_E* code. Exposed for tests. */

@@ -190,7 +190,7 @@ static void clear_secrets(vs_session *s)
 static void job_done(void *arg, int rc)
 {
     vs_job *j = arg;
-    if (rc == 0 && j->kick_redactor && j->c->app->redactor) redactor_kick(j->c->app->redactor);
+    if (rc == 0 && j->kick_redactor) worker_kick(j->c->app->redactor);
     api_finish(j->c, &j->res, rc);
 }
 
@@ -515,62 +515,37 @@ void sessions_retrieve(api_ctx *c)
 void sessions_list(api_ctx *c)
 {
     unsigned expand;
-    if (validate(c, list_spec, 1, &expand) != 0) return;
-    apierr e;
-    store_session_query q = {.account = c->account};
-    q.limit = (int)params_int(c->params, "limit", 10);
+    api_page p;
+    if (validate(c, list_spec, 1, &expand) != 0 || api_page_read(c, &p) != 0) return;
+    store_session_query q = {.account = c->account,
+                             .limit = p.limit,
+                             .starting_after = p.starting_after,
+                             .ending_before = p.ending_before,
+                             .created = p.created};
     q.client_reference_id = params_str(c->params, "client_reference_id");
     q.related_customer = params_str(c->params, "related_customer");
     q.related_customer_account = params_str(c->params, "related_customer_account");
-    q.starting_after = params_str(c->params, "starting_after");
-    q.ending_before = params_str(c->params, "ending_before");
     const char *status = params_str(c->params, "status");
     if (status) {
         q.has_status = 1;
         vs_status_parse(status, &q.status);
     }
-    params_range r;
-    params_get_range(c->params, "created", &r);
-    q.created = (store_range){r.has_eq, r.has_gt, r.has_gte, r.has_lt, r.has_lte,
-                              r.eq,     r.gt,     r.gte,     r.lt,     r.lte};
-    if (q.starting_after && q.ending_before) {
-        apierr_invalid(&e, c->a, NULL, "ending_before",
-                       "You may only specify one of these parameters: ending_before, "
-                       "starting_after.");
-        api_respond_error(c, &e);
-        return;
-    }
     vs_session *items;
     size_t n;
     int has_more;
     int rc = store_session_list(c->app->st, &q, c->a, &items, &n, &has_more);
-    if (rc == STORE_CURSOR) {
-        const char *param = q.starting_after ? "starting_after" : "ending_before";
-        apierr_set(&e, c->a, 400, "invalid_request_error", "resource_missing", param,
-                   "No such verification_session: '%s'",
-                   q.starting_after ? q.starting_after : q.ending_before);
-        api_respond_error(c, &e);
-        return;
-    }
     if (rc != 0) {
-        api_finish(c, NULL, rc);
+        api_list_fail(c, &p, "verification_session", rc);
         return;
     }
-    api_result res = {.status = 200};
+    api_result res;
     json_writer w;
-    api_json_begin(c, &w, &res.body);
+    api_list_begin(c, &w, &res);
     report_ctx x = {0};
     vs_render_opts o = render_opts(c, expand, 1, &x);
-    json_obj_begin(&w);
-    json_kstr(&w, "object", "list");
-    json_key(&w, "data");
-    json_arr_begin(&w);
     for (size_t i = 0; i < n; i++)
         vs_render(&items[i], &o, &w);
-    json_arr_end(&w);
-    json_kbool(&w, "has_more", has_more);
-    json_kstr(&w, "url", "/v1/identity/verification_sessions");
-    json_obj_end(&w);
+    api_list_end(&w, has_more, "/v1/identity/verification_sessions");
     api_finish(c, &res, x.rc);
 }
 

@@ -128,22 +128,34 @@ int util_utf8_valid(const char *s, size_t n)
 /* ---- hashing ---- */
 
 static EVP_MD *sha256_md;
+static pthread_key_t sha256_ctx_key; /* each thread's EVP_MD_CTX, freed when the thread ends */
 static pthread_once_t sha256_once = PTHREAD_ONCE_INIT;
 
-static void sha256_fetch(void)
+static void sha256_ctx_free(void *ctx)
+{
+    EVP_MD_CTX_free(ctx);
+}
+
+static void sha256_init(void)
 {
     sha256_md = EVP_MD_fetch(NULL, "SHA256", NULL);
+    if (!sha256_md || pthread_key_create(&sha256_ctx_key, sha256_ctx_free) != 0) {
+        fprintf(stderr, "verifyd: SHA-256 is not available\n");
+        abort();
+    }
 }
 
 void util_sha256(const void *data, size_t n, unsigned char out[UTIL_SHA256_LEN])
 {
-    static _Thread_local EVP_MD_CTX *ctx;
-    pthread_once(&sha256_once, sha256_fetch);
-    if (!ctx) ctx = EVP_MD_CTX_new();
+    pthread_once(&sha256_once, sha256_init);
+    EVP_MD_CTX *ctx = pthread_getspecific(sha256_ctx_key);
+    if (!ctx) {
+        ctx = EVP_MD_CTX_new();
+        if (!ctx || pthread_setspecific(sha256_ctx_key, ctx) != 0) abort();
+    }
     unsigned len = 0;
-    if (!sha256_md || !ctx || !EVP_DigestInit_ex2(ctx, sha256_md, NULL) ||
-        !EVP_DigestUpdate(ctx, data, n) || !EVP_DigestFinal_ex(ctx, out, &len) ||
-        len != UTIL_SHA256_LEN) {
+    if (!EVP_DigestInit_ex2(ctx, sha256_md, NULL) || !EVP_DigestUpdate(ctx, data, n) ||
+        !EVP_DigestFinal_ex(ctx, out, &len) || len != UTIL_SHA256_LEN) {
         fprintf(stderr, "verifyd: SHA-256 failed\n");
         abort();
     }

@@ -467,18 +467,11 @@ void webhooks_delete(api_ctx *c)
  * memory, with the same cursor rules as every other list (CONTRACT.md §1). */
 void webhooks_list(api_ctx *c)
 {
-    if (validate(c, list_spec, 1) != 0) return;
-    apierr e;
-    int limit = (int)params_int(c->params, "limit", 10);
-    const char *after = params_str(c->params, "starting_after");
-    const char *before = params_str(c->params, "ending_before");
-    if (after && before) {
-        apierr_invalid(&e, c->a, NULL, "ending_before",
-                       "You may only specify one of these parameters: ending_before, "
-                       "starting_after.");
-        api_respond_error(c, &e);
-        return;
-    }
+    api_page p;
+    if (validate(c, list_spec, 1) != 0 || api_page_read(c, &p) != 0) return;
+    int limit = p.limit;
+    const char *after = p.starting_after;
+    const char *before = p.ending_before;
     store_webhook *all;
     size_t n;
     int rc = store_webhook_list(c->app->st, c->account, c->a, &all, &n);
@@ -493,10 +486,7 @@ void webhooks_list(api_ctx *c)
         while (i < n && strcmp(all[i].id, cursor) != 0)
             i++;
         if (i == n) {
-            apierr_set(&e, c->a, 400, "invalid_request_error", "resource_missing",
-                       after ? "starting_after" : "ending_before", "No such webhook_endpoint: '%s'",
-                       cursor);
-            api_respond_error(c, &e);
+            api_list_fail(c, &p, "webhook_endpoint", STORE_CURSOR);
             return;
         }
         if (after)
@@ -512,18 +502,11 @@ void webhooks_list(api_ctx *c)
         else
             to = from + (size_t)limit;
     }
-    api_result res = {.status = 200};
+    api_result res;
     json_writer w;
-    api_json_begin(c, &w, &res.body);
-    json_obj_begin(&w);
-    json_kstr(&w, "object", "list");
-    json_key(&w, "data");
-    json_arr_begin(&w);
+    api_list_begin(c, &w, &res);
     for (size_t i = from; i < to; i++)
         render_webhook(&w, &all[i], 0);
-    json_arr_end(&w);
-    json_kbool(&w, "has_more", has_more);
-    json_kstr(&w, "url", "/v1/webhook_endpoints");
-    json_obj_end(&w);
+    api_list_end(&w, has_more, "/v1/webhook_endpoints");
     api_finish(c, &res, 0);
 }
