@@ -52,7 +52,7 @@ deps-test:
 # Install what is missing, build, start on the embedded default (SQLite in ./data, 127.0.0.1:12111).
 run: deps
 	@$(MAKE) --no-print-directory all
-	$(BUILD)/verifyd --listen $(LISTEN) --data-dir $(DATA_DIR)
+	$(BUILD)/verifyd --listen $(LISTEN) --data-dir $(DATA_DIR) $(ARGS)
 
 # Everything: unit tests and black-box tests, then both again under ASan + UBSan.
 test: deps-test
@@ -63,7 +63,8 @@ test-unit: $(UNIT_BIN)
 	@set -e; for t in $(UNIT_BIN); do echo "== $$t"; $$t; done
 
 test-blackbox: $(BUILD)/verifyd
-	@cd test/blackbox && { [ -d node_modules/stripe ] && [ -d node_modules/playwright-core ] || npm ci --no-audit --no-fund --loglevel=error; }
+	@cd test/blackbox && { cmp -s package-lock.json node_modules/.verifyd-lock || \
+	  { npm ci --no-audit --no-fund --loglevel=error && cp package-lock.json node_modules/.verifyd-lock; }; }
 	VERIFYD_BIN=$(abspath $(BUILD)/verifyd) node --test --test-concurrency=1 test/blackbox/
 
 bench: 

@@ -19,7 +19,6 @@
 #include "util.h"
 
 #define IDEM_KEY_MAX 255
-#define IDEM_TTL_S (24 * 3600)
 #define KEY_MAX 255
 
 /* ---- configured keys (live and restricted) ---- */
@@ -203,6 +202,12 @@ void api_respond_error(api_ctx *c, const apierr *e)
 int api_idem_save(api_ctx *c, store_txn *t, const api_result *res)
 {
     if (!c->idem_key) return 0;
+    /* A key may be reused once its record is 24 h old (CONTRACT.md §1), even before the
+     * background prune has removed that record. */
+    if (c->idem_expired) {
+        int rc = store_txn_idem_prune(t, util_now() - IDEM_TTL_S);
+        if (rc != 0) return rc;
+    }
     store_idem v;
     memcpy(v.fingerprint, c->idem_fingerprint, sizeof v.fingerprint);
     v.status = res->status;
@@ -570,6 +575,7 @@ static int idempotency_begin(api_ctx *c)
         respond(c, saved.status, saved.body, saved.body_len);
         return 1;
     }
+    if (rc == STORE_OK) c->idem_expired = 1; /* found, but older than 24 h */
     if (rc != STORE_OK && rc != STORE_NOT_FOUND) {
         api_finish(c, NULL, rc);
         return 1;

@@ -22,6 +22,8 @@
 #include "store.h"
 
 #define API_VERSION_DEFAULT "2026-07-29.dahlia"
+/* Idempotency keys are kept, and may be pruned, after 24 h (CONTRACT.md §1). */
+#define IDEM_TTL_S (24 * 3600)
 
 typedef struct api_keyring api_keyring;
 
@@ -53,6 +55,7 @@ typedef struct api_ctx {
     const char *path_id;  /* the {id} path segment, when the route has one */
     const char *idem_key; /* POST Idempotency-Key, or NULL */
     char idem_fingerprint[65];
+    int idem_expired; /* an expired record holds the key: prune before saving (api_idem_save) */
     int responded;
 } api_ctx;
 

@@ -8,6 +8,8 @@
  */
 #include "json.h"
 
+#include "util.h"
+
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -93,36 +95,6 @@ static inline void before_value(json_writer *w)
     if (w->pretty && w->depth > 0) newline_indent(w->out, w->depth);
 }
 
-/*
- * Length of the well-formed UTF-8 sequence starting at p (first byte >= 0x80) with avail bytes
- * left, or 0 when that first byte does not start one. Same rules as util_utf8_valid (Unicode
- * table 3-7), kept local so the copy loop does not call out per character.
- */
-static size_t utf8_seq(const unsigned char *p, size_t avail)
-{
-    unsigned c = p[0];
-    size_t need;
-    unsigned lo = 0x80, hi = 0xBF;
-    if (c >= 0xC2 && c <= 0xDF) {
-        need = 1;
-    } else if (c >= 0xE0 && c <= 0xEF) {
-        need = 2;
-        if (c == 0xE0) lo = 0xA0;
-        if (c == 0xED) hi = 0x9F;
-    } else if (c >= 0xF0 && c <= 0xF4) {
-        need = 3;
-        if (c == 0xF0) lo = 0x90;
-        if (c == 0xF4) hi = 0x8F;
-    } else {
-        return 0;
-    }
-    if (avail <= need) return 0;
-    if (p[1] < lo || p[1] > hi) return 0;
-    for (size_t i = 2; i <= need; i++)
-        if ((p[i] & 0xC0) != 0x80) return 0;
-    return need + 1;
-}
-
 /* "s" with RFC 8259 escaping; invalid UTF-8 bytes each become U+FFFD. */
 static void write_string(buf *b, const char *str, size_t n)
 {
@@ -143,7 +115,7 @@ static void write_string(buf *b, const char *str, size_t n)
         if (i == n) break;
         unsigned char c = s[i];
         if (byte_class[c] == C_HIGH) {
-            size_t k = utf8_seq(s + i, n - i);
+            size_t k = util_utf8_seq(s + i, n - i);
             if (k > 0) {
                 memcpy(b->data + b->len, s + i, k);
                 b->len += k;

@@ -11,7 +11,6 @@
 
 #define POLL_MS 1000
 #define HOUSEKEEPING_EVERY_MS (60 * 1000)
-#define IDEM_TTL_S (24 * 3600) /* CONTRACT.md §1: keys may be pruned once 24 h old */
 
 static int complete_one(store_txn *t, void *arg)
 {

@@ -169,7 +169,7 @@ static const char *const migrations[] = {
 
 /* --- verification reports, hosted links, delayed outcomes (issue 4) --- */
 /* Their statements, cached per connection like the others (functions at the end of the file). */
-enum { LR_REPORT_GET, LR_REPORT_CURSOR, LR_LINK_FIND, LR_OUTCOMES_DUE, LR_COUNT };
+enum { LR_REPORT_GET, LR_LINK_FIND, LR_OUTCOMES_DUE, LR_COUNT };
 enum {
     LW_REPORT_INSERT,
     LW_REPORT_GET,
@@ -180,24 +180,13 @@ enum {
     LW_REPORT_SET,
     LW_COUNT
 };
-/* Report list filters: one cached statement per combination. */
-enum {
-    RQ_TYPE = 1 << 0,
-    RQ_CLIENT_REF = 1 << 1,
-    RQ_SESSION = 1 << 2,
-    RQ_CREATED_LO = 1 << 3,
-    RQ_CREATED_HI = 1 << 4,
-    RQ_AFTER = 1 << 5,
-    RQ_BEFORE = 1 << 6,
-    RQ_COMBINATIONS = 1 << 7,
-};
 struct sq_store;
 static int links_sync(struct sq_store *st, const vs_session *s);
 static int reports_redact(struct sq_store *st, const char *account, const char *session_id);
 /* --- end issue 4 --- */
 
 /* Statements of a read connection. */
-enum { R_SESSION_GET, R_CURSOR, R_IDEM_GET, R_REDACTIONS_DUE, R_COUNT };
+enum { R_SESSION_GET, R_IDEM_GET, R_REDACTIONS_DUE, R_COUNT };
 
 #define SQL_SESSION_GET "SELECT body FROM sessions WHERE id = ?1 AND account = ?2"
 #define SQL_IDEM_GET                                                                               \
@@ -206,7 +195,6 @@ enum { R_SESSION_GET, R_CURSOR, R_IDEM_GET, R_REDACTIONS_DUE, R_COUNT };
 
 static const char *const read_sql[R_COUNT] = {
     [R_SESSION_GET] = SQL_SESSION_GET,
-    [R_CURSOR] = "SELECT created, seq FROM sessions WHERE id = ?1 AND account = ?2",
     [R_IDEM_GET] = SQL_IDEM_GET,
     [R_REDACTIONS_DUE] = "SELECT account, id FROM sessions"
                          " WHERE redaction_due IS NOT NULL AND redaction_due <= ?1"
@@ -268,15 +256,7 @@ static const char *const write_sql[W_COUNT] = {
 };
 
 /* --- events & webhooks (issue 3): statement slots; the SQL is further down --- */
-enum {
-    WR_EVENT_GET,
-    WR_EVENT_CURSOR,
-    WR_WEBHOOK_GET,
-    WR_WEBHOOK_LIST,
-    WR_DUE,
-    WR_NEXT_DUE,
-    WR_COUNT
-};
+enum { WR_EVENT_GET, WR_WEBHOOK_GET, WR_WEBHOOK_LIST, WR_DUE, WR_NEXT_DUE, WR_COUNT };
 enum {
     WW_OUTBOX_ADD,
     WW_DELIVERY_OK,
@@ -307,16 +287,25 @@ typedef struct job {
 
 struct sq_store;
 
+/* The paginated lists (list_page). Each keeps, per read connection, the statement that finds a
+ * cursor's position and the page statements it caches, one per combination of filters; page is
+ * allocated (n_page slots, all NULL) on the first cached page. */
+enum { LIST_SESSIONS, LIST_EVENTS, LIST_REPORTS, LIST_KINDS };
+typedef struct list_stmts {
+    sqlite3_stmt *cursor;
+    sqlite3_stmt **page;
+    size_t n_page;
+} list_stmts;
+
 /* One thread's read-only connection. Owned by the registry of its store; freed by the thread's
  * exit (pthread key destructor) or by store_close, whichever comes first. */
 typedef struct reader {
     struct sq_store *st;
     sqlite3 *db;
     sqlite3_stmt *stmt[R_COUNT];
-    sqlite3_stmt *list[STORE__LQ_COMBINATIONS];
-    sqlite3_stmt *whk[WR_COUNT];                /* events & webhooks (issue 3) */
-    sqlite3_stmt *lstmt[LR_COUNT];              /* issue 4 */
-    sqlite3_stmt *report_list[RQ_COMBINATIONS]; /* issue 4 */
+    list_stmts list[LIST_KINDS];
+    sqlite3_stmt *whk[WR_COUNT];   /* events & webhooks (issue 3) */
+    sqlite3_stmt *lstmt[LR_COUNT]; /* issue 4 */
     struct reader *prev, *next;
 } reader;
 
@@ -624,14 +613,16 @@ static void reader_free(reader *r)
 {
     for (int i = 0; i < R_COUNT; i++)
         sqlite3_finalize(r->stmt[i]);
-    for (int i = 0; i < STORE__LQ_COMBINATIONS; i++)
-        sqlite3_finalize(r->list[i]);
+    for (int k = 0; k < LIST_KINDS; k++) {
+        sqlite3_finalize(r->list[k].cursor);
+        for (size_t i = 0; i < r->list[k].n_page; i++)
+            sqlite3_finalize(r->list[k].page[i]);
+        free(r->list[k].page);
+    }
     for (int i = 0; i < WR_COUNT; i++) /* events & webhooks (issue 3) */
         sqlite3_finalize(r->whk[i]);
     for (int i = 0; i < LR_COUNT; i++) /* issue 4 */
         sqlite3_finalize(r->lstmt[i]);
-    for (int i = 0; i < RQ_COMBINATIONS; i++) /* issue 4 */
-        sqlite3_finalize(r->report_list[i]);
     if (sqlite3_close(r->db) != SQLITE_OK) db_fail(r->db, "close reader");
     free(r);
 }
@@ -699,23 +690,99 @@ static int sq_session_get(store *base, const char *account, const char *id, aren
     return session_get(r->db, stmt, account, id, a, out);
 }
 
-void store__sqlite_list_sql(unsigned mask, buf *out)
+/* ---- list pages: one engine behind the session, report and event lists ---- */
+
+/*
+ * Every list is the same query over its own table: the rows of one account, optionally narrowed
+ * by equality filters and the created interval, newest first (created DESC, seq DESC), one page
+ * after or before a cursor row. A list_desc says what differs; list_page does the rest.
+ *
+ * A statement is keyed by a mask: bit i is the list's filters[i], and the four bits above them
+ * are (in LB_* order) the two ends of the created interval and the two cursors. Each list's
+ * indexes are (account, filter, created, seq), so every combination is one index range scan in
+ * the asked order. A filter is written `column = :param` even where the column is nullable:
+ * the partial indexes on those columns (WHERE column IS NOT NULL) are usable only with it.
+ */
+enum { LB_LO, LB_HI, LB_AFTER, LB_BEFORE, LB_COUNT };
+#define LIST_MAX_FILTERS 4
+
+typedef struct list_filter {
+    const char *column;
+    const char *param; /* named parameter, with its ':' */
+} list_filter;
+
+/* A filter's value in one call: off, or on with a text (text != NULL) or an integer (num). */
+typedef struct list_arg {
+    int on;
+    const char *text;
+    int64_t num;
+} list_arg;
+
+/* One call in the terms all lists share; each adapter fills it from its own query type. */
+typedef struct list_query {
+    const char *account;
+    list_arg arg[LIST_MAX_FILTERS]; /* arg[i] is the value of the list's filters[i] */
+    const store_range *created;
+    const char *starting_after; /* both set: STORE_CURSOR */
+    const char *ending_before;
+    int limit;       /* clamped to 1..LIST_LIMIT_MAX */
+    const void *own; /* the adapter's own query, for the list's hooks */
+} list_query;
+
+typedef struct list_desc {
+    int kind;                   /* LIST_*: the reader's list_stmts of this list */
+    const char *select;         /* "SELECT <columns> FROM <table>", the columns decode reads */
+    const char *cursor_sql;     /* (created, seq) of the row with id ?1 in account ?2 */
+    const char *what;           /* names a failed page step in the log */
+    const char *cursor_what;    /* names a failed cursor step in the log */
+    const list_filter *filters; /* at most LIST_MAX_FILTERS */
+    int n_filters;
+    /* Optional hook, for filters that are not one `column = :param` (events' type patterns and
+     * delivery_success): extra_sql appends WHERE terms for own, extra_bind binds their named
+     * parameters (SQLite's code, like the bind helpers; strings may live in a). The number of
+     * such terms varies per call, so a list with this hook prepares its page statement per
+     * call rather than caching one per mask. */
+    void (*extra_sql)(const void *own, buf *out);
+    int (*extra_bind)(sqlite3_stmt *stmt, const void *own, arena *a);
+    size_t item_size; /* of the caller's item type */
+    /* One row into *item, strings in a; account is the page's account, already in a.
+     * 0 or STORE_CORRUPT (logged). */
+    int (*decode)(sqlite3_stmt *stmt, arena *a, const char *account, void *item);
+} list_desc;
+
+static unsigned list_bit(const list_desc *d, int lb)
 {
-    buf_puts(out, "SELECT body FROM sessions WHERE account = :account");
-    if (mask & STORE__LQ_STATUS) buf_puts(out, " AND status = :status");
-    if (mask & STORE__LQ_CLIENT_REF) buf_puts(out, " AND client_reference_id = :client_ref");
-    if (mask & STORE__LQ_CUSTOMER) buf_puts(out, " AND related_customer = :customer");
-    if (mask & STORE__LQ_CUSTOMER_ACCOUNT)
-        buf_puts(out, " AND related_customer_account = :customer_account");
-    if (mask & STORE__LQ_CREATED_LO) buf_puts(out, " AND created >= :lo");
-    if (mask & STORE__LQ_CREATED_HI) buf_puts(out, " AND created <= :hi");
+    return 1u << (d->n_filters + lb);
+}
+
+static list_arg list_text(const char *s)
+{
+    return (list_arg){.on = s != NULL, .text = s};
+}
+
+static list_arg list_int(int on, int64_t v)
+{
+    return (list_arg){.on = on, .num = v};
+}
+
+/* The SQL of d's page statement for mask (and own, if d has extra terms), appended to out. */
+static void list_sql(const list_desc *d, unsigned mask, const void *own, buf *out)
+{
+    buf_puts(out, d->select);
+    buf_puts(out, " WHERE account = :account");
+    for (int i = 0; i < d->n_filters; i++)
+        if (mask & (1u << i))
+            buf_printf(out, " AND %s = %s", d->filters[i].column, d->filters[i].param);
+    if (d->extra_sql != NULL) d->extra_sql(own, out);
+    if (mask & list_bit(d, LB_LO)) buf_puts(out, " AND created >= :lo");
+    if (mask & list_bit(d, LB_HI)) buf_puts(out, " AND created <= :hi");
     /* Row values keep the cursor a range on the index's (created, seq) tail. */
-    if (mask & STORE__LQ_AFTER) buf_puts(out, " AND (created, seq) < (:cur_created, :cur_seq)");
-    if (mask & STORE__LQ_BEFORE) buf_puts(out, " AND (created, seq) > (:cur_created, :cur_seq)");
-    if (mask & STORE__LQ_BEFORE)
-        buf_puts(out, " ORDER BY created ASC, seq ASC");
-    else
-        buf_puts(out, " ORDER BY created DESC, seq DESC");
+    if (mask & list_bit(d, LB_AFTER))
+        buf_puts(out, " AND (created, seq) < (:cur_created, :cur_seq)");
+    if (mask & list_bit(d, LB_BEFORE))
+        buf_puts(out, " AND (created, seq) > (:cur_created, :cur_seq)");
+    buf_puts(out, mask & list_bit(d, LB_BEFORE) ? " ORDER BY created ASC, seq ASC"
+                                                : " ORDER BY created DESC, seq DESC");
     buf_puts(out, " LIMIT :limit");
 }
 
@@ -751,26 +818,24 @@ static int created_interval(const store_range *r, int *has_lo, int64_t *lo, int 
     return *lo <= *hi;
 }
 
-static unsigned list_mask(const store_session_query *q, int has_lo, int has_hi)
+static unsigned list_mask(const list_desc *d, const list_query *q, int has_lo, int has_hi)
 {
     unsigned m = 0;
-    if (q->has_status) m |= STORE__LQ_STATUS;
-    if (q->client_reference_id != NULL) m |= STORE__LQ_CLIENT_REF;
-    if (q->related_customer != NULL) m |= STORE__LQ_CUSTOMER;
-    if (q->related_customer_account != NULL) m |= STORE__LQ_CUSTOMER_ACCOUNT;
-    if (has_lo) m |= STORE__LQ_CREATED_LO;
-    if (has_hi) m |= STORE__LQ_CREATED_HI;
-    if (q->starting_after != NULL) m |= STORE__LQ_AFTER;
-    if (q->ending_before != NULL) m |= STORE__LQ_BEFORE;
+    for (int i = 0; i < d->n_filters; i++)
+        if (q->arg[i].on) m |= 1u << i;
+    if (has_lo) m |= list_bit(d, LB_LO);
+    if (has_hi) m |= list_bit(d, LB_HI);
+    if (q->starting_after != NULL) m |= list_bit(d, LB_AFTER);
+    if (q->ending_before != NULL) m |= list_bit(d, LB_BEFORE);
     return m;
 }
 
-/* Position (created, seq) of the cursor session in q's account: 0, STORE_CURSOR or STORE_EIO. */
-static int cursor_position(reader *r, const char *account, const char *id, int64_t *created,
-                           int64_t *seq)
+/* Position (created, seq) of row id in account: 0, STORE_CURSOR (no such row) or STORE_EIO. */
+static int cursor_position(reader *r, const list_desc *d, const char *account, const char *id,
+                           int64_t *created, int64_t *seq)
 {
     sqlite3_stmt *stmt;
-    int rc = reader_stmt(r, R_CURSOR, &stmt);
+    int rc = prepare(r->db, &r->list[d->kind].cursor, d->cursor_sql, &stmt);
     if (rc != 0) return rc;
     if ((bind_text(stmt, 1, id) | bind_text(stmt, 2, account)) != SQLITE_OK) {
         rc = db_fail(r->db, "bind");
@@ -784,17 +849,70 @@ static int cursor_position(reader *r, const char *account, const char *id, int64
     } else if (rc == SQLITE_DONE) {
         rc = STORE_CURSOR;
     } else {
-        rc = db_fail(r->db, "list cursor");
+        rc = db_fail(r->db, d->cursor_what);
     }
 done:
     finish(stmt);
     return rc;
 }
 
-static int sq_session_list(store *base, const store_session_query *q, arena *a, vs_session **items,
-                           size_t *n, int *has_more)
+/* d's page statement for mask into *out: the reader's cached one (prepared on first use; the
+ * caller finishes it), or for a list with extra terms one prepared for this call alone (the
+ * caller finalizes it). 0 or STORE_EIO. */
+static int list_stmt(reader *r, const list_desc *d, unsigned mask, const void *own,
+                     sqlite3_stmt **out)
 {
-    sq_store *st = (sq_store *)base;
+    list_stmts *ls = &r->list[d->kind];
+    int rc = 0;
+    buf sql;
+
+    *out = NULL;
+    if (d->extra_sql == NULL && ls->page != NULL && ls->page[mask] != NULL) {
+        *out = ls->page[mask];
+        return 0;
+    }
+    buf_init(&sql, NULL);
+    list_sql(d, mask, own, &sql);
+    if (d->extra_sql != NULL) {
+        if (sqlite3_prepare_v2(r->db, sql.data, -1, out, NULL) != SQLITE_OK) {
+            char what[64];
+            snprintf(what, sizeof what, "prepare %s", d->what);
+            *out = NULL;
+            rc = db_fail(r->db, what);
+        }
+    } else {
+        if (ls->page == NULL) {
+            ls->n_page = (size_t)1 << (d->n_filters + LB_COUNT);
+            ls->page = xcalloc(ls->n_page, sizeof *ls->page);
+        }
+        rc = prepare(r->db, &ls->page[mask], sql.data, out);
+    }
+    buf_free(&sql);
+    return rc;
+}
+
+/* Swap the n items of size bytes at v end for end. */
+static void reverse_items(unsigned char *v, size_t n, size_t size)
+{
+    if (n < 2) return;
+    for (unsigned char *lo = v, *hi = v + (n - 1) * size; lo < hi; lo += size, hi -= size) {
+        for (size_t b = 0; b < size; b++) {
+            unsigned char t = lo[b];
+            lo[b] = hi[b];
+            hi[b] = t;
+        }
+    }
+}
+
+/*
+ * One page of list d: *items is an arena array of *n items of d->item_size bytes, newest first;
+ * *has_more says whether more rows lie beyond the page in the paging direction. Returns 0,
+ * STORE_CURSOR (both cursors set, or the cursor names no row of the account), STORE_CORRUPT or
+ * STORE_EIO; on failure *items is NULL and *n is 0. An empty created interval is an empty page.
+ */
+static int list_page(sq_store *st, const list_desc *d, const list_query *q, arena *a, void **items,
+                     size_t *n, int *has_more)
+{
     sqlite3_stmt *stmt = NULL;
     int64_t cur_created = 0, cur_seq = 0;
     size_t count = 0;
@@ -809,30 +927,26 @@ static int sq_session_list(store *base, const store_session_query *q, arena *a, 
 
     const char *cursor = q->starting_after != NULL ? q->starting_after : q->ending_before;
     if (cursor != NULL) {
-        rc = cursor_position(r, q->account, cursor, &cur_created, &cur_seq);
+        rc = cursor_position(r, d, q->account, cursor, &cur_created, &cur_seq);
         if (rc != 0) return rc;
     }
 
     int has_lo, has_hi;
     int64_t lo, hi;
-    if (!created_interval(&q->created, &has_lo, &lo, &has_hi, &hi)) return 0;
-    unsigned mask = list_mask(q, has_lo, has_hi);
-    if (r->list[mask] == NULL) {
-        buf sql;
-        buf_init(&sql, NULL);
-        store__sqlite_list_sql(mask, &sql);
-        rc = prepare(r->db, &r->list[mask], sql.data, &stmt);
-        buf_free(&sql);
-        if (rc != 0) return rc;
-    }
-    stmt = r->list[mask];
+    if (!created_interval(q->created, &has_lo, &lo, &has_hi, &hi)) return 0;
+    rc = list_stmt(r, d, list_mask(d, q, has_lo, has_hi), q->own, &stmt);
+    if (rc != 0) return rc;
+    /* Past this point stmt is bound and must be finished (cached) or finalized (per call). */
 
     int limit = q->limit < 1 ? 1 : q->limit > LIST_LIMIT_MAX ? LIST_LIMIT_MAX : q->limit;
     int br = bind_named_text(stmt, ":account", q->account);
-    br |= bind_named_int64(stmt, ":status", (int64_t)q->status);
-    br |= bind_named_text(stmt, ":client_ref", q->client_reference_id);
-    br |= bind_named_text(stmt, ":customer", q->related_customer);
-    br |= bind_named_text(stmt, ":customer_account", q->related_customer_account);
+    for (int i = 0; i < d->n_filters; i++) {
+        const list_arg *v = &q->arg[i];
+        if (!v->on) continue;
+        br |= v->text != NULL ? bind_named_text(stmt, d->filters[i].param, v->text)
+                              : bind_named_int64(stmt, d->filters[i].param, v->num);
+    }
+    if (d->extra_bind != NULL) br |= d->extra_bind(stmt, q->own, a);
     br |= bind_named_int64(stmt, ":lo", lo);
     br |= bind_named_int64(stmt, ":hi", hi);
     br |= bind_named_int64(stmt, ":cur_created", cur_created);
@@ -844,37 +958,93 @@ static int sq_session_list(store *base, const store_session_query *q, arena *a, 
         goto done;
     }
 
-    vs_session *v = arena_alloc(a, (size_t)limit * sizeof *v);
+    unsigned char *v = arena_alloc(a, (size_t)limit * d->item_size);
     const char *account = arena_strdup(a, q->account);
     for (;;) {
         rc = sqlite3_step(stmt);
         if (rc == SQLITE_DONE) break;
         if (rc != SQLITE_ROW) {
-            rc = db_fail(r->db, "session list");
+            rc = db_fail(r->db, d->what);
             goto done;
         }
         if (count == (size_t)limit) {
             more = 1;
             break;
         }
-        rc = decode_session(stmt, 0, a, account, &v[count]);
+        rc = d->decode(stmt, a, account, v + count * d->item_size);
         if (rc != 0) goto done;
         count++;
     }
     rc = 0;
     /* ending_before walked upwards from the cursor; a page is always shown newest first. */
-    if (q->ending_before != NULL) {
-        for (size_t i = 0; i < count / 2; i++) {
-            vs_session tmp = v[i];
-            v[i] = v[count - 1 - i];
-            v[count - 1 - i] = tmp;
-        }
-    }
+    if (q->ending_before != NULL) reverse_items(v, count, d->item_size);
     *items = v;
     *n = count;
     *has_more = more;
 done:
-    finish(stmt);
+    if (d->extra_sql != NULL)
+        sqlite3_finalize(stmt);
+    else
+        finish(stmt);
+    return rc;
+}
+
+/* ---- the session list ---- */
+
+/* In STORE__LQ_* bit order (store_backend.h), which is list_desc's mask layout for 4 filters. */
+static const list_filter session_filters[] = {
+    {"status", ":status"},
+    {"client_reference_id", ":client_ref"},
+    {"related_customer", ":customer"},
+    {"related_customer_account", ":customer_account"},
+};
+#define N_SESSION_FILTERS ((int)(sizeof session_filters / sizeof session_filters[0]))
+_Static_assert(STORE__LQ_CREATED_LO == 1 << (N_SESSION_FILTERS + LB_LO) &&
+                   STORE__LQ_CREATED_HI == 1 << (N_SESSION_FILTERS + LB_HI) &&
+                   STORE__LQ_AFTER == 1 << (N_SESSION_FILTERS + LB_AFTER) &&
+                   STORE__LQ_BEFORE == 1 << (N_SESSION_FILTERS + LB_BEFORE) &&
+                   STORE__LQ_COMBINATIONS == 1 << (N_SESSION_FILTERS + LB_COUNT),
+               "STORE__LQ_* must follow list_desc's mask layout");
+_Static_assert(N_SESSION_FILTERS <= LIST_MAX_FILTERS,
+               "list_query.arg holds LIST_MAX_FILTERS values");
+
+static int session_item(sqlite3_stmt *stmt, arena *a, const char *account, void *item)
+{
+    return decode_session(stmt, 0, a, account, item);
+}
+
+static const list_desc session_list_desc = {
+    .kind = LIST_SESSIONS,
+    .select = "SELECT body FROM sessions",
+    .cursor_sql = "SELECT created, seq FROM sessions WHERE id = ?1 AND account = ?2",
+    .what = "session list",
+    .cursor_what = "list cursor",
+    .filters = session_filters,
+    .n_filters = N_SESSION_FILTERS,
+    .item_size = sizeof(vs_session),
+    .decode = session_item,
+};
+
+void store__sqlite_list_sql(unsigned mask, buf *out)
+{
+    list_sql(&session_list_desc, mask, NULL, out);
+}
+
+static int sq_session_list(store *base, const store_session_query *q, arena *a, vs_session **items,
+                           size_t *n, int *has_more)
+{
+    const list_query lq = {
+        .account = q->account,
+        .arg = {list_int(q->has_status, (int64_t)q->status), list_text(q->client_reference_id),
+                list_text(q->related_customer), list_text(q->related_customer_account)},
+        .created = &q->created,
+        .starting_after = q->starting_after,
+        .ending_before = q->ending_before,
+        .limit = q->limit,
+    };
+    void *v;
+    int rc = list_page((sq_store *)base, &session_list_desc, &lq, a, &v, n, has_more);
+    *items = v;
     return rc;
 }
 
@@ -1187,7 +1357,6 @@ done:
 
 static const char *const whk_read_sql[WR_COUNT] = {
     [WR_EVENT_GET] = "SELECT " EVENT_COLS " FROM events WHERE id = ?1 AND account = ?2",
-    [WR_EVENT_CURSOR] = "SELECT created, seq FROM events WHERE id = ?1 AND account = ?2",
     [WR_WEBHOOK_GET] = SQL_WEBHOOK_GET,
     [WR_WEBHOOK_LIST] = "SELECT " WEBHOOK_COLS " FROM webhook_endpoints WHERE account = ?1"
                         " ORDER BY created DESC, seq DESC",
@@ -1395,25 +1564,19 @@ done:
     return rc;
 }
 
-/* The SQL of an event list page; parameters are numbered in the order bind_event_list binds. */
-static void event_list_sql(const store_event_query *q, int has_lo, int has_hi, buf *out)
+/* The event list's terms beyond equality filters: any of the type patterns (as GLOBs bound to
+ * :type0, :type1, ...), and delivery_success as a test of pending_webhooks. */
+static void event_terms_sql(const void *own, buf *out)
 {
-    buf_puts(out, "SELECT " EVENT_COLS " FROM events WHERE account = ?");
+    const store_event_query *q = own;
     if (q->n_types > 0) {
         buf_puts(out, " AND (");
         for (size_t i = 0; i < q->n_types; i++)
-            buf_puts(out, i ? " OR type GLOB ?" : "type GLOB ?");
+            buf_printf(out, "%stype GLOB :type%zu", i ? " OR " : "", i);
         buf_puts(out, ")");
     }
-    if (has_lo) buf_puts(out, " AND created >= ?");
-    if (has_hi) buf_puts(out, " AND created <= ?");
     if (q->delivery_success == 1) buf_puts(out, " AND pending_webhooks = 0");
     if (q->delivery_success == 0) buf_puts(out, " AND pending_webhooks > 0");
-    if (q->starting_after != NULL) buf_puts(out, " AND (created, seq) < (?, ?)");
-    if (q->ending_before != NULL) buf_puts(out, " AND (created, seq) > (?, ?)");
-    buf_puts(out, q->ending_before != NULL ? " ORDER BY created ASC, seq ASC"
-                                           : " ORDER BY created DESC, seq DESC");
-    buf_puts(out, " LIMIT ?");
 }
 
 /* A Stripe type pattern as a GLOB: '*' stays a wildcard, GLOB's other specials match
@@ -1431,99 +1594,54 @@ static const char *type_glob(const char *pattern, arena *a)
     return b.data;
 }
 
+static int event_terms_bind(sqlite3_stmt *stmt, const void *own, arena *a)
+{
+    const store_event_query *q = own;
+    int br = SQLITE_OK;
+    for (size_t i = 0; i < q->n_types; i++) {
+        char name[32];
+        snprintf(name, sizeof name, ":type%zu", i);
+        br |= bind_named_text(stmt, name, type_glob(q->types[i], a));
+    }
+    return br;
+}
+
+/* Events carry their account in a column; the page's account is the same string. */
+static int event_item(sqlite3_stmt *stmt, arena *a, const char *account, void *item)
+{
+    (void)account;
+    event_row(stmt, 0, a, item);
+    return 0;
+}
+
 /* Lists are rare next to writes and take up to 20 type patterns, so the statement is prepared
- * per call rather than cached per combination. */
+ * per call rather than cached per combination (the extra_sql hook does that). */
+static const list_desc event_list_desc = {
+    .kind = LIST_EVENTS,
+    .select = "SELECT " EVENT_COLS " FROM events",
+    .cursor_sql = "SELECT created, seq FROM events WHERE id = ?1 AND account = ?2",
+    .what = "event list",
+    .cursor_what = "event cursor",
+    .extra_sql = event_terms_sql,
+    .extra_bind = event_terms_bind,
+    .item_size = sizeof(store_event),
+    .decode = event_item,
+};
+
 static int sq_event_list(store *base, const store_event_query *q, arena *a, store_event **items,
                          size_t *n, int *has_more)
 {
-    sq_store *st = (sq_store *)base;
-    sqlite3_stmt *stmt = NULL;
-    int64_t cur_created = 0, cur_seq = 0;
-    size_t count = 0;
-    int rc, more = 0;
-    buf sql;
-
-    *items = NULL;
-    *n = 0;
-    *has_more = 0;
-    if (q->starting_after != NULL && q->ending_before != NULL) return STORE_CURSOR;
-    reader *r = reader_get(st);
-    if (r == NULL) return STORE_EIO;
-    const char *cursor = q->starting_after != NULL ? q->starting_after : q->ending_before;
-    if (cursor != NULL) {
-        rc = whk_reader_stmt(r, WR_EVENT_CURSOR, &stmt);
-        if (rc != 0) return rc;
-        if ((bind_text(stmt, 1, cursor) | bind_text(stmt, 2, q->account)) != SQLITE_OK) {
-            finish(stmt);
-            return db_fail(r->db, "bind");
-        }
-        rc = sqlite3_step(stmt);
-        if (rc == SQLITE_ROW) {
-            cur_created = sqlite3_column_int64(stmt, 0);
-            cur_seq = sqlite3_column_int64(stmt, 1);
-            rc = 0;
-        } else {
-            rc = rc == SQLITE_DONE ? STORE_CURSOR : db_fail(r->db, "event cursor");
-        }
-        finish(stmt);
-        stmt = NULL;
-        if (rc != 0) return rc;
-    }
-    int has_lo, has_hi;
-    int64_t lo, hi;
-    if (!created_interval(&q->created, &has_lo, &lo, &has_hi, &hi)) return 0;
-
-    buf_init(&sql, NULL);
-    event_list_sql(q, has_lo, has_hi, &sql);
-    if (sqlite3_prepare_v2(r->db, sql.data, -1, &stmt, NULL) != SQLITE_OK) {
-        rc = db_fail(r->db, "prepare event list");
-        stmt = NULL;
-        goto done;
-    }
-    int limit = q->limit < 1 ? 1 : q->limit > LIST_LIMIT_MAX ? LIST_LIMIT_MAX : q->limit;
-    int i = 1;
-    int br = bind_text(stmt, i++, q->account);
-    for (size_t k = 0; k < q->n_types; k++)
-        br |= sqlite3_bind_text(stmt, i++, type_glob(q->types[k], a), -1, SQLITE_STATIC);
-    if (has_lo) br |= sqlite3_bind_int64(stmt, i++, lo);
-    if (has_hi) br |= sqlite3_bind_int64(stmt, i++, hi);
-    if (cursor != NULL) {
-        br |= sqlite3_bind_int64(stmt, i++, cur_created);
-        br |= sqlite3_bind_int64(stmt, i++, cur_seq);
-    }
-    br |= sqlite3_bind_int(stmt, i++, limit + 1);
-    if (br != SQLITE_OK) {
-        rc = db_fail(r->db, "bind");
-        goto done;
-    }
-    store_event *v = arena_alloc(a, (size_t)limit * sizeof *v);
-    for (;;) {
-        rc = sqlite3_step(stmt);
-        if (rc == SQLITE_DONE) break;
-        if (rc != SQLITE_ROW) {
-            rc = db_fail(r->db, "event list");
-            goto done;
-        }
-        if (count == (size_t)limit) {
-            more = 1;
-            break;
-        }
-        event_row(stmt, 0, a, &v[count++]);
-    }
-    rc = 0;
-    if (q->ending_before != NULL) {
-        for (size_t k = 0; k < count / 2; k++) {
-            store_event tmp = v[k];
-            v[k] = v[count - 1 - k];
-            v[count - 1 - k] = tmp;
-        }
-    }
+    const list_query lq = {
+        .account = q->account,
+        .created = &q->created,
+        .starting_after = q->starting_after,
+        .ending_before = q->ending_before,
+        .limit = q->limit,
+        .own = q,
+    };
+    void *v;
+    int rc = list_page((sq_store *)base, &event_list_desc, &lq, a, &v, n, has_more);
     *items = v;
-    *n = count;
-    *has_more = more;
-done:
-    sqlite3_finalize(stmt);
-    buf_free(&sql);
     return rc;
 }
 
@@ -2188,7 +2306,6 @@ static void sq_close(store *base)
 
 static const char *const lread_sql[LR_COUNT] = {
     [LR_REPORT_GET] = "SELECT body FROM reports WHERE id = ?1 AND account = ?2",
-    [LR_REPORT_CURSOR] = "SELECT created, seq FROM reports WHERE id = ?1 AND account = ?2",
     [LR_LINK_FIND] = "SELECT account, session_id FROM hosted_links WHERE token_hash = ?1",
     [LR_OUTCOMES_DUE] = "SELECT account, session_id FROM outcomes_due WHERE due <= ?1"
                         " ORDER BY due LIMIT ?2",
@@ -2262,122 +2379,46 @@ static int sq_report_get(store *base, const char *account, const char *id, arena
     return report_get(r->db, stmt, account, id, a, out);
 }
 
-static void report_list_sql(unsigned mask, buf *out)
+static const list_filter report_filters[] = {
+    {"type", ":type"},
+    {"client_reference_id", ":client_ref"},
+    {"verification_session", ":session"},
+};
+
+static int report_item(sqlite3_stmt *stmt, arena *a, const char *account, void *item)
 {
-    buf_puts(out, "SELECT body FROM reports WHERE account = :account");
-    if (mask & RQ_TYPE) buf_puts(out, " AND type = :type");
-    if (mask & RQ_CLIENT_REF) buf_puts(out, " AND client_reference_id = :client_ref");
-    if (mask & RQ_SESSION) buf_puts(out, " AND verification_session = :session");
-    if (mask & RQ_CREATED_LO) buf_puts(out, " AND created >= :lo");
-    if (mask & RQ_CREATED_HI) buf_puts(out, " AND created <= :hi");
-    if (mask & RQ_AFTER) buf_puts(out, " AND (created, seq) < (:cur_created, :cur_seq)");
-    if (mask & RQ_BEFORE) buf_puts(out, " AND (created, seq) > (:cur_created, :cur_seq)");
-    buf_puts(out, mask & RQ_BEFORE ? " ORDER BY created ASC, seq ASC"
-                                   : " ORDER BY created DESC, seq DESC");
-    buf_puts(out, " LIMIT :limit");
+    return decode_report(stmt, 0, a, account, item);
 }
+
+static const list_desc report_list_desc = {
+    .kind = LIST_REPORTS,
+    .select = "SELECT body FROM reports",
+    .cursor_sql = "SELECT created, seq FROM reports WHERE id = ?1 AND account = ?2",
+    .what = "report list",
+    .cursor_what = "report cursor",
+    .filters = report_filters,
+    .n_filters = (int)(sizeof report_filters / sizeof report_filters[0]),
+    .item_size = sizeof(vr_report),
+    .decode = report_item,
+};
+_Static_assert(sizeof report_filters / sizeof report_filters[0] <= LIST_MAX_FILTERS,
+               "list_query.arg holds LIST_MAX_FILTERS values");
 
 static int sq_report_list(store *base, const store_report_query *q, arena *a, vr_report **items,
                           size_t *n, int *has_more)
 {
-    sq_store *st = (sq_store *)base;
-    sqlite3_stmt *stmt = NULL;
-    int64_t cur_created = 0, cur_seq = 0;
-    size_t count = 0;
-    int rc, more = 0;
-
-    *items = NULL;
-    *n = 0;
-    *has_more = 0;
-    if (q->starting_after != NULL && q->ending_before != NULL) return STORE_CURSOR;
-    reader *r = reader_get(st);
-    if (r == NULL) return STORE_EIO;
-
-    const char *cursor = q->starting_after != NULL ? q->starting_after : q->ending_before;
-    if (cursor != NULL) {
-        rc = lreader_stmt(r, LR_REPORT_CURSOR, &stmt);
-        if (rc != 0) return rc;
-        if ((bind_text(stmt, 1, cursor) | bind_text(stmt, 2, q->account)) != SQLITE_OK) {
-            finish(stmt);
-            return db_fail(r->db, "bind");
-        }
-        rc = sqlite3_step(stmt);
-        if (rc == SQLITE_ROW) {
-            cur_created = sqlite3_column_int64(stmt, 0);
-            cur_seq = sqlite3_column_int64(stmt, 1);
-            rc = 0;
-        } else {
-            rc = rc == SQLITE_DONE ? STORE_CURSOR : db_fail(r->db, "report cursor");
-        }
-        finish(stmt);
-        if (rc != 0) return rc;
-    }
-
-    int has_lo, has_hi;
-    int64_t lo, hi;
-    if (!created_interval(&q->created, &has_lo, &lo, &has_hi, &hi)) return 0;
-    unsigned mask = 0;
-    if (q->has_type) mask |= RQ_TYPE;
-    if (q->client_reference_id != NULL) mask |= RQ_CLIENT_REF;
-    if (q->verification_session != NULL) mask |= RQ_SESSION;
-    if (has_lo) mask |= RQ_CREATED_LO;
-    if (has_hi) mask |= RQ_CREATED_HI;
-    if (q->starting_after != NULL) mask |= RQ_AFTER;
-    if (q->ending_before != NULL) mask |= RQ_BEFORE;
-    if (r->report_list[mask] == NULL) {
-        buf sql;
-        buf_init(&sql, NULL);
-        report_list_sql(mask, &sql);
-        rc = prepare(r->db, &r->report_list[mask], sql.data, &stmt);
-        buf_free(&sql);
-        if (rc != 0) return rc;
-    }
-    stmt = r->report_list[mask];
-
-    int limit = q->limit < 1 ? 1 : q->limit > LIST_LIMIT_MAX ? LIST_LIMIT_MAX : q->limit;
-    int br = bind_named_text(stmt, ":account", q->account);
-    br |= bind_named_int64(stmt, ":type", (int64_t)q->type);
-    br |= bind_named_text(stmt, ":client_ref", q->client_reference_id);
-    br |= bind_named_text(stmt, ":session", q->verification_session);
-    br |= bind_named_int64(stmt, ":lo", lo);
-    br |= bind_named_int64(stmt, ":hi", hi);
-    br |= bind_named_int64(stmt, ":cur_created", cur_created);
-    br |= bind_named_int64(stmt, ":cur_seq", cur_seq);
-    br |= bind_named_int64(stmt, ":limit", limit + 1);
-    if (br != SQLITE_OK) {
-        rc = db_fail(r->db, "bind");
-        goto done;
-    }
-    vr_report *v = arena_alloc(a, (size_t)limit * sizeof *v);
-    const char *account = arena_strdup(a, q->account);
-    for (;;) {
-        rc = sqlite3_step(stmt);
-        if (rc == SQLITE_DONE) break;
-        if (rc != SQLITE_ROW) {
-            rc = db_fail(r->db, "report list");
-            goto done;
-        }
-        if (count == (size_t)limit) {
-            more = 1;
-            break;
-        }
-        rc = decode_report(stmt, 0, a, account, &v[count]);
-        if (rc != 0) goto done;
-        count++;
-    }
-    rc = 0;
-    if (q->ending_before != NULL) {
-        for (size_t i = 0; i < count / 2; i++) {
-            vr_report tmp = v[i];
-            v[i] = v[count - 1 - i];
-            v[count - 1 - i] = tmp;
-        }
-    }
+    const list_query lq = {
+        .account = q->account,
+        .arg = {list_int(q->has_type, (int64_t)q->type), list_text(q->client_reference_id),
+                list_text(q->verification_session)},
+        .created = &q->created,
+        .starting_after = q->starting_after,
+        .ending_before = q->ending_before,
+        .limit = q->limit,
+    };
+    void *v;
+    int rc = list_page((sq_store *)base, &report_list_desc, &lq, a, &v, n, has_more);
     *items = v;
-    *n = count;
-    *has_more = more;
-done:
-    finish(stmt);
     return rc;
 }
 

@@ -38,6 +38,11 @@ void util_sha256(const void *data, size_t n, unsigned char out[UTIL_SHA256_LEN])
 /* Lowercase hex of p[0..n) into out (2n characters and a NUL). */
 void util_hex(const unsigned char *p, size_t n, char *out);
 
+/* Length of the well-formed UTF-8 sequence that starts at p (whose first byte is >= 0x80),
+ * with avail bytes left; 0 when no well-formed sequence starts there (Unicode table 3-7: no
+ * overlongs, no surrogates, nothing above U+10FFFF, no truncation). */
+size_t util_utf8_seq(const unsigned char *p, size_t avail);
+
 /* 1 when s[0..n) is well-formed UTF-8 (no overlongs, no surrogates, nothing above U+10FFFF). */
 int util_utf8_valid(const char *s, size_t n);
 
