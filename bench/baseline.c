@@ -15,6 +15,7 @@
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <signal.h>
+#include <stdatomic.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -79,6 +80,10 @@ static const char body[] =
 /* Created once, shared by every connection and thread; libmicrohttpd reference-counts it. */
 static struct MHD_Response *response;
 
+/* POST bodies received: bench/webhooks.sh uses this server as its webhook receiver too (a
+ * receiver that costs next to no CPU on the shared cores), and reads the count at /count. */
+static atomic_long posts;
+
 /* A marker for "headers seen" in *con_cls; its address is all that matters. */
 static int headers_seen;
 
@@ -93,8 +98,6 @@ static MHD_Result_t on_request(void *cls, struct MHD_Connection *conn, const cha
                                size_t *upload_data_size, void **con_cls)
 {
     (void)cls;
-    (void)url;
-    (void)method;
     (void)version;
     (void)upload_data;
     if (*con_cls == NULL) {
@@ -104,6 +107,17 @@ static MHD_Result_t on_request(void *cls, struct MHD_Connection *conn, const cha
     if (*upload_data_size != 0) {
         *upload_data_size = 0; /* discard the body */
         return MHD_YES;
+    }
+    if (strcmp(method, "POST") == 0) atomic_fetch_add(&posts, 1);
+    if (strcmp(url, "/count") == 0) {
+        char text[64];
+        int n = snprintf(text, sizeof text, "{\"count\":%ld}", atomic_load(&posts));
+        struct MHD_Response *r =
+            MHD_create_response_from_buffer((size_t)n, text, MHD_RESPMEM_MUST_COPY);
+        if (r == NULL) return MHD_NO;
+        MHD_Result_t rc = MHD_queue_response(conn, MHD_HTTP_OK, r);
+        MHD_destroy_response(r);
+        return rc;
     }
     return MHD_queue_response(conn, MHD_HTTP_OK, response);
 }

@@ -2,10 +2,12 @@
 # bench/webhooks.sh: the cost of webhooks on create (issue 3). In one verifyd (fresh data dir
 # under build/bench, full durability) it measures, BENCH_RUNS times, alternating:
 #   create_plain  POST create in an account without webhook endpoints
-#   create_hook   POST create in an account with one wildcard endpoint whose receiver
-#                 (bench/webhook_receiver.mjs, Node, answers 200) runs on this machine
-# then the create -> arrival latency: BENCH_PROBE sequential creates in the hook account, each
-# timed from the create's response to its created event reaching the receiver.
+#   create_hook   POST create in an account with one wildcard endpoint whose receiver runs on
+#                 this machine and answers 200: bench/baseline.c, which counts the POSTs (a
+#                 receiver in C takes next to no CPU from verifyd on the two shared cores)
+# then the create -> arrival latency: BENCH_PROBE sequential creates in a third account whose
+# endpoint is bench/webhook_receiver.mjs (Node), which times each create's response against its
+# created event's arrival.
 # Targets: create_hook req/s >= 0.8 x create_plain (same run), median latency < 20 ms. It also
 # checks that every event of the hook runs reached the receiver.
 #
@@ -23,6 +25,7 @@ PROBE=${BENCH_PROBE:-200}
 VERIFYD=${BENCH_VERIFYD:-build/verifyd}
 KEY_PLAIN=sk_test_bench_plain
 KEY_HOOK=sk_test_bench_hook
+KEY_PROBE=sk_test_bench_probe
 
 log() { echo "bench/webhooks: $*" >&2; }
 die() {
@@ -75,16 +78,27 @@ PIDS+=($!)
 RPORT=$(free_port)
 node bench/webhook_receiver.mjs "$RPORT" >"$WORK/receiver.log" 2>&1 &
 PIDS+=($!)
+mkdir -p build/bench
+read -ra mhd < <(pkg-config --cflags --libs libmicrohttpd)
+cc -O2 -Wall -Wextra -Werror -o build/bench/baseline bench/baseline.c "${mhd[@]}" ||
+    die "cannot build bench/baseline.c"
+CPORT=$(free_port)
+build/bench/baseline "$CPORT" >"$WORK/c-receiver.log" 2>&1 &
+PIDS+=($!)
 V=http://127.0.0.1:$VPORT
 R=http://127.0.0.1:$RPORT
+C=http://127.0.0.1:$CPORT
 wait_http "$V/v1/events"
 wait_http "$R/count"
+wait_http "$C/count"
 
-curl -sf -u "$KEY_HOOK:" "$V/v1/webhook_endpoints" -d "url=$R/hook" \
+curl -sf -u "$KEY_HOOK:" "$V/v1/webhook_endpoints" -d "url=$C/hook" \
     -d 'enabled_events[]=*' >/dev/null || die "cannot create the webhook endpoint"
-log "verifyd on $V, receiver on $R, one wildcard endpoint in the hook account"
+curl -sf -u "$KEY_PROBE:" "$V/v1/webhook_endpoints" -d "url=$R/hook" \
+    -d 'enabled_events[]=*' >/dev/null || die "cannot create the probe's webhook endpoint"
+log "verifyd on $V, receivers on $C (throughput) and $R (latency probe)"
 
-count() { curl -sf "$R/count" | sed 's/.*"count":\([0-9]*\).*/\1/'; }
+count() { curl -sf "$C/count" | sed 's/.*"count":\([0-9]*\).*/\1/'; }
 
 # wrk_create KEY DURATION: prints req/s and the number of requests.
 wrk_create() {
@@ -122,7 +136,7 @@ for ((run = 1; run <= RUNS; run++)); do
     got=$(($(count) - before))
     [ "$got" -ge "$hn" ] || die "only $got of $hn events reached the receiver within 60 s"
     drain_ms=$((($(date +%s%N) - t0) / 1000000))
-    probe=$(curl -sf "$R/probe?url=$V&key=$KEY_HOOK&n=$PROBE") || die "latency probe failed"
+    probe=$(curl -sf "$R/probe?url=$V&key=$KEY_PROBE&n=$PROBE") || die "latency probe failed"
     l50=$(sed 's/.*"median_ms":\([0-9.]*\).*/\1/' <<<"$probe")
     l90=$(sed 's/.*"p90_ms":\([0-9.]*\).*/\1/' <<<"$probe")
     missing=$(sed 's/.*"missing":\([0-9]*\).*/\1/' <<<"$probe")

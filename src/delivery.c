@@ -36,7 +36,7 @@
 #include "util.h"
 #include "webhook_sign.h"
 
-#define DEFAULT_MAX_CONNECTIONS 16
+#define DEFAULT_MAX_CONNECTIONS 32
 #define DEFAULT_TIMEOUT_MS 10000
 #define FETCH 256
 #define IDLE_RECHECK_MS 60000

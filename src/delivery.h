@@ -33,7 +33,7 @@ typedef struct delivery_config {
     int64_t schedule_ms[DELIVERY_SCHEDULE_MAX];
     size_t n_schedule;
     int allow_private;   /* live endpoints may connect to loopback / private addresses */
-    int max_connections; /* parallel attempts (0: 16) */
+    int max_connections; /* parallel attempts (0: 32; one endpoint gets at most half) */
     int64_t timeout_ms;  /* per attempt (0: 10 s) */
 } delivery_config;
 

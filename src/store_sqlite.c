@@ -131,7 +131,6 @@ static const char *const migrations[] = {
     "  state INTEGER NOT NULL"
     ");"
     "CREATE INDEX deliveries_due ON deliveries(next_attempt_ms, seq) WHERE state = 0;"
-    "CREATE INDEX deliveries_endpoint ON deliveries(endpoint_id) WHERE state = 0;"
     /* --- end events & webhooks (issue 3) --- */
     /* --- verification reports (issue 4) --- */
     "CREATE TABLE reports ("
@@ -1397,6 +1396,8 @@ static const char *const whk_write_sql[WW_COUNT] = {
                           " api_version = ?8, description = ?9, enabled_events = ?10,"
                           " metadata = ?11 WHERE id = ?1 AND account = ?2",
     [WW_WEBHOOK_DELETE] = "DELETE FROM webhook_endpoints WHERE id = ?1 AND account = ?2",
+    /* Disabling or deleting an endpoint is rare: it walks the pending deliveries (the partial
+     * index deliveries_due) rather than keeping a second index up to date on every event. */
     [WW_DELIVERIES_DROP] = "UPDATE deliveries SET state = 2, next_attempt_ms = NULL"
                            " WHERE endpoint_id = ?1 AND account = ?2 AND state = 0",
     [WW_FORWARD_PUT] = "INSERT INTO webhook_endpoints (" WEBHOOK_COLS ")"
