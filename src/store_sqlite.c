@@ -1257,32 +1257,29 @@ static int sq_txn_idem_prune(store_txn *t, int64_t cutoff)
     return run_stmt(st->wdb, stmt);
 }
 
-/* One event snapshot to rewrite: collected first, so no row is updated under a running SELECT. */
-typedef struct snap_fix {
-    int64_t seq;
-    vs_session s;
-} snap_fix;
-
 /*
- * CONTRACT.md §11: redaction reaches every stored copy of the object's personal data. Event
- * snapshots are decoded, passed through vs_redact and written back; saved idempotent responses
- * that carry the object are deleted (a retry then runs afresh, and finds the object redacted).
+ * Rewriting stored rows in place (redaction): sel, with ?1 = account and ?2 = key, yields
+ * (seq, record) for the rows concerned. Every row is collected first, so no row is updated under
+ * a running SELECT; then `change` alters the decoded item, encodes it into enc and binds upd
+ * (?2 = the record, plus any parameter of its own; ?1 = seq is bound here), which is then run.
+ * 0 or STORE_E*.
  */
-static int sq_txn_redact_object(store_txn *t, const char *account, const char *object_id)
+typedef struct row_rewrite {
+    const char *what; /* for the log */
+    size_t item_size;
+    int (*decode)(sqlite3_stmt *sel, int col, arena *a, const char *account, void *item);
+    int (*change)(sqlite3_stmt *upd, void *item, buf *enc);
+} row_rewrite;
+
+static int rewrite_rows(sq_store *st, sqlite3_stmt *sel, sqlite3_stmt *upd, const char *account,
+                        const char *key, const row_rewrite *rw)
 {
-    sq_store *st = ((sq_txn *)t)->st;
-    sqlite3_stmt *sel, *upd, *del;
     arena *a = arena_new();
-    snap_fix *fix = NULL;
+    size_t slot = sizeof(int64_t) + ((rw->item_size + 15) & ~(size_t)15);
+    unsigned char *rows = NULL;
     size_t n = 0, cap = 0;
-    int rc;
-
-    rc = writer_stmt(st, W_EVENT_SNAPSHOTS, &sel);
-    if (rc == 0) rc = writer_stmt(st, W_EVENT_SNAPSHOT_SET, &upd);
-    if (rc == 0) rc = writer_stmt(st, W_IDEM_DELETE_OBJECT, &del);
-    if (rc != 0) goto done;
-
-    if ((bind_text(sel, 1, account) | bind_text(sel, 2, object_id)) != SQLITE_OK) {
+    int rc = 0;
+    if ((bind_text(sel, 1, account) | bind_text(sel, 2, key)) != SQLITE_OK) {
         finish(sel);
         rc = db_fail(st->wdb, "bind");
         goto done;
@@ -1291,46 +1288,75 @@ static int sq_txn_redact_object(store_txn *t, const char *account, const char *o
         int src = sqlite3_step(sel);
         if (src == SQLITE_DONE) break;
         if (src != SQLITE_ROW) {
-            rc = db_fail(st->wdb, "event snapshots");
+            rc = db_fail(st->wdb, rw->what);
             break;
         }
         if (n == cap) {
             cap = cap == 0 ? 8 : cap * 2;
-            snap_fix *grown = arena_alloc(a, cap * sizeof *grown);
-            if (n > 0) memcpy(grown, fix, n * sizeof *fix);
-            fix = grown;
+            unsigned char *grown = arena_alloc(a, cap * slot);
+            if (n > 0) memcpy(grown, rows, n * slot);
+            rows = grown;
         }
-        fix[n].seq = sqlite3_column_int64(sel, 0);
-        rc = decode_session(sel, 1, a, account, &fix[n].s);
+        int64_t seq = sqlite3_column_int64(sel, 0);
+        memcpy(rows + n * slot, &seq, sizeof seq);
+        rc = rw->decode(sel, 1, a, account, rows + n * slot + sizeof(int64_t));
         if (rc != 0) break;
         n++;
     }
     finish(sel);
-    if (rc != 0) goto done;
-
-    for (size_t i = 0; i < n; i++) {
-        vs_redact(&fix[i].s);
+    for (size_t i = 0; rc == 0 && i < n; i++) {
+        int64_t seq;
+        memcpy(&seq, rows + i * slot, sizeof seq);
         buf_reset(&st->enc);
-        vs_encode(&fix[i].s, &st->enc);
-        if ((sqlite3_bind_int64(upd, 1, fix[i].seq) |
-             bind_blob(upd, 2, st->enc.data, st->enc.len)) != SQLITE_OK) {
+        if ((sqlite3_bind_int64(upd, 1, seq) |
+             rw->change(upd, rows + i * slot + sizeof(int64_t), &st->enc)) != SQLITE_OK) {
             finish(upd);
             rc = db_fail(st->wdb, "bind");
-            goto done;
+            break;
         }
         rc = run_stmt(st->wdb, upd);
-        if (rc != 0) goto done;
     }
-
-    if ((bind_text(del, 1, account) | bind_text(del, 2, object_id)) != SQLITE_OK) {
-        finish(del);
-        rc = db_fail(st->wdb, "bind");
-        goto done;
-    }
-    rc = run_stmt(st->wdb, del);
-    if (rc == 0) rc = reports_redact(st, account, object_id); /* issue 4: its reports too */
 done:
     arena_free(a);
+    return rc;
+}
+
+static int decode_snapshot(sqlite3_stmt *sel, int col, arena *a, const char *account, void *item)
+{
+    return decode_session(sel, col, a, account, item);
+}
+
+static int redact_snapshot(sqlite3_stmt *upd, void *item, buf *enc)
+{
+    vs_redact(item);
+    vs_encode(item, enc);
+    return bind_blob(upd, 2, enc->data, enc->len);
+}
+
+static const row_rewrite snapshot_rewrite = {"event snapshots", sizeof(vs_session), decode_snapshot,
+                                             redact_snapshot};
+
+/*
+ * CONTRACT.md §11: redaction reaches every stored copy of the object's personal data. Event
+ * snapshots are decoded, passed through vs_redact and written back; saved idempotent responses
+ * that carry the object are deleted (a retry then runs afresh, and finds the object redacted);
+ * the session's reports are redacted too (issue 4).
+ */
+static int sq_txn_redact_object(store_txn *t, const char *account, const char *object_id)
+{
+    sq_store *st = ((sq_txn *)t)->st;
+    sqlite3_stmt *sel, *upd, *del;
+    int rc = writer_stmt(st, W_EVENT_SNAPSHOTS, &sel);
+    if (rc == 0) rc = writer_stmt(st, W_EVENT_SNAPSHOT_SET, &upd);
+    if (rc == 0) rc = writer_stmt(st, W_IDEM_DELETE_OBJECT, &del);
+    if (rc == 0) rc = rewrite_rows(st, sel, upd, account, object_id, &snapshot_rewrite);
+    if (rc != 0) return rc;
+    if ((bind_text(del, 1, account) | bind_text(del, 2, object_id)) != SQLITE_OK) {
+        finish(del);
+        return db_fail(st->wdb, "bind");
+    }
+    rc = run_stmt(st->wdb, del);
+    if (rc == 0) rc = reports_redact(st, account, object_id);
     return rc;
 }
 
@@ -2584,65 +2610,29 @@ static int links_sync(sq_store *st, const vs_session *s)
     return run_stmt(st->wdb, stmt);
 }
 
-/* One report to rewrite: collected first, so no row is updated under a running SELECT. */
-typedef struct report_fix {
-    int64_t seq;
-    vr_report r;
-} report_fix;
+static int decode_report_item(sqlite3_stmt *sel, int col, arena *a, const char *account, void *item)
+{
+    return decode_report(sel, col, a, account, item);
+}
+
+static int redact_report(sqlite3_stmt *upd, void *item, buf *enc)
+{
+    vr_report *r = item;
+    vr_redact(r);
+    vr_encode(r, enc);
+    return bind_blob(upd, 2, enc->data, enc->len) | bind_text(upd, 3, r->client_reference_id);
+}
+
+static const row_rewrite report_rewrite = {"session reports", sizeof(vr_report), decode_report_item,
+                                           redact_report};
 
 /* CONTRACT.md §11: redaction reaches the session's reports (called by sq_txn_redact_object). */
 static int reports_redact(sq_store *st, const char *account, const char *session_id)
 {
     sqlite3_stmt *sel, *upd;
-    arena *a = arena_new();
-    report_fix *fix = NULL;
-    size_t n = 0, cap = 0;
-    buf enc;
-    buf_init(&enc, NULL);
     int rc = lwriter_stmt(st, LW_SESSION_REPORTS, &sel);
     if (rc == 0) rc = lwriter_stmt(st, LW_REPORT_SET, &upd);
-    if (rc != 0) goto done;
-    if ((bind_text(sel, 1, account) | bind_text(sel, 2, session_id)) != SQLITE_OK) {
-        finish(sel);
-        rc = db_fail(st->wdb, "bind");
-        goto done;
-    }
-    for (;;) {
-        int src = sqlite3_step(sel);
-        if (src == SQLITE_DONE) break;
-        if (src != SQLITE_ROW) {
-            rc = db_fail(st->wdb, "session reports");
-            break;
-        }
-        if (n == cap) {
-            cap = cap == 0 ? 4 : cap * 2;
-            report_fix *grown = arena_alloc(a, cap * sizeof *grown);
-            if (n > 0) memcpy(grown, fix, n * sizeof *fix);
-            fix = grown;
-        }
-        fix[n].seq = sqlite3_column_int64(sel, 0);
-        rc = decode_report(sel, 1, a, account, &fix[n].r);
-        if (rc != 0) break;
-        n++;
-    }
-    finish(sel);
-    if (rc != 0) goto done;
-    for (size_t i = 0; i < n; i++) {
-        vr_redact(&fix[i].r);
-        buf_reset(&enc);
-        vr_encode(&fix[i].r, &enc);
-        if ((sqlite3_bind_int64(upd, 1, fix[i].seq) | bind_blob(upd, 2, enc.data, enc.len) |
-             bind_text(upd, 3, fix[i].r.client_reference_id)) != SQLITE_OK) {
-            finish(upd);
-            rc = db_fail(st->wdb, "bind");
-            goto done;
-        }
-        rc = run_stmt(st->wdb, upd);
-        if (rc != 0) goto done;
-    }
-done:
-    buf_free(&enc);
-    arena_free(a);
+    if (rc == 0) rc = rewrite_rows(st, sel, upd, account, session_id, &report_rewrite);
     return rc;
 }
 /* --- end issue 4 --- */
