@@ -2113,11 +2113,13 @@ static void sq_submit(store *base, store_job_fn fn, store_done_fn done, void *ct
 
 /* --- checkpointer --- */
 
-/* WAL pages after which the writer asks the checkpointer for a checkpoint, and after which it
- * checkpoints and restarts the WAL itself (a PASSIVE checkpoint running beside a busy writer
- * never catches up, so without this the WAL would grow without bound). */
-#define CKPT_PAGES 8192
-#define CKPT_RESTART_PAGES 65536
+/* WAL pages (1 KiB) after which the writer asks the checkpointer for a checkpoint (32 MiB),
+ * and after which it checkpoints and restarts the WAL itself (128 MiB: a PASSIVE checkpoint
+ * running beside a busy writer never catches up, so without this the WAL would grow without
+ * bound). Appends rewrite the same tail pages commit after commit; the longer the interval,
+ * the more of those versions a checkpoint skips (measured: ~9% more creates/s than 8/64 MiB). */
+#define CKPT_PAGES 32768
+#define CKPT_RESTART_PAGES 131072
 
 /* Called by SQLite on the writer thread after each commit, with the WAL's size in pages. */
 static int wal_hook(void *arg, sqlite3 *db, const char *name, int pages)
