@@ -18,6 +18,7 @@
  * Errors: an SQLite failure is logged to stderr with SQLite's message (never with row contents,
  * which may hold personal data) and returned as STORE_EIO; nothing here aborts on a database error.
  */
+#include "session_cache.h"
 #include "store_backend.h"
 
 #include <errno.h>
@@ -36,6 +37,8 @@
 
 #define DEFAULT_CACHE_BYTES (64LL << 20)
 #define PAGE_SIZE_STR "1024"
+/* 64 Ki slots: at most that many session records in memory (a few tens of MiB). */
+#define SESSION_CACHE_SLOTS_LOG2 16
 #define MMAP_BYTES (256LL << 20)
 #define BUSY_TIMEOUT_MS 5000
 #define DEFAULT_MAX_BATCH 512
@@ -334,6 +337,13 @@ typedef struct sq_store {
     int outbox_dirty;
     pthread_t writer;
     int writer_started;
+
+    /* Session records in memory (session_cache.h). The writer collects what each job writes in
+     * `written` and hands it to the cache only after COMMIT, before any job's done callback,
+     * so an acknowledged write is what every later read sees. */
+    scache *cache;
+    struct cache_write *written;
+    size_t n_written, cap_written;
 
     /* Checkpointer: copies the WAL back into the database file on its own thread and
      * connection, so that this I/O never sits in a commit's path (the writer's automatic
@@ -682,11 +692,34 @@ static int sq_session_get(store *base, const char *account, const char *id, aren
 {
     sq_store *st = (sq_store *)base;
     sqlite3_stmt *stmt;
+    const void *rec;
+    size_t len;
+    uint64_t ticket;
+    if (scache_get(st->cache, account, id, a, &rec, &len, &ticket)) {
+        if (vs_decode(a, rec, len, out) != 0) return STORE_CORRUPT;
+        out->account = arena_strdup(a, account);
+        return 0;
+    }
     reader *r = reader_get(st);
     if (r == NULL) return STORE_EIO;
     int rc = reader_stmt(r, R_SESSION_GET, &stmt);
     if (rc != 0) return rc;
-    return session_get(r->db, stmt, account, id, a, out);
+    if ((bind_text(stmt, 1, id) | bind_text(stmt, 2, account)) != SQLITE_OK) {
+        rc = db_fail(r->db, "bind");
+        goto done;
+    }
+    rc = sqlite3_step(stmt);
+    if (rc == SQLITE_ROW) {
+        const void *blob = sqlite3_column_blob(stmt, 0);
+        scache_fill(st->cache, account, id, blob != NULL ? blob : "",
+                    (size_t)sqlite3_column_bytes(stmt, 0), ticket);
+        rc = decode_session(stmt, 0, a, arena_strdup(a, account), out);
+    } else {
+        rc = rc == SQLITE_DONE ? STORE_NOT_FOUND : db_fail(r->db, "session get");
+    }
+done:
+    finish(stmt);
+    return rc;
 }
 
 /* ---- list pages: one engine behind the session, report and event lists ---- */
@@ -1167,6 +1200,41 @@ static int bind_session(sq_store *st, sqlite3_stmt *stmt, const vs_session *s)
     return 0;
 }
 
+/* A session record written by the current batch, bound for the cache once it commits. */
+typedef struct cache_write {
+    char *account, *id;
+    void *rec;
+    size_t len;
+} cache_write;
+
+static void written_add(sq_store *st, const vs_session *s)
+{
+    if (st->n_written == st->cap_written) {
+        st->cap_written = st->cap_written ? st->cap_written * 2 : 64;
+        st->written = xrealloc(st->written, st->cap_written * sizeof *st->written);
+    }
+    cache_write *w = &st->written[st->n_written++];
+    w->account = xstrdup(s->account);
+    w->id = xstrdup(s->id);
+    w->rec = xmalloc(st->enc.len ? st->enc.len : 1);
+    memcpy(w->rec, st->enc.data, st->enc.len);
+    w->len = st->enc.len;
+}
+
+/* Forget the writes from index `from` on (a job rolled back, or the batch failed); with
+ * publish, give them to the cache first (the batch committed). */
+static void written_flush(sq_store *st, size_t from, int publish)
+{
+    for (size_t i = from; i < st->n_written; i++) {
+        cache_write *w = &st->written[i];
+        if (publish) scache_put(st->cache, w->account, w->id, w->rec, w->len);
+        free(w->account);
+        free(w->id);
+        free(w->rec);
+    }
+    st->n_written = from;
+}
+
 static int sq_txn_session_insert(store_txn *t, const vs_session *s)
 {
     sq_store *st = ((sq_txn *)t)->st;
@@ -1174,6 +1242,7 @@ static int sq_txn_session_insert(store_txn *t, const vs_session *s)
     int rc = writer_stmt(st, W_SESSION_INSERT, &stmt);
     if (rc == 0) rc = bind_session(st, stmt, s);
     if (rc == 0) rc = run_stmt(st->wdb, stmt);
+    if (rc == 0) written_add(st, s);
     if (rc == 0) rc = links_sync(st, s); /* issue 4 */
     return rc;
 }
@@ -1186,6 +1255,7 @@ static int sq_txn_session_update(store_txn *t, const vs_session *s)
     if (rc == 0) rc = bind_session(st, stmt, s);
     if (rc == 0) rc = run_stmt(st->wdb, stmt);
     if (rc == 0 && sqlite3_changes(st->wdb) == 0) rc = STORE_NOT_FOUND;
+    if (rc == 0) written_add(st, s);
     if (rc == 0) rc = links_sync(st, s); /* issue 4 */
     return rc;
 }
@@ -2032,12 +2102,14 @@ static void run_batch(sq_store *st, job *first)
     for (job *j = first; j != NULL; j = j->next) {
         rc = writer_exec(st, W_SAVEPOINT);
         if (rc != 0) goto failed;
+        size_t mark = st->n_written;
         j->rc = j->fn(&st->txn.base, j->ctx);
         if (sqlite3_get_autocommit(st->wdb)) {
             fprintf(stderr, "verifyd: store: a database error rolled back a whole batch\n");
             goto failed;
         }
         if (j->rc != 0) {
+            written_flush(st, mark, 0);
             rc = writer_exec(st, W_ROLLBACK_TO);
             if (rc != 0) goto failed;
         }
@@ -2046,6 +2118,7 @@ static void run_batch(sq_store *st, job *first)
     }
     rc = writer_exec(st, W_COMMIT);
     if (rc != 0) goto failed;
+    written_flush(st, 0, 1);
     if (st->outbox_dirty) { /* events & webhooks (issue 3): wake the delivery worker first */
         st->outbox_dirty = 0;
         pthread_mutex_lock(&st->qmu);
@@ -2059,6 +2132,7 @@ static void run_batch(sq_store *st, job *first)
     return;
 
 failed:
+    written_flush(st, 0, 0);
     if (!sqlite3_get_autocommit(st->wdb)) writer_exec(st, W_ROLLBACK);
     for (job *j = first; j != NULL; j = j->next)
         if (j->done != NULL) j->done(j->ctx, STORE_EIO);
@@ -2235,6 +2309,9 @@ static void sq_destroy(sq_store *st)
         sqlite3_finalize(st->lwstmt[i]);
     if (st->wdb != NULL && sqlite3_close(st->wdb) != SQLITE_OK) db_fail(st->wdb, "close");
     buf_free(&st->enc);
+    written_flush(st, 0, 0);
+    free(st->written);
+    scache_free(st->cache);
     pthread_cond_destroy(&st->qcv);
     pthread_mutex_destroy(&st->qmu);
     pthread_cond_destroy(&st->ccv);
@@ -2281,6 +2358,7 @@ static int sq_open(const store_config *cfg, store **out, const char **errmsg)
     pthread_mutex_init(&st->rmu, NULL);
     pthread_mutex_init(&st->cmu, NULL);
     pthread_cond_init(&st->ccv, NULL);
+    st->cache = scache_new(SESSION_CACHE_SLOTS_LOG2);
     /* Past this point sq_destroy undoes everything, whatever step fails. */
     if (pthread_key_create(&st->rkey, reader_release) != 0) {
         *errmsg = "cannot create a thread-local key";

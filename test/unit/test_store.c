@@ -774,6 +774,40 @@ static void test_failing_job_keeps_batch_mates(void **state)
     pthread_cond_destroy(&g.cv);
 }
 
+/* A job that updates a session and then asks for its own rollback. */
+static int update_then_abort_fn(store_txn *t, void *ctx)
+{
+    int rc = store_txn_session_update(t, ctx);
+    return rc != 0 ? rc : STORE_ABORTED;
+}
+
+/* Reads are served from memory after the first: what they see must always be what committed. */
+static void test_reads_follow_commits(void **state)
+{
+    fixture *f = *state;
+    vs_session s = mk("acct_A", "vs_cached", 1), got;
+    s.client_reference_id = "v1";
+    assert_int_equal(insert(f, &s), 0);
+    assert_int_equal(get(f, "acct_A", "vs_cached", &got), 0); /* read from the database */
+    assert_string_equal(got.client_reference_id, "v1");
+    assert_int_equal(get(f, "acct_A", "vs_cached", &got), 0); /* from memory */
+    assert_string_equal(got.client_reference_id, "v1");
+
+    s.client_reference_id = "rolled back";
+    assert_int_equal(store_run(f->st, update_then_abort_fn, &s), STORE_ABORTED);
+    assert_int_equal(get(f, "acct_A", "vs_cached", &got), 0);
+    assert_string_equal(got.client_reference_id, "v1");
+
+    s.client_reference_id = "v2";
+    assert_int_equal(store_run(f->st, update_fn, &s), 0);
+    assert_int_equal(get(f, "acct_A", "vs_cached", &got), 0);
+    assert_string_equal(got.client_reference_id, "v2");
+    assert_int_equal(get(f, "acct_B", "vs_cached", &got), STORE_NOT_FOUND);
+    reopen(f);
+    assert_int_equal(get(f, "acct_A", "vs_cached", &got), 0);
+    assert_string_equal(got.client_reference_id, "v2");
+}
+
 static void test_max_batch(void **state)
 {
     fixture *f = *state;
@@ -1423,6 +1457,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_list_pagination, setup, teardown),
         cmocka_unit_test_setup_teardown(test_list_query_plans, setup, teardown),
         cmocka_unit_test_setup_teardown(test_failing_job_keeps_batch_mates, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_reads_follow_commits, setup, teardown),
         cmocka_unit_test_setup_teardown(test_max_batch, setup, teardown),
         cmocka_unit_test_setup_teardown(test_close_drains_queue, setup, teardown),
         cmocka_unit_test_setup_teardown(test_txn_get, setup, teardown),
