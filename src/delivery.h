@@ -44,7 +44,8 @@ int delivery_parse_schedule(const char *s, delivery_config *cfg, const char **er
 /* Start the worker (and install the store's outbox hook). Returns 0 and *out, or -1 with *errmsg
  * (static) when libcurl cannot be initialised. cfg is copied. */
 int delivery_start(const delivery_config *cfg, delivery **out, const char **errmsg);
-/* Wake the worker: deliveries were committed, or something changed. Any thread; never blocks. */
+/* Wake the worker for a full read of the outbox: pending deliveries may have become
+ * deliverable again (an endpoint was enabled or changed). Any thread. */
 void delivery_kick(delivery *d);
 /* Abort the attempts in flight (their deliveries stay pending), wait for the outcomes already
  * being recorded, remove the outbox hook, join the thread and free d. Call before store_close.

@@ -160,10 +160,10 @@ int store_webhook_list(store *st, const char *account, arena *a, store_webhook *
     return st->ops->webhook_list(st, account, a, items, n);
 }
 
-int store_deliveries_due(store *st, int64_t now_ms, size_t max, arena *a, store_delivery **items,
-                         size_t *n)
+int store_deliveries_due(store *st, int64_t now_ms, int64_t after_seq, size_t max, arena *a,
+                         store_delivery **items, size_t *n)
 {
-    return st->ops->deliveries_due(st, now_ms, max, a, items, n);
+    return st->ops->deliveries_due(st, now_ms, after_seq, max, a, items, n);
 }
 
 int store_delivery_next_due(store *st, int64_t after_ms, int64_t *out_ms)

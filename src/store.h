@@ -217,10 +217,10 @@ typedef struct store_delivery {
     int forward; /* the --forward-to endpoint */
     store_event event;
 } store_delivery;
-/* Pending deliveries due at or before now_ms to enabled endpoints, oldest due first, at most
- * max. 0 (possibly *n == 0), STORE_EIO. */
-int store_deliveries_due(store *st, int64_t now_ms, size_t max, arena *a, store_delivery **items,
-                         size_t *n);
+/* Pending deliveries due at or before now_ms to enabled endpoints, with an outbox position (seq)
+ * after after_seq (0: all), oldest due first, at most max. 0 (possibly *n == 0), STORE_EIO. */
+int store_deliveries_due(store *st, int64_t now_ms, int64_t after_seq, size_t max, arena *a,
+                         store_delivery **items, size_t *n);
 /* The earliest due time after after_ms of a pending delivery to an enabled endpoint: 0 and
  * *out_ms, STORE_NOT_FOUND (none), STORE_EIO. */
 int store_delivery_next_due(store *st, int64_t after_ms, int64_t *out_ms);

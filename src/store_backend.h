@@ -44,8 +44,8 @@ typedef struct store__ops {
     int (*webhook_get)(store *st, const char *account, const char *id, arena *a,
                        store_webhook *out);
     int (*webhook_list)(store *st, const char *account, arena *a, store_webhook **items, size_t *n);
-    int (*deliveries_due)(store *st, int64_t now_ms, size_t max, arena *a, store_delivery **items,
-                          size_t *n);
+    int (*deliveries_due)(store *st, int64_t now_ms, int64_t after_seq, size_t max, arena *a,
+                          store_delivery **items, size_t *n);
     int (*delivery_next_due)(store *st, int64_t after_ms, int64_t *out_ms);
     void (*set_outbox_hook)(store *st, store_outbox_hook fn, void *ctx);
     int (*txn_outbox_add)(store_txn *t, const store_event *e, int64_t now_ms, int *n);

@@ -1462,7 +1462,7 @@ static const char *const whk_read_sql[WR_COUNT] = {
                " FROM deliveries d"
                " JOIN webhook_endpoints w ON w.id = d.endpoint_id"
                " JOIN events e ON e.id = d.event_id"
-               " WHERE d.state = 0 AND d.next_attempt_ms <= ?1 AND w.disabled = 0"
+               " WHERE d.state = 0 AND d.next_attempt_ms <= ?1 AND d.seq > ?3 AND w.disabled = 0"
                " AND (w.account = d.account OR w.account = '*') AND e.account = d.account"
                " ORDER BY d.next_attempt_ms, d.seq LIMIT ?2",
     [WR_NEXT_DUE] = "SELECT d.next_attempt_ms FROM deliveries d"
@@ -1817,7 +1817,7 @@ done:
     return rc;
 }
 
-static int sq_deliveries_due(store *base, int64_t now_ms, size_t max, arena *a,
+static int sq_deliveries_due(store *base, int64_t now_ms, int64_t after_seq, size_t max, arena *a,
                              store_delivery **items, size_t *n)
 {
     sq_store *st = (sq_store *)base;
@@ -1831,7 +1831,8 @@ static int sq_deliveries_due(store *base, int64_t now_ms, size_t max, arena *a,
     int rc = whk_reader_stmt(r, WR_DUE, &stmt);
     if (rc != 0) return rc;
     if ((sqlite3_bind_int64(stmt, 1, now_ms) |
-         sqlite3_bind_int64(stmt, 2, max > 100000 ? 100000 : (int64_t)max)) != SQLITE_OK) {
+         sqlite3_bind_int64(stmt, 2, max > 100000 ? 100000 : (int64_t)max) |
+         sqlite3_bind_int64(stmt, 3, after_seq)) != SQLITE_OK) {
         rc = db_fail(r->db, "bind");
         goto done;
     }
