@@ -157,27 +157,36 @@ static void inflight_remove(api_ctx *c)
     pthread_mutex_unlock(&inflight_lock);
 }
 
-static void respond(api_ctx *c, int status, const char *body, size_t len)
+/* What every answer shares: sent once, with its Request-Id, and one access-log line (a hosted-
+ * page token in the path is a credential and is never logged). */
+static void send_response(api_ctx *c, int status, const char *content_type, const char *body,
+                          size_t len)
 {
     if (c->responded) abort(); /* a handler answered twice: a programming error */
     c->responded = 1;
     http_request *req = c->req;
     http_add_header(req, "Request-Id", c->request_id);
+    if (log_enabled(LOG_INFO)) {
+        int64_t us = util_mono_us() - http_start_us(req);
+        const char *lp =
+            strncmp(http_path(req), "/start/", 7) == 0 ? "/start/[token]" : http_path(req);
+        log_msg(LOG_INFO, "method=%s path=%s status=%d ms=%.3f request_id=%s", http_method(req), lp,
+                status, (double)us / 1000.0, c->request_id);
+    }
+    http_respond(req, status, content_type, body, len);
+}
+
+/* An API answer: Stripe's headers, then send_response. */
+static void respond(api_ctx *c, int status, const char *body, size_t len)
+{
+    http_request *req = c->req;
     const char *version = http_header(req, "Stripe-Version");
     http_add_header(req, "Stripe-Version",
                     version && strlen(version) < 64 ? version : API_VERSION_DEFAULT);
     http_add_header(req, "Cache-Control", "no-cache, no-store");
     if (status == 409 || status >= 500) http_add_header(req, "Stripe-Should-Retry", "true");
     if (c->idem_key && c->account) inflight_remove(c);
-    if (log_enabled(LOG_INFO)) {
-        int64_t us = util_mono_us() - http_start_us(req);
-        /* issue 4: a hosted-page token in the path is a credential and is never logged. */
-        const char *lp =
-            strncmp(http_path(req), "/start/", 7) == 0 ? "/start/[token]" : http_path(req);
-        log_msg(LOG_INFO, "method=%s path=%s status=%d ms=%.3f request_id=%s", http_method(req), lp,
-                status, (double)us / 1000.0, c->request_id);
-    }
-    http_respond(req, status, "application/json", body, len);
+    send_response(c, status, "application/json", body, len);
 }
 
 void api_respond_json(api_ctx *c, int status, const buf *body)
@@ -652,10 +661,7 @@ int api_expand_path(api_ctx *c, const char *path, int list)
 
 void api_respond_page(api_ctx *c, int status, const char *content_type, const buf *body)
 {
-    if (c->responded) abort(); /* a handler answered twice: a programming error */
-    c->responded = 1;
     http_request *req = c->req;
-    http_add_header(req, "Request-Id", c->request_id);
     http_add_header(req, "Cache-Control", "no-store");
     /* The token in the URL is a credential: never sent on as a Referer, never framed. */
     http_add_header(req, "Referrer-Policy", "no-referrer");
@@ -664,11 +670,6 @@ void api_respond_page(api_ctx *c, int status, const char *content_type, const bu
     http_add_header(req, "Content-Security-Policy",
                     "default-src 'none'; style-src 'unsafe-inline'; img-src data:; "
                     "base-uri 'none'; frame-ancestors 'none'");
-    if (log_enabled(LOG_INFO)) {
-        int64_t us = util_mono_us() - http_start_us(req);
-        log_msg(LOG_INFO, "method=%s path=/start/[token] status=%d ms=%.3f request_id=%s",
-                http_method(req), status, (double)us / 1000.0, c->request_id);
-    }
-    http_respond(req, status, content_type, body->data, body->len);
+    send_response(c, status, content_type, body->data, body->len);
 }
 /* --- end issue 4 --- */
