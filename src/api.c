@@ -254,6 +254,19 @@ void api_err_missing(api_ctx *c, apierr *e, const char *object, const char *para
                object, id);
 }
 
+int api_read_failed(api_ctx *c, int rc, const char *object, const char *param)
+{
+    if (rc == 0) return 0;
+    if (rc == STORE_NOT_FOUND) {
+        apierr e;
+        api_err_missing(c, &e, object, param, c->path_id);
+        api_respond_error(c, &e);
+    } else {
+        api_finish(c, NULL, rc);
+    }
+    return 1;
+}
+
 /* ---- lists ---- */
 
 int api_page_read(api_ctx *c, api_page *p)

@@ -87,6 +87,11 @@ void api_err_state(api_ctx *c, apierr *e, const char *action, const char *allowe
 /* 404 resource_missing "No such <object>: '<id>'" with param. */
 void api_err_missing(api_ctx *c, apierr *e, const char *object, const char *param, const char *id);
 
+/* Answer a failed read of the object named by the path: STORE_NOT_FOUND as the 404 "No such
+ * <object>: '<id>'" with param, anything else as the 500 of api_finish. Returns 1 when it
+ * answered (rc was a failure), 0 when rc is 0. */
+int api_read_failed(api_ctx *c, int rc, const char *object, const char *param);
+
 /* expand[] handling: validate c->params' expand list against the expandable fields of the
  * object (list==1: each entry must start with "data."). Sets *flags bits for the fields named
  * in names[] (bit i for names[i]). Returns 0 or -1 with *e. */

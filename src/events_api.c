@@ -65,16 +65,7 @@ void events_retrieve(api_ctx *c)
     if (validate(c, retrieve_spec, 0) != 0) return;
     store_event ev;
     int rc = store_event_get(c->app->st, c->account, c->path_id, c->a, &ev);
-    if (rc == STORE_NOT_FOUND) {
-        apierr e;
-        api_err_missing(c, &e, "event", "id", c->path_id);
-        api_respond_error(c, &e);
-        return;
-    }
-    if (rc != 0) {
-        api_finish(c, NULL, rc);
-        return;
-    }
+    if (api_read_failed(c, rc, "event", "id")) return;
     api_result res = {.status = 200};
     json_writer w;
     api_json_begin(c, &w, &res.body);

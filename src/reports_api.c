@@ -54,17 +54,8 @@ void reports_retrieve(api_ctx *c)
     unsigned show;
     if (prepare(c, retrieve_spec, 0, &show) != 0) return;
     vr_report r;
-    apierr e;
     int rc = store_report_get(c->app->st, c->account, c->path_id, c->a, &r);
-    if (rc == STORE_NOT_FOUND) {
-        api_err_missing(c, &e, "verification_report", "report", c->path_id);
-        api_respond_error(c, &e);
-        return;
-    }
-    if (rc != 0) {
-        api_finish(c, NULL, rc);
-        return;
-    }
+    if (api_read_failed(c, rc, "verification_report", "report")) return;
     api_result res = {.status = 200};
     json_writer w;
     api_json_begin(c, &w, &res.body);

@@ -484,17 +484,8 @@ void sessions_retrieve(api_ctx *c)
     unsigned expand;
     if (validate(c, expand_only_spec, 0, &expand) != 0) return;
     vs_session s;
-    apierr e;
     int rc = store_session_get(c->app->st, c->account, c->path_id, c->a, &s);
-    if (rc == STORE_NOT_FOUND) {
-        api_err_missing(c, &e, "verification_session", "session", c->path_id);
-        api_respond_error(c, &e);
-        return;
-    }
-    if (rc != 0) {
-        api_finish(c, NULL, rc);
-        return;
-    }
+    if (api_read_failed(c, rc, "verification_session", "session")) return;
     if (s.status == VS_REQUIRES_INPUT && s.redaction == VS_REDACTION_NONE &&
         util_now() - s.secret_issued >= SECRET_TTL_S) {
         vs_job *j = arena_calloc(c->a, sizeof *j);

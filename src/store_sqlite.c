@@ -563,9 +563,12 @@ static int decode_session(sqlite3_stmt *stmt, int col, arena *a, const char *acc
     return 0;
 }
 
-/* One session by (account, id) with an already prepared get statement (reader or writer). */
-static int session_get(sqlite3 *db, sqlite3_stmt *stmt, const char *account, const char *id,
-                       arena *a, vs_session *out)
+/* One stored row by (id, account) with an already prepared statement whose first column is
+ * the record (reader or writer), decoded by decode into out. 0, STORE_NOT_FOUND, STORE_EIO or
+ * STORE_CORRUPT. */
+static int row_get(sqlite3 *db, sqlite3_stmt *stmt, const char *account, const char *id, arena *a,
+                   const char *what,
+                   int (*decode)(sqlite3_stmt *, int, arena *, const char *, void *), void *out)
 {
     int rc;
     if ((bind_text(stmt, 1, id) | bind_text(stmt, 2, account)) != SQLITE_OK) {
@@ -574,14 +577,27 @@ static int session_get(sqlite3 *db, sqlite3_stmt *stmt, const char *account, con
     }
     rc = sqlite3_step(stmt);
     if (rc == SQLITE_ROW)
-        rc = decode_session(stmt, 0, a, arena_strdup(a, account), out);
+        rc = decode(stmt, 0, a, arena_strdup(a, account), out);
     else if (rc == SQLITE_DONE)
         rc = STORE_NOT_FOUND;
     else
-        rc = db_fail(db, "session get");
+        rc = db_fail(db, what);
 done:
     finish(stmt);
     return rc;
+}
+
+static int decode_session_item(sqlite3_stmt *stmt, int col, arena *a, const char *account,
+                               void *out)
+{
+    return decode_session(stmt, col, a, account, out);
+}
+
+/* One session by (account, id) with an already prepared get statement (reader or writer). */
+static int session_get(sqlite3 *db, sqlite3_stmt *stmt, const char *account, const char *id,
+                       arena *a, vs_session *out)
+{
+    return row_get(db, stmt, account, id, a, "session get", decode_session_item, out);
 }
 
 static int idem_get(sqlite3 *db, sqlite3_stmt *stmt, const char *account, const char *key, arena *a,
@@ -1391,11 +1407,6 @@ done:
     return rc;
 }
 
-static int decode_snapshot(sqlite3_stmt *sel, int col, arena *a, const char *account, void *item)
-{
-    return decode_session(sel, col, a, account, item);
-}
-
 static int redact_snapshot(sqlite3_stmt *upd, void *item, buf *enc)
 {
     vs_redact(item);
@@ -1403,8 +1414,8 @@ static int redact_snapshot(sqlite3_stmt *upd, void *item, buf *enc)
     return bind_blob(upd, 2, enc->data, enc->len);
 }
 
-static const row_rewrite snapshot_rewrite = {"event snapshots", sizeof(vs_session), decode_snapshot,
-                                             redact_snapshot};
+static const row_rewrite snapshot_rewrite = {"event snapshots", sizeof(vs_session),
+                                             decode_session_item, redact_snapshot};
 
 /*
  * CONTRACT.md §11: redaction reaches every stored copy of the object's personal data. Event
@@ -2456,24 +2467,15 @@ static int decode_report(sqlite3_stmt *stmt, int col, arena *a, const char *acco
     return 0;
 }
 
+static int decode_report_item(sqlite3_stmt *sel, int col, arena *a, const char *account, void *item)
+{
+    return decode_report(sel, col, a, account, item);
+}
+
 static int report_get(sqlite3 *db, sqlite3_stmt *stmt, const char *account, const char *id,
                       arena *a, vr_report *out)
 {
-    int rc;
-    if ((bind_text(stmt, 1, id) | bind_text(stmt, 2, account)) != SQLITE_OK) {
-        rc = db_fail(db, "bind");
-        goto done;
-    }
-    rc = sqlite3_step(stmt);
-    if (rc == SQLITE_ROW)
-        rc = decode_report(stmt, 0, a, arena_strdup(a, account), out);
-    else if (rc == SQLITE_DONE)
-        rc = STORE_NOT_FOUND;
-    else
-        rc = db_fail(db, "report get");
-done:
-    finish(stmt);
-    return rc;
+    return row_get(db, stmt, account, id, a, "report get", decode_report_item, out);
 }
 
 static int sq_report_get(store *base, const char *account, const char *id, arena *a, vr_report *out)
@@ -2689,11 +2691,6 @@ static int links_sync(sq_store *st, const vs_session *s)
         return db_fail(st->wdb, "bind");
     }
     return run_stmt(st->wdb, stmt);
-}
-
-static int decode_report_item(sqlite3_stmt *sel, int col, arena *a, const char *account, void *item)
-{
-    return decode_report(sel, col, a, account, item);
 }
 
 static int redact_report(sqlite3_stmt *upd, void *item, buf *enc)

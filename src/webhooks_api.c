@@ -358,26 +358,12 @@ refused:
 
 /* ---- retrieve, update, delete ---- */
 
-static void respond_missing(api_ctx *c)
-{
-    apierr e;
-    api_err_missing(c, &e, "webhook_endpoint", "webhook_endpoint", c->path_id);
-    api_respond_error(c, &e);
-}
-
 void webhooks_retrieve(api_ctx *c)
 {
     if (validate(c, expand_only_spec, 0) != 0) return;
     store_webhook w;
     int rc = store_webhook_get(c->app->st, c->account, c->path_id, c->a, &w);
-    if (rc == STORE_NOT_FOUND) {
-        respond_missing(c);
-        return;
-    }
-    if (rc != 0) {
-        api_finish(c, NULL, rc);
-        return;
-    }
+    if (api_read_failed(c, rc, "webhook_endpoint", "webhook_endpoint")) return;
     api_result res = {.status = 200};
     respond_webhook(c, &w, 0, &res.body);
     api_finish(c, &res, 0);
