@@ -36,7 +36,7 @@ typedef struct store_txn store_txn;
 
 typedef struct store_config {
     const char *data_dir; /* created if missing; the database is data_dir/verifyd.db */
-    int64_t cache_bytes;  /* SQLite page cache per connection (0: 64 MiB) */
+    int64_t cache_bytes;  /* SQLite page cache per connection (0: 16 MiB) */
     int synchronous_full; /* 1 (default): fsync on every commit; 0 only for throwaway data */
     int max_batch;        /* jobs per group commit (0: 512) */
     /* Which backend: NULL, "" or "sqlite:" is the embedded SQLite database in data_dir. Other
