@@ -227,6 +227,13 @@ int api_idem_save(api_ctx *c, store_txn *t, const api_result *res)
     return store_txn_idem_put(t, c->account, c->idem_key, &v);
 }
 
+int api_job_error(api_ctx *c, store_txn *t, api_result *res, const apierr *e)
+{
+    res->status = e->status;
+    api_render_error(c, e, &res->body);
+    return api_idem_save(c, t, res);
+}
+
 void api_finish(api_ctx *c, const api_result *res, int rc)
 {
     if (rc != 0) {

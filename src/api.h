@@ -78,6 +78,10 @@ typedef struct api_result {
 
 /* Inside a job: save res as the idempotency record of c (no-op without a key). */
 int api_idem_save(api_ctx *c, store_txn *t, const api_result *res);
+/* Inside a job: the answer is the error e (a 404, a wrong state: anything after execution
+ * started), rendered into res and saved for idempotent replay with the job's transaction.
+ * Returns what the job should return. */
+int api_job_error(api_ctx *c, store_txn *t, api_result *res, const apierr *e);
 /* Job completion helper: send res, or a 500 when rc says the transaction failed. */
 void api_finish(api_ctx *c, const api_result *res, int rc);
 

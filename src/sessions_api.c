@@ -194,13 +194,6 @@ static void job_done(void *arg, int rc)
     api_finish(j->c, &j->res, rc);
 }
 
-static int finish_with_error(vs_job *j, store_txn *t, const apierr *e)
-{
-    j->res.status = e->status;
-    api_render_error(j->c, e, &j->res.body);
-    return api_idem_save(j->c, t, &j->res);
-}
-
 /* ---- options, metadata, provided_details: shared by create and update ---- */
 
 static void read_document_options(api_ctx *c, vs_session *s)
@@ -359,11 +352,11 @@ static int modify_job(store_txn *t, void *arg)
     int rc = store_txn_session_get(t, c->account, c->path_id, c->a, &s);
     if (rc == STORE_NOT_FOUND) {
         api_err_missing(c, &e, "verification_session", "session", c->path_id);
-        return finish_with_error(j, t, &e);
+        return api_job_error(j->c, t, &j->res, &e);
     }
     if (rc != 0) return rc;
     int changed = j->apply(j, t, &s, &e);
-    if (changed < 0) return finish_with_error(j, t, &e);
+    if (changed < 0) return api_job_error(j->c, t, &j->res, &e);
     if (changed == 0) {
         rc = store_txn_session_update(t, &s);
         if (rc == 0 && j->event)

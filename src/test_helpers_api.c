@@ -33,13 +33,6 @@ typedef struct th_job {
     api_result res;
 } th_job;
 
-static int fail_with(th_job *j, store_txn *t, const apierr *e)
-{
-    j->res.status = e->status;
-    api_render_error(j->c, e, &j->res.body);
-    return api_idem_save(j->c, t, &j->res);
-}
-
 static int th_run(store_txn *t, void *arg)
 {
     th_job *j = arg;
@@ -49,7 +42,7 @@ static int th_run(store_txn *t, void *arg)
     int rc = store_txn_session_get(t, c->account, c->path_id, c->a, &s);
     if (rc == STORE_NOT_FOUND) {
         api_err_missing(c, &e, "verification_session", "session", c->path_id);
-        return fail_with(j, t, &e);
+        return api_job_error(j->c, t, &j->res, &e);
     }
     if (rc != 0) return rc;
     const lc_origin origin = {c->request_id, c->idem_key};
@@ -76,7 +69,7 @@ static int th_run(store_txn *t, void *arg)
                            "used.");
         else
             api_err_state(c, &e, action, allowed, vs_status_name(s.status));
-        return fail_with(j, t, &e);
+        return api_job_error(j->c, t, &j->res, &e);
     }
     if (rc != 0) return rc;
     j->res.status = 200;

@@ -122,13 +122,6 @@ static void job_done(void *arg, int rc)
     api_finish(j->c, &j->res, rc);
 }
 
-static int finish_with_error(wh_job *j, store_txn *t, const apierr *e)
-{
-    j->res.status = e->status;
-    api_render_error(j->c, e, &j->res.body);
-    return api_idem_save(j->c, t, &j->res);
-}
-
 /* ---- validation of values ---- */
 
 /* 1 when host (a literal, without brackets) names this machine or a private network. Only
@@ -311,7 +304,7 @@ static int create_job(store_txn *t, void *arg)
                        "You have reached the maximum of %d webhook endpoints on this account. "
                        "Delete one before adding another.",
                        ENDPOINTS_MAX);
-        return finish_with_error(j, t, &e);
+        return api_job_error(j->c, t, &j->res, &e);
     }
     rc = store_txn_webhook_insert(t, &j->w);
     if (rc != 0) return rc;
@@ -378,7 +371,7 @@ static int update_job(store_txn *t, void *arg)
     int rc = store_txn_webhook_get(t, c->account, c->path_id, c->a, w);
     if (rc == STORE_NOT_FOUND) {
         api_err_missing(c, &e, "webhook_endpoint", "webhook_endpoint", c->path_id);
-        return finish_with_error(j, t, &e);
+        return api_job_error(j->c, t, &j->res, &e);
     }
     if (rc != 0) return rc;
     const char *url = params_str(c->params, "url");
@@ -387,8 +380,8 @@ static int update_job(store_txn *t, void *arg)
     if (url) w->url = url;
     if (description) w->description = *description ? description : NULL;
     if (form_get(c->params, "enabled_events") && read_events(c, w, &e) != 0)
-        return finish_with_error(j, t, &e);
-    if (merge_metadata(c, w, &e) != 0) return finish_with_error(j, t, &e);
+        return api_job_error(j->c, t, &j->res, &e);
+    if (merge_metadata(c, w, &e) != 0) return api_job_error(j->c, t, &j->res, &e);
     if (disabled >= 0) {
         /* CONTRACT.md §8: re-enabling before the next attempt resumes the retries. */
         j->kick = w->disabled && !disabled;
@@ -424,7 +417,7 @@ static int delete_job(store_txn *t, void *arg)
     if (rc == STORE_NOT_FOUND) {
         apierr e;
         api_err_missing(c, &e, "webhook_endpoint", "webhook_endpoint", c->path_id);
-        return finish_with_error(j, t, &e);
+        return api_job_error(j->c, t, &j->res, &e);
     }
     if (rc != 0) return rc;
     /* deleted_webhook_endpoint */
