@@ -137,7 +137,8 @@ static int complete_one(store_txn *t, void *arg)
     return rc;
 }
 
-int lc_run_once(app *ap, int64_t now_ms)
+/* Complete every delayed outcome due at now_ms: how many, or a STORE_E* code. */
+static int lc_run_once(app *ap, int64_t now_ms)
 {
     return worker_run_due(ap, now_ms, store_outcomes_due, complete_one, "delayed outcome");
 }

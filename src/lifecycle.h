@@ -48,8 +48,5 @@ int lc_schedule(store_txn *t, arena *a, vs_session *s, vs_pending outcome, const
 /* Start the worker (worker.h) that completes delayed outcomes: kick it with worker_kick when
  * an outcome was scheduled, stop it with worker_stop. */
 worker *lc_worker_start(app *ap);
-/* One pass: complete every outcome due at now_ms. Returns how many completed, or a negative
- * STORE_E* code. Exposed for tests. */
-int lc_run_once(app *ap, int64_t now_ms);
 
 #endif

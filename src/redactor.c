@@ -36,7 +36,8 @@ static int prune_idempotency(store_txn *t, void *arg)
     return store_txn_idem_prune(t, util_now() - IDEM_TTL_S);
 }
 
-int redactor_run_once(app *ap, int64_t now_ms)
+/* Complete every redaction due at now_ms: how many, or a STORE_E* code. */
+static int redactor_run_once(app *ap, int64_t now_ms)
 {
     return worker_run_due(ap, now_ms, store_redactions_due, complete_one, "redaction");
 }

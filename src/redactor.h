@@ -17,8 +17,4 @@
  * requested, stop it with worker_stop. */
 worker *redactor_start(app *ap);
 
-/* One pass: complete every redaction due at now_ms. Returns how many completed, or a negative
- * STORE_E* code. Exposed for tests. */
-int redactor_run_once(app *ap, int64_t now_ms);
-
 #endif
