@@ -39,6 +39,7 @@ typedef struct store_config {
     int64_t cache_bytes;  /* SQLite page cache per connection (0: 16 MiB) */
     int synchronous_full; /* 1 (default): fsync on every commit; 0 only for throwaway data */
     int max_batch;        /* jobs per group commit (0: 512) */
+    int id_merge_min;     /* new session ids held in memory before they are indexed (0: 32768) */
     /* Which backend: NULL, "" or "sqlite:" is the embedded SQLite database in data_dir. Other
      * schemes (postgres://...) are refused with an errmsg until a backend implements them. */
     const char *url;

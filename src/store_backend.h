@@ -105,5 +105,8 @@ enum {
     STORE__LQ_COMBINATIONS = 1 << 8,
 };
 void store__sqlite_list_sql(unsigned mask, buf *out);
+/* For tests: the SQL of schema migration i (0-based; it brings user_version from i to i + 1),
+ * or NULL past the last. */
+const char *store__sqlite_migration_sql(int i);
 
 #endif

@@ -32,7 +32,9 @@
 #include <unistd.h>
 
 #include "report.h" /* issue 4 */
+#include "id_map.h"
 #include "util.h"
+#include "wal_buffer.h"
 
 /* SQLite's page cache per connection. Small on purpose: SQLite walks the cache's whole hash table
  * on some page-cache truncations, which cost the writer 17% of its time at 64 MiB (6% at 16 MiB,
@@ -168,6 +170,44 @@ static const char *const migrations[] = {
     ") WITHOUT ROWID;"
     "CREATE INDEX outcomes_due_due ON outcomes_due(due);"
     /* --- end verification reports (issue 4) --- */,
+    /* 2: session ids move out of the sessions table's own unique index into session_ids,
+     * filled in batches (see "Session ids" below); session_ids_merged holds the highest
+     * sessions.seq whose id is in it. SQLite cannot drop a UNIQUE constraint, so the table is
+     * rebuilt. */
+    "CREATE TABLE sessions_v2 ("
+    "  seq INTEGER PRIMARY KEY,"
+    "  id TEXT NOT NULL,"
+    "  account TEXT NOT NULL,"
+    "  created INTEGER NOT NULL,"
+    "  status INTEGER NOT NULL,"
+    "  client_reference_id TEXT,"
+    "  related_customer TEXT,"
+    "  related_customer_account TEXT,"
+    "  redaction_due INTEGER,"
+    "  body BLOB NOT NULL"
+    ");"
+    "INSERT INTO sessions_v2 SELECT seq, id, account, created, status, client_reference_id,"
+    "  related_customer, related_customer_account, redaction_due, body FROM sessions;"
+    "DROP TABLE sessions;"
+    "ALTER TABLE sessions_v2 RENAME TO sessions;"
+    "CREATE INDEX sessions_created ON sessions(account, created, seq);"
+    "CREATE INDEX sessions_status ON sessions(account, status, created, seq);"
+    "CREATE INDEX sessions_client_ref ON sessions(account, client_reference_id, created, seq)"
+    "  WHERE client_reference_id IS NOT NULL;"
+    "CREATE INDEX sessions_customer ON sessions(account, related_customer, created, seq)"
+    "  WHERE related_customer IS NOT NULL;"
+    "CREATE INDEX sessions_customer_account"
+    "  ON sessions(account, related_customer_account, created, seq)"
+    "  WHERE related_customer_account IS NOT NULL;"
+    "CREATE INDEX sessions_redaction_due ON sessions(redaction_due)"
+    "  WHERE redaction_due IS NOT NULL;"
+    "CREATE TABLE session_ids ("
+    "  id TEXT PRIMARY KEY,"
+    "  seq INTEGER NOT NULL"
+    ") WITHOUT ROWID;"
+    "INSERT INTO session_ids SELECT id, seq FROM sessions ORDER BY id;"
+    "CREATE TABLE session_ids_merged (seq INTEGER NOT NULL);"
+    "INSERT INTO session_ids_merged SELECT COALESCE(MAX(seq), 0) FROM sessions;",
 };
 #define N_MIGRATIONS ((int)(sizeof migrations / sizeof migrations[0]))
 
@@ -192,7 +232,13 @@ static int reports_redact(struct sq_store *st, const char *account, const char *
 /* Statements of a read connection. */
 enum { R_SESSION_GET, R_IDEM_GET, R_REDACTIONS_DUE, R_COUNT };
 
-#define SQL_SESSION_GET "SELECT body FROM sessions WHERE id = ?1 AND account = ?2"
+/* The session row of id ?ID: its seq comes from ?SEQ, what the caller found in the map of
+ * unmerged ids (bind_unmerged_seq), else from session_ids. The id is compared again, so a stale
+ * map entry finds nothing. */
+#define SESSION_BY_ID(ID, SEQ)                                                                     \
+    "seq = COALESCE(?" SEQ ", (SELECT seq FROM session_ids WHERE id = ?" ID ")) AND id = ?" ID
+#define SQL_SESSION_GET                                                                            \
+    "SELECT body FROM sessions WHERE " SESSION_BY_ID("1", "3") " AND account = ?2"
 #define SQL_IDEM_GET                                                                               \
     "SELECT fingerprint, status, body, created, object_id FROM idempotency"                        \
     " WHERE account = ?1 AND key = ?2"
@@ -224,6 +270,11 @@ enum {
     W_EVENT_SNAPSHOTS,
     W_EVENT_SNAPSHOT_SET,
     W_IDEM_DELETE_OBJECT,
+    W_SESSION_EXISTS,
+    W_IDS_UNMERGED,
+    W_IDS_MERGE,
+    W_IDS_MERGED_SET,
+    W_SEQ_MAX,
     W_COUNT
 };
 
@@ -240,7 +291,8 @@ static const char *const write_sql[W_COUNT] = {
                          " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
     [W_SESSION_UPDATE] = "UPDATE sessions SET status = ?4, client_reference_id = ?5,"
                          " related_customer = ?6, related_customer_account = ?7,"
-                         " redaction_due = ?8, body = ?9 WHERE id = ?1 AND account = ?2",
+                         " redaction_due = ?8, body = ?9"
+                         " WHERE " SESSION_BY_ID("1", "10") " AND account = ?2",
     [W_EVENT_INSERT] = "INSERT INTO events (id, account, livemode, created, type, object_id,"
                        " request_id, idempotency_key, snapshot, pending_webhooks)"
                        " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
@@ -253,10 +305,20 @@ static const char *const write_sql[W_COUNT] = {
      * account's events from that time on (events_created). */
     [W_EVENT_SNAPSHOTS] = "SELECT seq, snapshot FROM events"
                           " WHERE account = ?1 AND created >= COALESCE((SELECT created FROM"
-                          " sessions WHERE id = ?2 AND account = ?1), 0) AND object_id = ?2"
-                          " AND snapshot IS NOT NULL",
+                          " sessions WHERE " SESSION_BY_ID("2", "3") " AND account = ?1), 0)"
+                                                                     " AND object_id = ?2"
+                                                                     " AND snapshot IS NOT NULL",
     [W_EVENT_SNAPSHOT_SET] = "UPDATE events SET snapshot = ?2 WHERE seq = ?1",
     [W_IDEM_DELETE_OBJECT] = "DELETE FROM idempotency WHERE account = ?1 AND object_id = ?2",
+    /* Session ids (see there). */
+    [W_SESSION_EXISTS] = "SELECT 1 FROM sessions WHERE " SESSION_BY_ID("1", "2"),
+    [W_IDS_UNMERGED] = "SELECT id, seq FROM sessions"
+                       " WHERE seq > (SELECT seq FROM session_ids_merged)",
+    [W_IDS_MERGE] = "INSERT OR IGNORE INTO session_ids (id, seq) SELECT id, seq FROM sessions"
+                    " WHERE seq > ?1 AND seq <= ?2 AND (?3 IS NULL OR id >= ?3)"
+                    " AND (?4 IS NULL OR id < ?4) ORDER BY id",
+    [W_IDS_MERGED_SET] = "UPDATE session_ids_merged SET seq = ?1",
+    [W_SEQ_MAX] = "SELECT COALESCE(MAX(seq), 0) FROM sessions",
 };
 
 /* --- events & webhooks (issue 3): statement slots; the SQL is further down --- */
@@ -346,6 +408,15 @@ typedef struct sq_store {
     scache *cache;
     struct cache_write *written;
     size_t n_written, cap_written;
+
+    /* Session ids not yet in session_ids (see "Session ids"); any thread reads the map. The
+     * merge round in progress is the writer's: it merges seq in (merged_upto, round_hi], one
+     * key range (round_chunk) per batch; round_hi 0 means no round. */
+    idmap *unmerged;
+    size_t merge_min;
+    int64_t merged_upto, round_hi;
+    int round_chunk;
+    int chunk_in_batch; /* this batch merged round_chunk: advance once it commits */
 
     /* Checkpointer: copies the WAL back into the database file on its own thread and
      * connection, so that this I/O never sits in a commit's path (the writer's automatic
@@ -451,7 +522,7 @@ static int exec_sql(sqlite3 *db, const char *sql, const char *what)
     return 0;
 }
 
-/* The single-value result of a PRAGMA query as an integer. 0 or STORE_EIO. */
+/* The single-value result of a query (a PRAGMA, say) as an integer. 0 or STORE_EIO. */
 static int pragma_int(sqlite3 *db, const char *sql, int64_t *out)
 {
     sqlite3_stmt *stmt = NULL;
@@ -509,6 +580,11 @@ done:
     sqlite3_finalize(stmt);
     if (rc != 0 && *errmsg == NULL) *errmsg = "cannot configure the database connection";
     return rc;
+}
+
+const char *store__sqlite_migration_sql(int i)
+{
+    return i >= 0 && i < N_MIGRATIONS ? migrations[i] : NULL;
 }
 
 /* Bring the schema to the newest version: 0, or STORE_EIO with *errmsg set. Running it again on
@@ -596,10 +672,44 @@ static int decode_session_item(sqlite3_stmt *stmt, int col, arena *a, const char
     return decode_session(stmt, col, a, account, out);
 }
 
-/* One session by (account, id) with an already prepared get statement (reader or writer). */
-static int session_get(sqlite3 *db, sqlite3_stmt *stmt, const char *account, const char *id,
-                       arena *a, vs_session *out)
+/*
+ * Session ids. vs_ ids are random, so an index keyed by them takes each new id at a random leaf:
+ * one more page in the WAL, the fsync and the checkpoint for every create, which measured as half
+ * of a create's cost once a table holds 100k sessions. So the id index (session_ids) is filled in
+ * batches instead. A new session's id goes into an in-memory map (st->unmerged, id -> seq) as the
+ * writer inserts the row; once the map holds merge_min ids, the writer merges them into
+ * session_ids in a round of MERGE_CHUNKS key ranges, one range inside each of the next batches'
+ * transactions: sorted inserts that share leaves. The round's last chunk records its upper seq
+ * in session_ids_merged, and only after that commits are those ids dropped from the map. At
+ * start, the map is refilled from the sessions above session_ids_merged. A crash mid-round just
+ * merges the round again (INSERT OR IGNORE).
+ *
+ * A lookup by id (SESSION_BY_ID) takes the seq from the map when the id is there, else from
+ * session_ids. Order matters for readers: the map is consulted before the statement starts, so
+ * an id missing from the map was dropped after its merge committed, and the statement's
+ * snapshot, taken later, sees it in session_ids. A map entry left by a rolled-back insert is
+ * harmless: the lookup compares the id again.
+ */
+#define MERGE_MIN_DEFAULT 32768
+#define MERGE_CHUNKS 8
+
+/* Bind the SESSION_BY_ID seq parameter idx of stmt: the map's seq for id, if it has one (else
+ * it stays NULL). Call before the statement's first step. SQLite's result code. */
+static int bind_unmerged_seq(sq_store *st, sqlite3_stmt *stmt, int idx, const char *id)
 {
+    int64_t seq;
+    if (idmap_get(st->unmerged, id, &seq)) return sqlite3_bind_int64(stmt, idx, seq);
+    return SQLITE_OK;
+}
+
+/* One session by (account, id) with an already prepared get statement (reader or writer). */
+static int session_get(sq_store *st, sqlite3 *db, sqlite3_stmt *stmt, const char *account,
+                       const char *id, arena *a, vs_session *out)
+{
+    if (bind_unmerged_seq(st, stmt, 3, id) != SQLITE_OK) {
+        finish(stmt);
+        return db_fail(db, "bind");
+    }
     return row_get(db, stmt, account, id, a, "session get", decode_session_item, out);
 }
 
@@ -723,7 +833,8 @@ static int sq_session_get(store *base, const char *account, const char *id, aren
     if (r == NULL) return STORE_EIO;
     int rc = reader_stmt(r, R_SESSION_GET, &stmt);
     if (rc != 0) return rc;
-    if ((bind_text(stmt, 1, id) | bind_text(stmt, 2, account)) != SQLITE_OK) {
+    if ((bind_text(stmt, 1, id) | bind_text(stmt, 2, account) |
+         bind_unmerged_seq(st, stmt, 3, id)) != SQLITE_OK) {
         rc = db_fail(r->db, "bind");
         goto done;
     }
@@ -784,6 +895,7 @@ typedef struct list_desc {
     int kind;                   /* LIST_*: the reader's list_stmts of this list */
     const char *select;         /* "SELECT <columns> FROM <table>", the columns decode reads */
     const char *cursor_sql;     /* (created, seq) of the row with id ?1 in account ?2 */
+    int cursor_seq_param;       /* sessions: cursor_sql's SESSION_BY_ID seq parameter, else 0 */
     const char *what;           /* names a failed page step in the log */
     const char *cursor_what;    /* names a failed cursor step in the log */
     const list_filter *filters; /* at most LIST_MAX_FILTERS */
@@ -888,7 +1000,9 @@ static int cursor_position(reader *r, const list_desc *d, const char *account, c
     sqlite3_stmt *stmt;
     int rc = prepare(r->db, &r->list[d->kind].cursor, d->cursor_sql, &stmt);
     if (rc != 0) return rc;
-    if ((bind_text(stmt, 1, id) | bind_text(stmt, 2, account)) != SQLITE_OK) {
+    int br = bind_text(stmt, 1, id) | bind_text(stmt, 2, account);
+    if (d->cursor_seq_param != 0) br |= bind_unmerged_seq(r->st, stmt, d->cursor_seq_param, id);
+    if (br != SQLITE_OK) {
         rc = db_fail(r->db, "bind");
         goto done;
     }
@@ -1067,7 +1181,9 @@ static int session_item(sqlite3_stmt *stmt, arena *a, const char *account, void 
 static const list_desc session_list_desc = {
     .kind = LIST_SESSIONS,
     .select = "SELECT body FROM sessions",
-    .cursor_sql = "SELECT created, seq FROM sessions WHERE id = ?1 AND account = ?2",
+    .cursor_sql =
+        "SELECT created, seq FROM sessions WHERE " SESSION_BY_ID("1", "3") " AND account = ?2",
+    .cursor_seq_param = 3,
     .what = "session list",
     .cursor_what = "list cursor",
     .filters = session_filters,
@@ -1190,7 +1306,7 @@ static int sq_txn_session_get(store_txn *t, const char *account, const char *id,
     sqlite3_stmt *stmt;
     int rc = writer_stmt(st, W_SESSION_GET, &stmt);
     if (rc != 0) return rc;
-    return session_get(st->wdb, stmt, account, id, a, out);
+    return session_get(st, st->wdb, stmt, account, id, a, out);
 }
 
 /* Bind the parameters insert and update share: ?1 id, ?2 account, ?3 created, ?4 status,
@@ -1254,13 +1370,36 @@ static void written_flush(sq_store *st, size_t from, int publish)
     st->n_written = from;
 }
 
+/* Whether a session with this id exists in any account (the id index has no unique constraint
+ * any more: see "Session ids"). 0 (no), STORE_EXISTS or STORE_EIO. */
+static int session_id_taken(sq_store *st, const char *id)
+{
+    sqlite3_stmt *stmt;
+    int rc = writer_stmt(st, W_SESSION_EXISTS, &stmt);
+    if (rc != 0) return rc;
+    if ((bind_text(stmt, 1, id) | bind_unmerged_seq(st, stmt, 2, id)) != SQLITE_OK) {
+        finish(stmt);
+        return db_fail(st->wdb, "bind");
+    }
+    int src = sqlite3_step(stmt);
+    rc = src == SQLITE_ROW ? STORE_EXISTS : src == SQLITE_DONE ? 0 : db_fail(st->wdb, "session id");
+    finish(stmt);
+    return rc;
+}
+
 static int sq_txn_session_insert(store_txn *t, const vs_session *s)
 {
     sq_store *st = ((sq_txn *)t)->st;
     sqlite3_stmt *stmt;
-    int rc = writer_stmt(st, W_SESSION_INSERT, &stmt);
+    int rc = session_id_taken(st, s->id);
+    if (rc != 0) return rc;
+    rc = writer_stmt(st, W_SESSION_INSERT, &stmt);
     if (rc == 0) rc = bind_session(st, stmt, s);
     if (rc == 0) rc = run_stmt(st->wdb, stmt);
+    if (rc == 0 && idmap_put(st->unmerged, s->id, sqlite3_last_insert_rowid(st->wdb)) != 0) {
+        fprintf(stderr, "verifyd: store: a session id longer than %d bytes\n", IDMAP_ID_MAX);
+        rc = STORE_EIO;
+    }
     if (rc == 0) written_add(st, s);
     if (rc == 0) rc = links_sync(st, s); /* issue 4 */
     return rc;
@@ -1272,6 +1411,10 @@ static int sq_txn_session_update(store_txn *t, const vs_session *s)
     sqlite3_stmt *stmt;
     int rc = writer_stmt(st, W_SESSION_UPDATE, &stmt);
     if (rc == 0) rc = bind_session(st, stmt, s);
+    if (rc == 0 && bind_unmerged_seq(st, stmt, 10, s->id) != SQLITE_OK) {
+        finish(stmt);
+        rc = db_fail(st->wdb, "bind");
+    }
     if (rc == 0) rc = run_stmt(st->wdb, stmt);
     if (rc == 0 && sqlite3_changes(st->wdb) == 0) rc = STORE_NOT_FOUND;
     if (rc == 0) written_add(st, s);
@@ -1433,6 +1576,10 @@ static int sq_txn_redact_object(store_txn *t, const char *account, const char *o
     int rc = writer_stmt(st, W_EVENT_SNAPSHOTS, &sel);
     if (rc == 0) rc = writer_stmt(st, W_EVENT_SNAPSHOT_SET, &upd);
     if (rc == 0) rc = writer_stmt(st, W_IDEM_DELETE_OBJECT, &del);
+    if (rc == 0 && bind_unmerged_seq(st, sel, 3, object_id) != SQLITE_OK) {
+        finish(sel);
+        rc = db_fail(st->wdb, "bind");
+    }
     if (rc == 0) rc = rewrite_rows(st, sel, upd, account, object_id, &snapshot_rewrite);
     if (rc != 0) return rc;
     if ((bind_text(del, 1, account) | bind_text(del, 2, object_id)) != SQLITE_OK) {
@@ -2110,6 +2257,105 @@ static int sq_txn_events_prune(store_txn *t, int64_t cutoff, int *n)
  * frame reached the disk. The jobs are then told STORE_EIO although their rows may reappear after
  * a restart; an acknowledged write is still never lost.
  */
+/* The lower bound of key range `chunk` of a merge round, NULL for the first: MERGE_CHUNKS
+ * near-equal ranges of the character after "vs_" (base62, in byte order). */
+static const char *chunk_bound(int chunk, char out[5])
+{
+    static const char base62[] = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
+    if (chunk == 0) return NULL;
+    snprintf(out, 5, "vs_%c", base62[chunk * 62 / MERGE_CHUNKS]);
+    return out;
+}
+
+/* Session ids: one chunk of the merge round, started first when the map holds merge_min ids.
+ * Runs inside the batch's transaction in its own savepoint; a failure is logged, rolled back to
+ * that savepoint and retried with a later batch, and never touches the batch's jobs. */
+static void ids_merge_step(sq_store *st)
+{
+    sqlite3_stmt *stmt;
+    char lo_buf[5], hi_buf[5];
+    st->chunk_in_batch = 0;
+    if (st->round_hi == 0) {
+        if (idmap_count(st->unmerged) < st->merge_min) return;
+        int64_t hi = 0;
+        if (writer_stmt(st, W_SEQ_MAX, &stmt) != 0) return;
+        if (sqlite3_step(stmt) == SQLITE_ROW) hi = sqlite3_column_int64(stmt, 0);
+        finish(stmt);
+        if (hi <= st->merged_upto) return;
+        st->round_hi = hi;
+        st->round_chunk = 0;
+    }
+    if (writer_exec(st, W_SAVEPOINT) != 0) return;
+    int rc = writer_stmt(st, W_IDS_MERGE, &stmt);
+    if (rc == 0) {
+        const char *lo = chunk_bound(st->round_chunk, lo_buf);
+        const char *hi =
+            st->round_chunk + 1 < MERGE_CHUNKS ? chunk_bound(st->round_chunk + 1, hi_buf) : NULL;
+        int br = sqlite3_bind_int64(stmt, 1, st->merged_upto);
+        br |= sqlite3_bind_int64(stmt, 2, st->round_hi);
+        br |= bind_text(stmt, 3, lo) | bind_text(stmt, 4, hi);
+        if (br != SQLITE_OK) {
+            finish(stmt);
+            rc = db_fail(st->wdb, "bind");
+        } else {
+            rc = run_stmt(st->wdb, stmt);
+        }
+    }
+    if (rc == 0 && st->round_chunk + 1 == MERGE_CHUNKS) {
+        rc = writer_stmt(st, W_IDS_MERGED_SET, &stmt);
+        if (rc == 0 && sqlite3_bind_int64(stmt, 1, st->round_hi) != SQLITE_OK) {
+            finish(stmt);
+            rc = db_fail(st->wdb, "bind");
+        } else if (rc == 0) {
+            rc = run_stmt(st->wdb, stmt);
+        }
+    }
+    if (rc != 0) {
+        fprintf(stderr, "verifyd: store: merging session ids failed; it will be retried\n");
+        writer_exec(st, W_ROLLBACK_TO);
+    }
+    if (writer_exec(st, W_RELEASE) == 0 && rc == 0) st->chunk_in_batch = 1;
+}
+
+/* Session ids: the batch that ran a merge chunk committed. After the round's last chunk, its
+ * ids leave the map (only now: see "Session ids"). */
+static void ids_merge_committed(sq_store *st)
+{
+    if (!st->chunk_in_batch) return;
+    st->chunk_in_batch = 0;
+    if (++st->round_chunk < MERGE_CHUNKS) return;
+    idmap_drop_upto(st->unmerged, st->round_hi);
+    st->merged_upto = st->round_hi;
+    st->round_hi = 0;
+}
+
+/* Session ids, at open: the map holds every session above session_ids_merged. */
+static int ids_load_unmerged(sq_store *st)
+{
+    sqlite3_stmt *stmt;
+    int rc = writer_stmt(st, W_IDS_UNMERGED, &stmt);
+    if (rc != 0) return rc;
+    int64_t upto = 0;
+    for (;;) {
+        int src = sqlite3_step(stmt);
+        if (src == SQLITE_DONE) break;
+        if (src != SQLITE_ROW) {
+            rc = db_fail(st->wdb, "session ids");
+            break;
+        }
+        int64_t seq = sqlite3_column_int64(stmt, 1);
+        if (idmap_put(st->unmerged, (const char *)sqlite3_column_text(stmt, 0), seq) != 0) {
+            fprintf(stderr, "verifyd: store: a stored session id is too long\n");
+            rc = STORE_CORRUPT;
+            break;
+        }
+    }
+    finish(stmt);
+    if (rc == 0) rc = pragma_int(st->wdb, "SELECT seq FROM session_ids_merged", &upto);
+    st->merged_upto = upto;
+    return rc;
+}
+
 static void run_batch(sq_store *st, job *first)
 {
     int rc = writer_exec(st, W_BEGIN);
@@ -2131,8 +2377,10 @@ static void run_batch(sq_store *st, job *first)
         rc = writer_exec(st, W_RELEASE);
         if (rc != 0) goto failed;
     }
+    ids_merge_step(st);
     rc = writer_exec(st, W_COMMIT);
     if (rc != 0) goto failed;
+    ids_merge_committed(st);
     written_flush(st, 0, 1);
     if (st->outbox_dirty) { /* events & webhooks (issue 3): wake the delivery worker first */
         st->outbox_dirty = 0;
@@ -2147,6 +2395,7 @@ static void run_batch(sq_store *st, job *first)
     return;
 
 failed:
+    st->chunk_in_batch = 0;
     written_flush(st, 0, 0);
     if (!sqlite3_get_autocommit(st->wdb)) writer_exec(st, W_ROLLBACK);
     for (job *j = first; j != NULL; j = j->next)
@@ -2327,6 +2576,7 @@ static void sq_destroy(sq_store *st)
     written_flush(st, 0, 0);
     free(st->written);
     scache_free(st->cache);
+    idmap_free(st->unmerged);
     pthread_cond_destroy(&st->qcv);
     pthread_mutex_destroy(&st->qmu);
     pthread_cond_destroy(&st->ccv);
@@ -2336,8 +2586,16 @@ static void sq_destroy(sq_store *st)
     free(st);
 }
 
+/* Process-wide SQLite settings, made once before SQLite initializes. Memory statistics off:
+ * with them on, every SQLite allocation in every thread takes one global mutex. */
+static void sqlite_setup(void)
+{
+    sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0);
+}
+
 static int sq_open(const store_config *cfg, store **out, const char **errmsg)
 {
+    static pthread_once_t setup_once = PTHREAD_ONCE_INIT;
     sq_store *st = NULL;
     int rc = STORE_EIO;
 
@@ -2351,6 +2609,7 @@ static int sq_open(const store_config *cfg, store **out, const char **errmsg)
         *errmsg = "this SQLite library was built without thread support";
         return STORE_EIO;
     }
+    pthread_once(&setup_once, sqlite_setup);
     if (mkdir(cfg->data_dir, 0700) != 0 && errno != EEXIST) {
         fprintf(stderr, "verifyd: store: mkdir %s: %s\n", cfg->data_dir, strerror(errno));
         *errmsg = "cannot create the data directory";
@@ -2374,6 +2633,8 @@ static int sq_open(const store_config *cfg, store **out, const char **errmsg)
     pthread_mutex_init(&st->cmu, NULL);
     pthread_cond_init(&st->ccv, NULL);
     st->cache = scache_new(SESSION_CACHE_SLOTS_LOG2);
+    st->unmerged = idmap_new();
+    st->merge_min = cfg->id_merge_min > 0 ? (size_t)cfg->id_merge_min : MERGE_MIN_DEFAULT;
     /* Past this point sq_destroy undoes everything, whatever step fails. */
     if (pthread_key_create(&st->rkey, reader_release) != 0) {
         *errmsg = "cannot create a thread-local key";
@@ -2391,9 +2652,11 @@ static int sq_open(const store_config *cfg, store **out, const char **errmsg)
     }
     close(fd);
 
+    /* The writer alone writes the WAL; with full durability its commits gather their frames
+     * into one write (wal_buffer.h says why that needs synchronous = FULL). */
     if (sqlite3_open_v2(st->path, &st->wdb,
                         SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
-                        NULL) != SQLITE_OK) {
+                        st->synchronous_full ? wal_buffer_vfs() : NULL) != SQLITE_OK) {
         db_fail(st->wdb, "open");
         *errmsg = "cannot open the database";
         goto fail;
@@ -2402,6 +2665,11 @@ static int sq_open(const store_config *cfg, store **out, const char **errmsg)
     if (rc != 0) goto fail;
     rc = migrate(st->wdb, errmsg);
     if (rc != 0) goto fail;
+    rc = ids_load_unmerged(st);
+    if (rc != 0) {
+        *errmsg = "cannot read the session ids";
+        goto fail;
+    }
     rc = ckpt_start(st, errmsg);
     if (rc != 0) goto fail;
 

@@ -27,6 +27,7 @@
 #include <unistd.h>
 
 #include "arena.h"
+#include "ids.h"
 #include "session.h"
 #include "store.h"
 #include "store_backend.h"
@@ -1357,7 +1358,7 @@ static void test_migrations_and_settings(void **state)
     assert_int_equal(get(f, "acct_A", "vs_m", &got), 0);
 
     sqlite3 *db = raw_db(f);
-    assert_int_equal(raw_int(db, "PRAGMA user_version"), 1);
+    assert_int_equal(raw_int(db, "PRAGMA user_version"), 2);
     assert_int_equal(raw_int(db, "SELECT count(*) FROM sqlite_schema WHERE type = 'index'"
                                  " AND name LIKE 'sessions_%'"),
                      6);
@@ -1385,7 +1386,7 @@ static void test_migrations_and_settings(void **state)
     assert_int_equal(store_open(&cfg, &st, &errmsg), STORE_EIO);
     assert_null(st);
     assert_non_null(errmsg);
-    assert_int_equal(sqlite3_exec(db, "PRAGMA user_version = 1", NULL, NULL, NULL), SQLITE_OK);
+    assert_int_equal(sqlite3_exec(db, "PRAGMA user_version = 2", NULL, NULL, NULL), SQLITE_OK);
     sqlite3_close(db);
 
     /* An unknown backend is refused too. */
@@ -1396,6 +1397,189 @@ static void test_migrations_and_settings(void **state)
 
     f->st = open_store(f->dir);
     assert_int_equal(get(f, "acct_A", "vs_m", &got), 0);
+}
+
+/* ---- session ids: merged into session_ids in rounds, the newest held in memory ---- */
+
+static store *open_store_merging(const char *dir, int merge_min)
+{
+    store_config cfg = {.data_dir = dir, .synchronous_full = 1, .id_merge_min = merge_min};
+    store *st = NULL;
+    const char *errmsg = NULL;
+    assert_int_equal(store_open(&cfg, &st, &errmsg), 0);
+    return st;
+}
+
+#define N_MERGE 200
+
+/* Every lookup by id (reader, writer, update, list cursor, duplicate check) finds a session
+ * whether or not its id has been merged yet, before and after a reopen. */
+static void test_session_ids_merge(void **state)
+{
+    fixture *f = *state;
+    static char ids[N_MERGE][32];
+    store_close(f->st);
+    f->st = open_store_merging(f->dir, 16);
+    for (int i = 0; i < N_MERGE; i++) {
+        ids_random(ids[i], sizeof ids[i], "vs_", 24);
+        vs_session s = mk("acct_A", ids[i], 1000 + i);
+        assert_int_equal(insert(f, &s), 0); /* one batch each: one merge chunk each */
+    }
+    /* Rounds ran, and the last ids are still waiting for one. */
+    sqlite3 *db = raw_db(f);
+    int64_t upto = raw_int(db, "SELECT seq FROM session_ids_merged");
+    assert_true(upto >= N_MERGE / 2 && upto < N_MERGE);
+    assert_int_equal(raw_int(db, "SELECT count(*) FROM session_ids"), upto);
+    sqlite3_close(db);
+
+    for (int pass = 0; pass < 2; pass++) {
+        for (int i = 0; i < N_MERGE; i++) {
+            vs_session got;
+            read_ctx r = {.a = f->a, .id = ids[i]};
+            assert_int_equal(store_run(f->st, txn_get_fn, &r), 0);
+            assert_string_equal(r.got.id, ids[i]);
+            assert_int_equal(get(f, "acct_A", ids[i], &got), 0);
+            assert_int_equal(got.created, 1000 + i);
+            assert_int_equal(get(f, "acct_B", ids[i], &got), STORE_NOT_FOUND);
+            vs_session dup = mk("acct_B", ids[i], 1);
+            assert_int_equal(insert(f, &dup), STORE_EXISTS);
+        }
+        /* A list cursor at a merged id and at one still in memory. */
+        store_session_query q = {.account = "acct_A", .limit = 1, .starting_after = ids[10]};
+        expect_list(f, &q, ids[9], 1);
+        q.starting_after = ids[N_MERGE - 1];
+        expect_list(f, &q, ids[N_MERGE - 2], 1);
+        /* Updates reach both kinds. */
+        vs_session u = mk("acct_A", ids[0], 1000);
+        u.client_reference_id = pass ? "again" : "merged";
+        assert_int_equal(store_run(f->st, update_fn, &u), 0);
+        u = mk("acct_A", ids[N_MERGE - 1], 1000 + N_MERGE - 1);
+        u.client_reference_id = "unmerged";
+        assert_int_equal(store_run(f->st, update_fn, &u), 0);
+        /* Cold reads after a reopen: no session cache, the map refilled from the table. */
+        reopen(f);
+    }
+    vs_session got;
+    assert_int_equal(get(f, "acct_A", ids[0], &got), 0);
+    assert_string_equal(got.client_reference_id, "again");
+
+    /* An insert that rolled back leaves no trace: its id is unknown, then free to use. */
+    vs_session z = mk("acct_A", "vs_rolledback", 5);
+    ins_ctx c = {&z, STORE_ABORTED};
+    assert_int_equal(store_run(f->st, insert_fn, &c), STORE_ABORTED);
+    assert_int_equal(get(f, "acct_A", "vs_rolledback", &got), STORE_NOT_FOUND);
+    assert_int_equal(insert(f, &z), 0);
+    assert_int_equal(get(f, "acct_A", "vs_rolledback", &got), 0);
+}
+
+/* A database written by the first schema (session ids in a unique index of the table) is
+ * migrated: its sessions are found by id, listed, and their ids stay taken. */
+static void test_migration_from_v1(void **state)
+{
+    fixture *f = *state;
+    store_close(f->st);
+    f->st = NULL;
+    char path[128];
+    snprintf(path, sizeof path, "%s/verifyd.db", f->dir);
+    remove(path);
+    sqlite3 *db = NULL;
+    assert_int_equal(sqlite3_open_v2(path, &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, NULL),
+                     SQLITE_OK);
+    assert_int_equal(sqlite3_exec(db, store__sqlite_migration_sql(0), NULL, NULL, NULL), SQLITE_OK);
+    assert_int_equal(sqlite3_exec(db, "PRAGMA user_version = 1", NULL, NULL, NULL), SQLITE_OK);
+    const char *old_ids[] = {"vs_old1", "vs_old2", "vs_old3"};
+    for (int i = 0; i < 3; i++) {
+        vs_session s = mk("acct_A", old_ids[i], 100 + i);
+        buf b;
+        buf_init(&b, f->a);
+        vs_encode(&s, &b);
+        sqlite3_stmt *stmt;
+        assert_int_equal(sqlite3_prepare_v2(db,
+                                            "INSERT INTO sessions (id, account, created, status,"
+                                            " body) VALUES (?1, 'acct_A', ?2, ?3, ?4)",
+                                            -1, &stmt, NULL),
+                         SQLITE_OK);
+        sqlite3_bind_text(stmt, 1, old_ids[i], -1, SQLITE_STATIC);
+        sqlite3_bind_int64(stmt, 2, 100 + i);
+        sqlite3_bind_int(stmt, 3, (int)s.status);
+        sqlite3_bind_blob(stmt, 4, b.data, (int)b.len, SQLITE_STATIC);
+        assert_int_equal(sqlite3_step(stmt), SQLITE_DONE);
+        sqlite3_finalize(stmt);
+    }
+    sqlite3_close(db);
+
+    f->st = open_store(f->dir);
+    vs_session got;
+    for (int i = 0; i < 3; i++) {
+        assert_int_equal(get(f, "acct_A", old_ids[i], &got), 0);
+        assert_int_equal(got.created, 100 + i);
+        vs_session dup = mk("acct_B", old_ids[i], 1);
+        assert_int_equal(insert(f, &dup), STORE_EXISTS);
+    }
+    store_session_query q = {.account = "acct_A", .limit = 10, .ending_before = "vs_old1"};
+    expect_list(f, &q, "vs_old3 vs_old2", 0);
+    db = raw_db(f);
+    assert_int_equal(raw_int(db, "PRAGMA user_version"), 2);
+    assert_int_equal(raw_int(db, "SELECT count(*) FROM session_ids"), 3);
+    assert_int_equal(raw_int(db, "SELECT seq FROM session_ids_merged"), 3);
+    sqlite3_close(db);
+}
+
+typedef struct many_ctx {
+    char (*ids)[32];
+    int n;
+} many_ctx;
+
+static int insert_many_fn(store_txn *t, void *ctx)
+{
+    many_ctx *m = ctx;
+    for (int i = 0; i < m->n; i++) {
+        vs_session s = mk("acct_A", m->ids[i], i);
+        s.client_reference_id = "a reference long enough to make the rows fill pages quickly";
+        int rc = store_txn_session_insert(t, &s);
+        if (rc != 0) return rc;
+    }
+    return 0;
+}
+
+#define N_BIG 5000
+
+/* One transaction far larger than the page cache and the WAL write buffer: SQLite spills pages
+ * to the WAL mid-transaction and reads them back (wal_buffer.c must write out what it gathered
+ * first), and one commit writes several MiB of frames. All of it is there, before and after a
+ * reopen. */
+static void test_big_transaction(void **state)
+{
+    fixture *f = *state;
+    static char ids[N_BIG][32];
+    store_close(f->st);
+    store_config cfg = {.data_dir = f->dir, .synchronous_full = 1, .cache_bytes = 128 << 10};
+    const char *errmsg = NULL;
+    assert_int_equal(store_open(&cfg, &f->st, &errmsg), 0);
+    for (int i = 0; i < N_BIG; i++)
+        ids_random(ids[i], sizeof ids[i], "vs_", 24);
+    many_ctx m = {ids, N_BIG};
+    assert_int_equal(store_run(f->st, insert_many_fn, &m), 0);
+    for (int pass = 0; pass < 2; pass++) {
+        for (int i = 0; i < N_BIG; i++) {
+            vs_session got;
+            read_ctx r = {.a = f->a, .id = ids[i]};
+            assert_int_equal(store_run(f->st, txn_get_fn, &r), 0);
+            assert_int_equal(r.got.created, i);
+            assert_int_equal(get(f, "acct_A", ids[i], &got), 0);
+        }
+        arena_free(f->a);
+        f->a = arena_new();
+        reopen(f);
+    }
+    sqlite3 *db = raw_db(f);
+    assert_int_equal(raw_int(db, "SELECT count(*) FROM sessions"), N_BIG);
+    sqlite3_stmt *stmt;
+    assert_int_equal(sqlite3_prepare_v2(db, "PRAGMA integrity_check", -1, &stmt, NULL), SQLITE_OK);
+    assert_int_equal(sqlite3_step(stmt), SQLITE_ROW);
+    assert_string_equal((const char *)sqlite3_column_text(stmt, 0), "ok");
+    sqlite3_finalize(stmt);
+    sqlite3_close(db);
 }
 
 /* Every insert acknowledged before kill -9 is in the database afterwards. */
@@ -1469,6 +1653,9 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_redactions_due, setup, teardown),
         cmocka_unit_test_setup_teardown(test_migrations_and_settings, setup, teardown),
         cmocka_unit_test_setup_teardown(test_kill9_keeps_acknowledged, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_session_ids_merge, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_migration_from_v1, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_big_transaction, setup, teardown),
         cmocka_unit_test_setup_teardown(test_measure_group_commit, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -1,0 +1,36 @@
+/*
+ * id_map: an exact, thread-safe map from an object id (a short string) to a 64-bit row number,
+ * for the SQLite store's sessions whose ids are not yet in the on-disk id index (see
+ * store_sqlite.c, "Session ids"). Any thread may read it while one thread writes it.
+ *
+ * Not a cache: nothing is evicted; entries go only when idmap_drop_upto removes them.
+ */
+#ifndef VERIFYD_ID_MAP_H
+#define VERIFYD_ID_MAP_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+/* The longest id the map holds, in bytes. */
+#define IDMAP_ID_MAX 63
+
+typedef struct idmap idmap;
+
+/* A new, empty map (aborts on out of memory). Release with idmap_free. */
+idmap *idmap_new(void);
+void idmap_free(idmap *m);
+
+/* Map id to row, replacing any earlier row of that id. 0, or -1 (nothing stored) when id is
+ * longer than IDMAP_ID_MAX. */
+int idmap_put(idmap *m, const char *id, int64_t row);
+
+/* 1 and *row set when id is in the map, else 0. */
+int idmap_get(idmap *m, const char *id, int64_t *row);
+
+/* Remove every entry whose row is <= upto. */
+void idmap_drop_upto(idmap *m, int64_t upto);
+
+/* How many entries the map holds. */
+size_t idmap_count(idmap *m);
+
+#endif

@@ -1,0 +1,23 @@
+/*
+ * wal_buffer: an SQLite VFS that gathers the writes SQLite makes to a WAL file into one buffer and
+ * hands them to the operating system in one write, before the WAL is synced.
+ *
+ * SQLite writes every WAL frame as two writes (a 24-byte header, then the page), so a commit of a
+ * few hundred pages is a few hundred system calls. Through this VFS it is one write per commit
+ * (per contiguous run of frames), and the sync that follows makes it durable exactly as before.
+ *
+ * Use it only on a connection with PRAGMA synchronous = FULL in WAL mode: there every commit syncs
+ * the WAL before it publishes the new frames to readers, and the sync is where the buffer is
+ * written. (With synchronous = NORMAL a commit publishes frames without a sync, and readers on
+ * other file handles could look for frames still in the buffer.)
+ *
+ * Not for: the database file, the shared-memory index or journals; those pass straight through.
+ */
+#ifndef VERIFYD_WAL_BUFFER_H
+#define VERIFYD_WAL_BUFFER_H
+
+/* The VFS name to pass to sqlite3_open_v2. Registers it on the first call (thread-safe); returns
+ * NULL when it cannot (no default VFS), in which case open with the default VFS. */
+const char *wal_buffer_vfs(void);
+
+#endif

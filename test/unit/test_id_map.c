@@ -1,0 +1,150 @@
+/*
+ * Unit tests for id_map.c: lookups, replacement, growth far past the initial table, bulk removal
+ * by row, refused ids, and lookups running beside a writer.
+ */
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <setjmp.h>
+#include <cmocka.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "id_map.h"
+#include "ids.h"
+
+static void test_put_get_replace(void **state)
+{
+    (void)state;
+    idmap *m = idmap_new();
+    int64_t row = -1;
+    assert_int_equal(idmap_get(m, "vs_a", &row), 0);
+    assert_int_equal(idmap_put(m, "vs_a", 7), 0);
+    assert_int_equal(idmap_put(m, "vs_b", 8), 0);
+    assert_int_equal(idmap_get(m, "vs_a", &row), 1);
+    assert_int_equal(row, 7);
+    assert_int_equal(idmap_get(m, "vs_b", &row), 1);
+    assert_int_equal(row, 8);
+    /* A prefix or an extension of a stored id is another id. */
+    assert_int_equal(idmap_get(m, "vs_", &row), 0);
+    assert_int_equal(idmap_get(m, "vs_ab", &row), 0);
+    /* The same id again replaces its row; the count does not change. */
+    assert_int_equal(idmap_put(m, "vs_a", 9), 0);
+    assert_int_equal(idmap_get(m, "vs_a", &row), 1);
+    assert_int_equal(row, 9);
+    assert_int_equal(idmap_count(m), 2);
+    idmap_free(m);
+}
+
+static void test_refused_ids(void **state)
+{
+    (void)state;
+    idmap *m = idmap_new();
+    char longest[IDMAP_ID_MAX + 2];
+    memset(longest, 'x', sizeof longest);
+    longest[IDMAP_ID_MAX] = '\0';
+    assert_int_equal(idmap_put(m, longest, 1), 0);
+    longest[IDMAP_ID_MAX] = 'x';
+    longest[IDMAP_ID_MAX + 1] = '\0';
+    assert_int_equal(idmap_put(m, longest, 2), -1);
+    assert_int_equal(idmap_put(m, "", 3), -1);
+    int64_t row = 0;
+    assert_int_equal(idmap_get(m, longest, &row), 0);
+    assert_int_equal(idmap_get(m, "", &row), 0);
+    assert_int_equal(idmap_count(m), 1);
+    idmap_free(m);
+}
+
+#define MANY 50000
+
+static void test_growth_and_drop_upto(void **state)
+{
+    (void)state;
+    static char ids[MANY][32];
+    idmap *m = idmap_new();
+    for (int i = 0; i < MANY; i++) {
+        ids_random(ids[i], sizeof ids[i], "vs_", 24);
+        assert_int_equal(idmap_put(m, ids[i], i + 1), 0);
+    }
+    assert_int_equal(idmap_count(m), MANY);
+    for (int i = 0; i < MANY; i++) {
+        int64_t row = 0;
+        assert_int_equal(idmap_get(m, ids[i], &row), 1);
+        assert_int_equal(row, i + 1);
+    }
+    /* Rows 1..40000 go; the rest stay, found as before. */
+    idmap_drop_upto(m, 40000);
+    assert_int_equal(idmap_count(m), MANY - 40000);
+    for (int i = 0; i < MANY; i++) {
+        int64_t row = 0;
+        assert_int_equal(idmap_get(m, ids[i], &row), i + 1 > 40000);
+        if (i + 1 > 40000) assert_int_equal(row, i + 1);
+    }
+    /* Everything goes; the map still works afterwards. */
+    idmap_drop_upto(m, INT64_MAX);
+    assert_int_equal(idmap_count(m), 0);
+    assert_int_equal(idmap_put(m, ids[0], 5), 0);
+    int64_t row = 0;
+    assert_int_equal(idmap_get(m, ids[0], &row), 1);
+    assert_int_equal(row, 5);
+    idmap_free(m);
+}
+
+typedef struct reader_arg {
+    idmap *m;
+    int misses;
+} reader_arg;
+
+/* Looks up the ids 0..999 (put before the writer started) while the map grows and shrinks. */
+static void *reader_main(void *p)
+{
+    reader_arg *r = p;
+    for (int round = 0; round < 200; round++)
+        for (int i = 0; i < 1000; i++) {
+            char id[32];
+            int64_t row = 0;
+            snprintf(id, sizeof id, "vs_keep%d", i);
+            if (!idmap_get(r->m, id, &row) || row != 1000000 + i) r->misses++;
+        }
+    return NULL;
+}
+
+static void test_readers_beside_writer(void **state)
+{
+    (void)state;
+    idmap *m = idmap_new();
+    for (int i = 0; i < 1000; i++) {
+        char id[32];
+        snprintf(id, sizeof id, "vs_keep%d", i);
+        idmap_put(m, id, 1000000 + i);
+    }
+    reader_arg r[2] = {{m, 0}, {m, 0}};
+    pthread_t t[2];
+    for (int i = 0; i < 2; i++)
+        assert_int_equal(pthread_create(&t[i], NULL, reader_main, &r[i]), 0);
+    for (int round = 0; round < 20; round++) {
+        for (int i = 0; i < 5000; i++) {
+            char id[32];
+            snprintf(id, sizeof id, "vs_tmp%d_%d", round, i);
+            idmap_put(m, id, i);
+        }
+        idmap_drop_upto(m, 999999); /* the temporary ones, never the kept ones */
+    }
+    for (int i = 0; i < 2; i++)
+        pthread_join(t[i], NULL);
+    assert_int_equal(r[0].misses + r[1].misses, 0);
+    assert_int_equal(idmap_count(m), 1000);
+    idmap_free(m);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_put_get_replace),
+        cmocka_unit_test(test_refused_ids),
+        cmocka_unit_test(test_growth_and_drop_upto),
+        cmocka_unit_test(test_readers_beside_writer),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
