@@ -113,6 +113,81 @@ int idmap_get(idmap *m, const char *id, int64_t *row)
     return found;
 }
 
+/* The first 8 bytes of an id as a big-endian number: comparing two keys orders the ids as
+ * strcmp would, except that equal keys need the rest of the string. */
+static uint64_t prefix_key(const char *id)
+{
+    uint64_t k = 0;
+    int i = 0;
+    for (; i < 8 && id[i] != '\0'; i++)
+        k = k << 8 | (unsigned char)id[i];
+    return k << (8 * (8 - i));
+}
+
+typedef struct sort_item {
+    uint64_t key;
+    uint32_t at; /* index into the unsorted entries */
+} sort_item;
+
+/* Sort n entries by id: a byte-wise radix sort of their prefix keys (small items, no compare
+ * calls: qsort took ~17 ms for 40k ids, in the writer's path), then insertion sort by the whole
+ * id within each run of equal keys. */
+static void sort_by_id(idmap_entry *e, size_t n)
+{
+    sort_item *a = xmalloc(n * sizeof *a), *b = xmalloc(n * sizeof *b);
+    for (size_t i = 0; i < n; i++)
+        a[i] = (sort_item){prefix_key(e[i].id), (uint32_t)i};
+    for (int shift = 0; shift < 64; shift += 8) {
+        size_t count[257] = {0};
+        for (size_t i = 0; i < n; i++)
+            count[((a[i].key >> shift) & 0xff) + 1]++;
+        for (int d = 0; d < 256; d++)
+            count[d + 1] += count[d];
+        for (size_t i = 0; i < n; i++)
+            b[count[(a[i].key >> shift) & 0xff]++] = a[i];
+        sort_item *t = a;
+        a = b;
+        b = t;
+    }
+    for (size_t i = 1; i < n; i++) /* runs of equal keys are short: ids are random */
+        for (size_t j = i;
+             j > 0 && a[j - 1].key == a[j].key && strcmp(e[a[j - 1].at].id, e[a[j].at].id) > 0;
+             j--) {
+            sort_item t = a[j];
+            a[j] = a[j - 1];
+            a[j - 1] = t;
+        }
+    idmap_entry *sorted = xmalloc(n * sizeof *sorted);
+    for (size_t i = 0; i < n; i++)
+        sorted[i] = e[a[i].at];
+    memcpy(e, sorted, n * sizeof *e);
+    free(sorted);
+    free(a);
+    free(b);
+}
+
+size_t idmap_collect(idmap *m, int64_t lo, int64_t hi, idmap_entry **out)
+{
+    size_t n = 0, cap = 0;
+    idmap_entry *e = NULL;
+    pthread_rwlock_rdlock(&m->lock);
+    for (size_t i = 0; i <= m->mask; i++) {
+        const slot *s = &m->slots[i];
+        if (s->id[0] == '\0' || s->row <= lo || s->row > hi) continue;
+        if (n == cap) {
+            cap = cap ? cap * 2 : 256;
+            e = xrealloc(e, cap * sizeof *e);
+        }
+        e[n].row = s->row;
+        memcpy(e[n].id, s->id, sizeof e[n].id);
+        n++;
+    }
+    pthread_rwlock_unlock(&m->lock);
+    if (n > 1) sort_by_id(e, n);
+    *out = e;
+    return n;
+}
+
 void idmap_drop_upto(idmap *m, int64_t upto)
 {
     pthread_rwlock_wrlock(&m->lock);

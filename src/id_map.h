@@ -27,6 +27,16 @@ int idmap_put(idmap *m, const char *id, int64_t row);
 /* 1 and *row set when id is in the map, else 0. */
 int idmap_get(idmap *m, const char *id, int64_t *row);
 
+/* One entry, as idmap_collect hands them out. */
+typedef struct idmap_entry {
+    int64_t row;
+    char id[IDMAP_ID_MAX + 1];
+} idmap_entry;
+
+/* The entries whose row is in (lo, hi], sorted by id (byte order): returns their number and
+ * sets *out to a malloc'ed array (the caller frees it; NULL when there are none). */
+size_t idmap_collect(idmap *m, int64_t lo, int64_t hi, idmap_entry **out);
+
 /* Remove every entry whose row is <= upto. */
 void idmap_drop_upto(idmap *m, int64_t upto);
 

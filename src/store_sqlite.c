@@ -314,9 +314,9 @@ static const char *const write_sql[W_COUNT] = {
     [W_SESSION_EXISTS] = "SELECT 1 FROM sessions WHERE " SESSION_BY_ID("1", "2"),
     [W_IDS_UNMERGED] = "SELECT id, seq FROM sessions"
                        " WHERE seq > (SELECT seq FROM session_ids_merged)",
-    [W_IDS_MERGE] = "INSERT OR IGNORE INTO session_ids (id, seq) SELECT id, seq FROM sessions"
-                    " WHERE seq > ?1 AND seq <= ?2 AND (?3 IS NULL OR id >= ?3)"
-                    " AND (?4 IS NULL OR id < ?4) ORDER BY id",
+    /* Only a map entry whose row holds that id: one left by a rolled-back insert is skipped. */
+    [W_IDS_MERGE] = "INSERT OR IGNORE INTO session_ids (id, seq) SELECT ?1, ?2"
+                    " WHERE EXISTS (SELECT 1 FROM sessions WHERE seq = ?2 AND id = ?1)",
     [W_IDS_MERGED_SET] = "UPDATE session_ids_merged SET seq = ?1",
     [W_SEQ_MAX] = "SELECT COALESCE(MAX(seq), 0) FROM sessions",
 };
@@ -410,13 +410,14 @@ typedef struct sq_store {
     size_t n_written, cap_written;
 
     /* Session ids not yet in session_ids (see "Session ids"); any thread reads the map. The
-     * merge round in progress is the writer's: it merges seq in (merged_upto, round_hi], one
-     * key range (round_chunk) per batch; round_hi 0 means no round. */
+     * merge round in progress is the writer's: round[0..round_n) are the map's entries with seq
+     * in (merged_upto, round_hi], in id order, merged up to round_pos; round_hi 0: no round. */
     idmap *unmerged;
     size_t merge_min;
     int64_t merged_upto, round_hi;
-    int round_chunk;
-    int chunk_in_batch; /* this batch merged round_chunk: advance once it commits */
+    idmap_entry *round;
+    size_t round_n, round_pos;
+    size_t chunk_end; /* this batch merged round[round_pos..chunk_end): kept once it commits */
 
     /* Checkpointer: copies the WAL back into the database file on its own thread and
      * connection, so that this I/O never sits in a commit's path (the writer's automatic
@@ -678,11 +679,11 @@ static int decode_session_item(sqlite3_stmt *stmt, int col, arena *a, const char
  * of a create's cost once a table holds 100k sessions. So the id index (session_ids) is filled in
  * batches instead. A new session's id goes into an in-memory map (st->unmerged, id -> seq) as the
  * writer inserts the row; once the map holds merge_min ids, the writer merges them into
- * session_ids in a round of MERGE_CHUNKS key ranges, one range inside each of the next batches'
- * transactions: sorted inserts that share leaves. The round's last chunk records its upper seq
- * in session_ids_merged, and only after that commits are those ids dropped from the map. At
- * start, the map is refilled from the sessions above session_ids_merged. A crash mid-round just
- * merges the round again (INSERT OR IGNORE).
+ * session_ids in a round: sorted by id, a share of them inside each of the next batches'
+ * transactions, so that the round's inserts share leaves instead of each taking its own. The
+ * round's last chunk records its upper seq in session_ids_merged, and only after that commits are
+ * those ids dropped from the map. At start, the map is refilled from the sessions above
+ * session_ids_merged. A crash mid-round just merges the round again (INSERT OR IGNORE).
  *
  * A lookup by id (SESSION_BY_ID) takes the seq from the map when the id is there, else from
  * session_ids. Order matters for readers: the map is consulted before the statement starts, so
@@ -691,7 +692,9 @@ static int decode_session_item(sqlite3_stmt *stmt, int col, arena *a, const char
  * harmless: the lookup compares the id again.
  */
 #define MERGE_MIN_DEFAULT 32768
-#define MERGE_CHUNKS 8
+/* A round spreads over this many batches at least: 1024 ids per batch by default, about a
+ * millisecond of the writer's time. */
+#define MERGE_SPREAD 64
 
 /* Bind the SESSION_BY_ID seq parameter idx of stmt: the map's seq for id, if it has one (else
  * it stays NULL). Call before the statement's first step. SQLite's result code. */
@@ -2257,51 +2260,45 @@ static int sq_txn_events_prune(store_txn *t, int64_t cutoff, int *n)
  * frame reached the disk. The jobs are then told STORE_EIO although their rows may reappear after
  * a restart; an acknowledged write is still never lost.
  */
-/* The lower bound of key range `chunk` of a merge round, NULL for the first: MERGE_CHUNKS
- * near-equal ranges of the character after "vs_" (base62, in byte order). */
-static const char *chunk_bound(int chunk, char out[5])
+/* Session ids: at the start of a batch, before its jobs, start a merge round when the map
+ * holds merge_min ids. Its upper bound is MAX(seq) now, when every session up to it is
+ * committed: SQLite never hands out a seq at or below the largest one again. */
+static void ids_round_begin(sq_store *st)
 {
-    static const char base62[] = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
-    if (chunk == 0) return NULL;
-    snprintf(out, 5, "vs_%c", base62[chunk * 62 / MERGE_CHUNKS]);
-    return out;
+    sqlite3_stmt *stmt;
+    if (st->round_hi != 0 || idmap_count(st->unmerged) < st->merge_min) return;
+    if (writer_stmt(st, W_SEQ_MAX, &stmt) != 0) return;
+    int64_t hi = sqlite3_step(stmt) == SQLITE_ROW ? sqlite3_column_int64(stmt, 0) : 0;
+    finish(stmt);
+    if (hi <= st->merged_upto) return;
+    st->round_n = idmap_collect(st->unmerged, st->merged_upto, hi, &st->round);
+    st->round_pos = st->chunk_end = 0;
+    st->round_hi = hi;
 }
 
-/* Session ids: one chunk of the merge round, started first when the map holds merge_min ids.
- * Runs inside the batch's transaction in its own savepoint; a failure is logged, rolled back to
- * that savepoint and retried with a later batch, and never touches the batch's jobs. */
+/* Session ids: the round's next merge_min / MERGE_SPREAD ids, after the batch's jobs, inside its
+ * transaction and in its own savepoint. In id order, consecutive inserts share leaves. A
+ * failure is logged and rolled back to the savepoint; the chunk is retried with a later batch
+ * and the batch's jobs are untouched. */
 static void ids_merge_step(sq_store *st)
 {
     sqlite3_stmt *stmt;
-    char lo_buf[5], hi_buf[5];
-    st->chunk_in_batch = 0;
-    if (st->round_hi == 0) {
-        if (idmap_count(st->unmerged) < st->merge_min) return;
-        int64_t hi = 0;
-        if (writer_stmt(st, W_SEQ_MAX, &stmt) != 0) return;
-        if (sqlite3_step(stmt) == SQLITE_ROW) hi = sqlite3_column_int64(stmt, 0);
-        finish(stmt);
-        if (hi <= st->merged_upto) return;
-        st->round_hi = hi;
-        st->round_chunk = 0;
-    }
+    st->chunk_end = st->round_pos;
+    if (st->round_hi == 0) return;
     if (writer_exec(st, W_SAVEPOINT) != 0) return;
+    size_t chunk = st->merge_min / MERGE_SPREAD > 0 ? st->merge_min / MERGE_SPREAD : 1;
+    size_t end = st->round_pos + chunk < st->round_n ? st->round_pos + chunk : st->round_n;
     int rc = writer_stmt(st, W_IDS_MERGE, &stmt);
-    if (rc == 0) {
-        const char *lo = chunk_bound(st->round_chunk, lo_buf);
-        const char *hi =
-            st->round_chunk + 1 < MERGE_CHUNKS ? chunk_bound(st->round_chunk + 1, hi_buf) : NULL;
-        int br = sqlite3_bind_int64(stmt, 1, st->merged_upto);
-        br |= sqlite3_bind_int64(stmt, 2, st->round_hi);
-        br |= bind_text(stmt, 3, lo) | bind_text(stmt, 4, hi);
-        if (br != SQLITE_OK) {
+    for (size_t i = st->round_pos; i < end && rc == 0; i++) {
+        if ((bind_text(stmt, 1, st->round[i].id) | sqlite3_bind_int64(stmt, 2, st->round[i].row)) !=
+            SQLITE_OK) {
             finish(stmt);
             rc = db_fail(st->wdb, "bind");
         } else {
             rc = run_stmt(st->wdb, stmt);
         }
     }
-    if (rc == 0 && st->round_chunk + 1 == MERGE_CHUNKS) {
+    if (rc == 0 && end == st->round_n) {
         rc = writer_stmt(st, W_IDS_MERGED_SET, &stmt);
         if (rc == 0 && sqlite3_bind_int64(stmt, 1, st->round_hi) != SQLITE_OK) {
             finish(stmt);
@@ -2314,19 +2311,22 @@ static void ids_merge_step(sq_store *st)
         fprintf(stderr, "verifyd: store: merging session ids failed; it will be retried\n");
         writer_exec(st, W_ROLLBACK_TO);
     }
-    if (writer_exec(st, W_RELEASE) == 0 && rc == 0) st->chunk_in_batch = 1;
+    if (writer_exec(st, W_RELEASE) == 0 && rc == 0) st->chunk_end = end;
 }
 
-/* Session ids: the batch that ran a merge chunk committed. After the round's last chunk, its
- * ids leave the map (only now: see "Session ids"). */
+/* Session ids: the batch committed. Keep its chunk; after the round's last, its ids leave the
+ * map (only now: see "Session ids"). */
 static void ids_merge_committed(sq_store *st)
 {
-    if (!st->chunk_in_batch) return;
-    st->chunk_in_batch = 0;
-    if (++st->round_chunk < MERGE_CHUNKS) return;
+    if (st->round_hi == 0) return;
+    st->round_pos = st->chunk_end;
+    if (st->round_pos < st->round_n) return;
     idmap_drop_upto(st->unmerged, st->round_hi);
     st->merged_upto = st->round_hi;
     st->round_hi = 0;
+    free(st->round);
+    st->round = NULL;
+    st->round_n = st->round_pos = st->chunk_end = 0;
 }
 
 /* Session ids, at open: the map holds every session above session_ids_merged. */
@@ -2360,6 +2360,7 @@ static void run_batch(sq_store *st, job *first)
 {
     int rc = writer_exec(st, W_BEGIN);
     if (rc != 0) goto failed;
+    ids_round_begin(st);
     for (job *j = first; j != NULL; j = j->next) {
         rc = writer_exec(st, W_SAVEPOINT);
         if (rc != 0) goto failed;
@@ -2395,7 +2396,6 @@ static void run_batch(sq_store *st, job *first)
     return;
 
 failed:
-    st->chunk_in_batch = 0;
     written_flush(st, 0, 0);
     if (!sqlite3_get_autocommit(st->wdb)) writer_exec(st, W_ROLLBACK);
     for (job *j = first; j != NULL; j = j->next)
@@ -2577,6 +2577,7 @@ static void sq_destroy(sq_store *st)
     free(st->written);
     scache_free(st->cache);
     idmap_free(st->unmerged);
+    free(st->round);
     pthread_cond_destroy(&st->qcv);
     pthread_mutex_destroy(&st->qmu);
     pthread_cond_destroy(&st->ccv);

@@ -9,6 +9,7 @@
 #include <cmocka.h>
 #include <pthread.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "id_map.h"
@@ -73,6 +74,17 @@ static void test_growth_and_drop_upto(void **state)
         assert_int_equal(idmap_get(m, ids[i], &row), 1);
         assert_int_equal(row, i + 1);
     }
+    /* The entries of rows (100, 5100], in id order. */
+    idmap_entry *e = NULL;
+    assert_int_equal(idmap_collect(m, 100, 5100, &e), 5000);
+    for (int i = 0; i < 5000; i++) {
+        assert_true(e[i].row > 100 && e[i].row <= 5100);
+        assert_string_equal(e[i].id, ids[e[i].row - 1]);
+        if (i > 0) assert_true(strcmp(e[i - 1].id, e[i].id) < 0);
+    }
+    free(e);
+    assert_int_equal(idmap_collect(m, MANY, INT64_MAX, &e), 0);
+    assert_null(e);
     /* Rows 1..40000 go; the rest stay, found as before. */
     idmap_drop_upto(m, 40000);
     assert_int_equal(idmap_count(m), MANY - 40000);
