@@ -41,6 +41,10 @@
 #define FETCH 256
 #define IDLE_RECHECK_MS 60000
 #define FILL_GAP_MS 2
+/* The gap while the API keeps the store's writer busy (store_busy): deliveries are background
+ * work and yield the CPU to requests, down to a floor of one read of the outbox (up to
+ * max_connections attempts) per BUSY_FILL_GAP_MS; the backlog drains once requests slacken. */
+#define BUSY_FILL_GAP_MS 25
 #define PRUNE_EVERY_MS (3600 * 1000LL)
 #define EVENT_TTL_S (30 * 86400LL) /* CONTRACT.md §8: only the last 30 days are available */
 
@@ -449,19 +453,20 @@ static void *run(void *arg)
     int64_t next_check = 0, next_prune = 0, last_fill = 0;
     while (!atomic_load(&d->stopping)) {
         int64_t now = util_now_ms();
+        int64_t gap = store_busy(d->cfg.st) ? BUSY_FILL_GAP_MS : FILL_GAP_MS;
         if (now >= next_prune) {
             prune(d);
             next_prune = now + PRUNE_EVERY_MS;
         }
         /* Kicks (a commit that queued deliveries, a recorded outcome) come thousands of times a
-         * second under load; reading the outbox at most every FILL_GAP_MS serves them all at
-         * a fraction of the reads, well inside the latency a receiver notices. */
-        if (now >= next_check || (atomic_load(&d->kicked_full) && now - last_fill >= FILL_GAP_MS)) {
+         * second under load; reading the outbox at most every gap serves them all at a
+         * fraction of the reads, well inside the latency a receiver notices. */
+        if (now >= next_check || (atomic_load(&d->kicked_full) && now - last_fill >= gap)) {
             atomic_store(&d->kicked_full, 0);
             atomic_store(&d->kicked, 0);
             next_check = fill(d, now, 1);
             last_fill = now;
-        } else if (atomic_load(&d->kicked) && now - last_fill >= FILL_GAP_MS) {
+        } else if (atomic_load(&d->kicked) && now - last_fill >= gap) {
             atomic_store(&d->kicked, 0);
             int64_t again = fill(d, now, 0);
             if (again < next_check) next_check = again;
@@ -489,8 +494,8 @@ static void *run(void *arg)
         now = util_now_ms();
         int64_t wait = next_check - now;
         if (next_prune - now < wait) wait = next_prune - now;
-        if (atomic_load(&d->kicked) && last_fill + FILL_GAP_MS - now < wait)
-            wait = last_fill + FILL_GAP_MS - now; /* a pending kick waits out the gap only */
+        if (atomic_load(&d->kicked) && last_fill + gap - now < wait)
+            wait = last_fill + gap - now; /* a pending kick waits out the gap only */
         if (wait > IDLE_RECHECK_MS) wait = IDLE_RECHECK_MS;
         if (wait > 0) curl_multi_poll(d->multi, NULL, 0, (int)wait, NULL);
     }

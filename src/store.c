@@ -171,6 +171,11 @@ int store_delivery_next_due(store *st, int64_t after_ms, int64_t *out_ms)
     return st->ops->delivery_next_due(st, after_ms, out_ms);
 }
 
+int store_busy(store *st)
+{
+    return st->ops->busy(st);
+}
+
 void store_set_outbox_hook(store *st, store_outbox_hook fn, void *ctx)
 {
     st->ops->set_outbox_hook(st, fn, ctx);

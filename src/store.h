@@ -231,6 +231,10 @@ int store_delivery_next_due(store *st, int64_t after_ms, int64_t *out_ms);
 typedef void (*store_outbox_hook)(void *ctx);
 void store_set_outbox_hook(store *st, store_outbox_hook fn, void *ctx);
 
+/* 1 when write jobs are queued behind the one running (the API keeps the writer busy), else 0.
+ * A hint for background work that should yield to requests; any thread. */
+int store_busy(store *st);
+
 /* Inside a job: one pending delivery, due at now_ms, for every enabled endpoint of e's account
  * and mode whose enabled_events has e->type or '*', plus the forward endpoint when enabled;
  * *n is how many. Call before inserting e (set e->pending_webhooks = *n). */

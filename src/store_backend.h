@@ -48,6 +48,7 @@ typedef struct store__ops {
                           store_delivery **items, size_t *n);
     int (*delivery_next_due)(store *st, int64_t after_ms, int64_t *out_ms);
     void (*set_outbox_hook)(store *st, store_outbox_hook fn, void *ctx);
+    int (*busy)(store *st);
     int (*txn_outbox_add)(store_txn *t, const store_event *e, int64_t now_ms, int *n);
     int (*txn_delivery_result)(store_txn *t, int64_t seq, const char *event_id, int ok,
                                int64_t next_ms);

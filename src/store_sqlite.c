@@ -334,6 +334,7 @@ enum {
     WW_WEBHOOK_UPDATE,
     WW_WEBHOOK_DELETE,
     WW_DELIVERIES_DROP,
+    WW_OUTBOX_ENDPOINTS,
     WW_FORWARD_PUT,
     WW_FORWARD_OFF,
     WW_FORWARD_SECRET,
@@ -1636,12 +1637,16 @@ static const char *const whk_read_sql[WR_COUNT] = {
 };
 
 static const char *const whk_write_sql[WW_COUNT] = {
+    /* The fan-out is a read, then one single-row insert per endpoint: an INSERT ... SELECT
+     * would open a statement journal for every event. */
+    [WW_OUTBOX_ENDPOINTS] =
+        "SELECT id FROM webhook_endpoints"
+        " WHERE ((account = ?1 AND livemode = ?2) OR account = '*') AND disabled = 0"
+        " AND (instr(enabled_events, char(10) || '*' || char(10)) > 0"
+        " OR instr(enabled_events, char(10) || ?3 || char(10)) > 0)",
     [WW_OUTBOX_ADD] =
         "INSERT INTO deliveries (event_id, endpoint_id, account, attempts, next_attempt_ms, state)"
-        " SELECT ?1, id, ?2, 0, ?5, 0 FROM webhook_endpoints"
-        " WHERE ((account = ?2 AND livemode = ?3) OR account = '*') AND disabled = 0"
-        " AND (instr(enabled_events, char(10) || '*' || char(10)) > 0"
-        " OR instr(enabled_events, char(10) || ?4 || char(10)) > 0)",
+        " VALUES (?1, ?2, ?3, 0, ?4, 0)",
     [WW_DELIVERY_OK] = "UPDATE deliveries SET state = 1, attempts = attempts + 1,"
                        " next_attempt_ms = NULL WHERE seq = ?1 AND state = 0",
     [WW_EVENT_DELIVERED] = "UPDATE events SET pending_webhooks = pending_webhooks - 1"
@@ -2051,6 +2056,15 @@ done:
     return rc;
 }
 
+static int sq_busy(store *base)
+{
+    sq_store *st = (sq_store *)base;
+    pthread_mutex_lock(&st->qmu);
+    int busy = st->qhead != NULL;
+    pthread_mutex_unlock(&st->qmu);
+    return busy;
+}
+
 static void sq_set_outbox_hook(store *base, store_outbox_hook fn, void *ctx)
 {
     sq_store *st = (sq_store *)base;
@@ -2063,23 +2077,34 @@ static void sq_set_outbox_hook(store *base, store_outbox_hook fn, void *ctx)
 static int sq_txn_outbox_add(store_txn *t, const store_event *e, int64_t now_ms, int *n)
 {
     sq_store *st = ((sq_txn *)t)->st;
-    sqlite3_stmt *stmt;
+    sqlite3_stmt *sel, *ins;
     *n = 0;
-    int rc = whk_writer_stmt(st, WW_OUTBOX_ADD, &stmt);
+    int rc = whk_writer_stmt(st, WW_OUTBOX_ENDPOINTS, &sel);
+    if (rc == 0) rc = whk_writer_stmt(st, WW_OUTBOX_ADD, &ins);
     if (rc != 0) return rc;
-    int br = bind_text(stmt, 1, e->id);
-    br |= bind_text(stmt, 2, e->account);
-    br |= sqlite3_bind_int(stmt, 3, e->livemode ? 1 : 0);
-    br |= bind_text(stmt, 4, e->type);
-    br |= sqlite3_bind_int64(stmt, 5, now_ms);
-    if (br != SQLITE_OK) {
-        finish(stmt);
+    if ((bind_text(sel, 1, e->account) | sqlite3_bind_int(sel, 2, e->livemode ? 1 : 0) |
+         bind_text(sel, 3, e->type)) != SQLITE_OK) {
+        finish(sel);
         return db_fail(st->wdb, "bind");
     }
-    rc = run_stmt(st->wdb, stmt);
+    /* One insert per matching endpoint as the read goes (another table: SQLite allows it). */
+    int found = 0, src = SQLITE_DONE;
+    while (rc == 0 && (src = sqlite3_step(sel)) == SQLITE_ROW) {
+        if ((bind_text(ins, 1, e->id) |
+             bind_text(ins, 2, (const char *)sqlite3_column_text(sel, 0)) |
+             bind_text(ins, 3, e->account) | sqlite3_bind_int64(ins, 4, now_ms)) != SQLITE_OK) {
+            finish(ins);
+            rc = db_fail(st->wdb, "bind");
+            break;
+        }
+        rc = run_stmt(st->wdb, ins);
+        found++;
+    }
+    if (rc == 0 && src != SQLITE_DONE) rc = db_fail(st->wdb, "outbox endpoints");
+    finish(sel);
     if (rc != 0) return rc;
-    *n = sqlite3_changes(st->wdb);
-    if (*n > 0) st->outbox_dirty = 1;
+    *n = found;
+    if (found > 0) st->outbox_dirty = 1;
     return 0;
 }
 
@@ -3021,6 +3046,7 @@ const store__ops store__sqlite_ops = {
     .deliveries_due = sq_deliveries_due,
     .delivery_next_due = sq_delivery_next_due,
     .set_outbox_hook = sq_set_outbox_hook,
+    .busy = sq_busy,
     .txn_outbox_add = sq_txn_outbox_add,
     .txn_delivery_result = sq_txn_delivery_result,
     .txn_webhook_get = sq_txn_webhook_get,

@@ -736,6 +736,9 @@ static void test_failing_job_keeps_batch_mates(void **state)
         pthread_cond_wait(&g.cv, &g.mu);
     pthread_mutex_unlock(&g.mu);
 
+    /* The writer runs a job and none waits: not busy. */
+    assert_int_equal(store_busy(f->st), 0);
+
     /* Queued while the writer is held: they form the next batch together. */
     vs_session a = mk("acct_A", "vs_a", 1), b = mk("acct_A", "vs_b", 2),
                c = mk("acct_A", "vs_c", 3);
@@ -745,6 +748,7 @@ static void test_failing_job_keeps_batch_mates(void **state)
     tjob_submit(f->st, &jc, insert_fn, &cc);
     tjob_submit(f->st, &jd, insert_fn, &cd); /* vs_a again: STORE_EXISTS */
     tjob_submit(f->st, &je, fail_plain_fn, NULL);
+    assert_int_equal(store_busy(f->st), 1); /* jobs wait behind the held one */
 
     pthread_mutex_lock(&g.mu);
     g.open = 1;
@@ -757,6 +761,7 @@ static void test_failing_job_keeps_batch_mates(void **state)
     assert_int_equal(tjob_wait(&jc), 0);
     assert_int_equal(tjob_wait(&jd), STORE_EXISTS);
     assert_int_equal(tjob_wait(&je), STORE_ABORTED);
+    assert_int_equal(store_busy(f->st), 0);
     assert_int_equal(ja.batch, jg.batch + 1);
     assert_int_equal(jb.batch, ja.batch);
     assert_int_equal(jc.batch, ja.batch);
