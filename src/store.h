@@ -231,8 +231,9 @@ int store_delivery_next_due(store *st, int64_t after_ms, int64_t *out_ms);
 typedef void (*store_outbox_hook)(void *ctx);
 void store_set_outbox_hook(store *st, store_outbox_hook fn, void *ctx);
 
-/* 1 when write jobs are queued behind the one running (the API keeps the writer busy), else 0.
- * A hint for background work that should yield to requests; any thread. */
+/* 1 when concurrent writes keep the store busy (several jobs in the last group commit or
+ * waiting for the next), else 0. A hint for background work that should yield to requests;
+ * any thread. */
 int store_busy(store *st);
 
 /* Inside a job: one pending delivery, due at now_ms, for every enabled endpoint of e's account

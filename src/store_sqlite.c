@@ -435,6 +435,7 @@ typedef struct sq_store {
     pthread_mutex_t qmu;
     pthread_cond_t qcv;
     job *qhead, *qtail;
+    int queued, last_batch; /* jobs waiting; jobs in the batch taken last (sq_busy) */
     int stopping;
 
     /* Readers: the calling thread's connection under rkey; every one in the registry. */
@@ -2056,11 +2057,15 @@ done:
     return rc;
 }
 
+/* Concurrent requests make batches: a few jobs in the last batch or in the queue means the
+ * writer is kept busy, while a lone request (or a delivery's own outcome) never counts. */
+#define BUSY_JOBS 4
+
 static int sq_busy(store *base)
 {
     sq_store *st = (sq_store *)base;
     pthread_mutex_lock(&st->qmu);
-    int busy = st->qhead != NULL;
+    int busy = st->queued >= BUSY_JOBS || st->last_batch >= BUSY_JOBS;
     pthread_mutex_unlock(&st->qmu);
     return busy;
 }
@@ -2440,8 +2445,11 @@ static void *writer_main(void *arg)
         }
         /* Take every waiting job, up to max_batch, as one chain. */
         job *first = st->qhead, *last = first;
-        for (int n = 1; last->next != NULL && n < st->max_batch; n++)
+        int n = 1;
+        for (; last->next != NULL && n < st->max_batch; n++)
             last = last->next;
+        st->queued -= n;
+        st->last_batch = n;
         st->qhead = last->next;
         if (st->qhead == NULL) st->qtail = NULL;
         last->next = NULL;
@@ -2468,6 +2476,7 @@ static void sq_submit(store *base, store_job_fn fn, store_done_fn done, void *ct
     else
         st->qhead = j;
     st->qtail = j;
+    st->queued++;
     pthread_cond_signal(&st->qcv);
     pthread_mutex_unlock(&st->qmu);
 }

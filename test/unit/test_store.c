@@ -748,7 +748,7 @@ static void test_failing_job_keeps_batch_mates(void **state)
     tjob_submit(f->st, &jc, insert_fn, &cc);
     tjob_submit(f->st, &jd, insert_fn, &cd); /* vs_a again: STORE_EXISTS */
     tjob_submit(f->st, &je, fail_plain_fn, NULL);
-    assert_int_equal(store_busy(f->st), 1); /* jobs wait behind the held one */
+    assert_int_equal(store_busy(f->st), 1); /* five jobs wait behind the held one */
 
     pthread_mutex_lock(&g.mu);
     g.open = 1;
@@ -761,6 +761,10 @@ static void test_failing_job_keeps_batch_mates(void **state)
     assert_int_equal(tjob_wait(&jc), 0);
     assert_int_equal(tjob_wait(&jd), STORE_EXISTS);
     assert_int_equal(tjob_wait(&je), STORE_ABORTED);
+    /* Busy while batches stay large; a lone job after them is not. */
+    assert_int_equal(store_busy(f->st), 1);
+    vs_session lone = mk("acct_A", "vs_lone", 4);
+    assert_int_equal(insert(f, &lone), 0);
     assert_int_equal(store_busy(f->st), 0);
     assert_int_equal(ja.batch, jg.batch + 1);
     assert_int_equal(jb.batch, ja.batch);
