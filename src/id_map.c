@@ -1,7 +1,7 @@
 /*
  * id_map: see id_map.h. Open addressing with linear probing in a power-of-two table kept at most
- * half full, under one reader-writer lock. Entries are removed only in bulk (idmap_drop_upto
- * rebuilds the table from the survivors), so there are no tombstones.
+ * half full, under one reader-writer lock. No tombstones: idmap_remove shifts the entries after
+ * a removed one back into place, and idmap_drop_upto rebuilds the table from the survivors.
  *
  * The ids it holds are the store's own random ids, never a client's choice, so a plain FNV-1a
  * hash is enough; lookups of arbitrary strings just probe and miss.
@@ -98,6 +98,30 @@ int idmap_put(idmap *m, const char *id, int64_t row)
     s->row = row;
     pthread_rwlock_unlock(&m->lock);
     return 0;
+}
+
+void idmap_remove(idmap *m, const char *id, int64_t row)
+{
+    size_t len = strlen(id);
+    if (len == 0 || len > IDMAP_ID_MAX) return;
+    uint64_t h = hash_id(id, len);
+    pthread_rwlock_wrlock(&m->lock);
+    slot *s = find(m->slots, m->mask, id, h);
+    if (s->id[0] != '\0' && s->row == row) {
+        /* Backward shift: an entry further along the probe run moves into the hole unless its
+         * home slot lies cyclically in (hole, its slot]. */
+        size_t hole = (size_t)(s - m->slots);
+        for (size_t j = (hole + 1) & m->mask; m->slots[j].id[0] != '\0'; j = (j + 1) & m->mask) {
+            size_t home = (size_t)m->slots[j].hash & m->mask;
+            int stays = hole <= j ? (home > hole && home <= j) : (home > hole || home <= j);
+            if (stays) continue;
+            m->slots[hole] = m->slots[j];
+            hole = j;
+        }
+        m->slots[hole].id[0] = '\0';
+        m->count--;
+    }
+    pthread_rwlock_unlock(&m->lock);
 }
 
 int idmap_get(idmap *m, const char *id, int64_t *row)

@@ -27,6 +27,9 @@ int idmap_put(idmap *m, const char *id, int64_t row);
 /* 1 and *row set when id is in the map, else 0. */
 int idmap_get(idmap *m, const char *id, int64_t *row);
 
+/* Remove id if the map holds it with exactly this row; otherwise change nothing. */
+void idmap_remove(idmap *m, const char *id, int64_t row);
+
 /* One entry, as idmap_collect hands them out. */
 typedef struct idmap_entry {
     int64_t row;

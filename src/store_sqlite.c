@@ -233,8 +233,7 @@ static int reports_redact(struct sq_store *st, const char *account, const char *
 enum { R_SESSION_GET, R_IDEM_GET, R_REDACTIONS_DUE, R_COUNT };
 
 /* The session row of id ?ID: its seq comes from ?SEQ, what the caller found in the map of
- * unmerged ids (bind_unmerged_seq), else from session_ids. The id is compared again, so a stale
- * map entry finds nothing. */
+ * unmerged ids (bind_unmerged_seq), else from session_ids; the row's id is compared too. */
 #define SESSION_BY_ID(ID, SEQ)                                                                     \
     "seq = COALESCE(?" SEQ ", (SELECT seq FROM session_ids WHERE id = ?" ID ")) AND id = ?" ID
 #define SQL_SESSION_GET                                                                            \
@@ -270,7 +269,7 @@ enum {
     W_EVENT_SNAPSHOTS,
     W_EVENT_SNAPSHOT_SET,
     W_IDEM_DELETE_OBJECT,
-    W_SESSION_EXISTS,
+    W_SESSION_ID_MERGED,
     W_IDS_UNMERGED,
     W_IDS_MERGE,
     W_IDS_MERGED_SET,
@@ -311,12 +310,10 @@ static const char *const write_sql[W_COUNT] = {
     [W_EVENT_SNAPSHOT_SET] = "UPDATE events SET snapshot = ?2 WHERE seq = ?1",
     [W_IDEM_DELETE_OBJECT] = "DELETE FROM idempotency WHERE account = ?1 AND object_id = ?2",
     /* Session ids (see there). */
-    [W_SESSION_EXISTS] = "SELECT 1 FROM sessions WHERE " SESSION_BY_ID("1", "2"),
+    [W_SESSION_ID_MERGED] = "SELECT 1 FROM session_ids WHERE id = ?1",
     [W_IDS_UNMERGED] = "SELECT id, seq FROM sessions"
                        " WHERE seq > (SELECT seq FROM session_ids_merged)",
-    /* Only a map entry whose row holds that id: one left by a rolled-back insert is skipped. */
-    [W_IDS_MERGE] = "INSERT OR IGNORE INTO session_ids (id, seq) SELECT ?1, ?2"
-                    " WHERE EXISTS (SELECT 1 FROM sessions WHERE seq = ?2 AND id = ?1)",
+    [W_IDS_MERGE] = "INSERT OR IGNORE INTO session_ids (id, seq) VALUES (?1, ?2)",
     [W_IDS_MERGED_SET] = "UPDATE session_ids_merged SET seq = ?1",
     [W_SEQ_MAX] = "SELECT COALESCE(MAX(seq), 0) FROM sessions",
 };
@@ -690,8 +687,8 @@ static int decode_session_item(sqlite3_stmt *stmt, int col, arena *a, const char
  * A lookup by id (SESSION_BY_ID) takes the seq from the map when the id is there, else from
  * session_ids. Order matters for readers: the map is consulted before the statement starts, so
  * an id missing from the map was dropped after its merge committed, and the statement's
- * snapshot, taken later, sees it in session_ids. A map entry left by a rolled-back insert is
- * harmless: the lookup compares the id again.
+ * snapshot, taken later, sees it in session_ids. An insert that rolls back takes its id out of
+ * the map again (written_flush), so the map holds committed sessions and the current batch's.
  */
 #define MERGE_MIN_DEFAULT 32768
 /* A round spreads over this many batches at least: 512 ids per batch by default, under two
@@ -1345,9 +1342,10 @@ typedef struct cache_write {
     char *account, *id;
     void *rec;
     size_t len;
+    int64_t inserted; /* the seq of an insert (in st->unmerged), 0 for an update */
 } cache_write;
 
-static void written_add(sq_store *st, const vs_session *s)
+static void written_add(sq_store *st, const vs_session *s, int64_t inserted)
 {
     if (st->n_written == st->cap_written) {
         st->cap_written = st->cap_written ? st->cap_written * 2 : 64;
@@ -1359,6 +1357,7 @@ static void written_add(sq_store *st, const vs_session *s)
     w->rec = xmalloc(st->enc.len ? st->enc.len : 1);
     memcpy(w->rec, st->enc.data, st->enc.len);
     w->len = st->enc.len;
+    w->inserted = inserted;
 }
 
 /* Forget the writes from index `from` on (a job rolled back, or the batch failed); with
@@ -1368,6 +1367,8 @@ static void written_flush(sq_store *st, size_t from, int publish)
     for (size_t i = from; i < st->n_written; i++) {
         cache_write *w = &st->written[i];
         if (publish) scache_put(st->cache, w->account, w->id, w->rec, w->len);
+        /* Session ids: an insert that did not commit leaves the map. */
+        if (!publish && w->inserted) idmap_remove(st->unmerged, w->id, w->inserted);
         free(w->account);
         free(w->id);
         free(w->rec);
@@ -1376,13 +1377,16 @@ static void written_flush(sq_store *st, size_t from, int publish)
 }
 
 /* Whether a session with this id exists in any account (the id index has no unique constraint
- * any more: see "Session ids"). 0 (no), STORE_EXISTS or STORE_EIO. */
+ * any more: see "Session ids"): in the map (which holds only sessions committed or written by
+ * this batch) or in session_ids. 0 (no), STORE_EXISTS or STORE_EIO. */
 static int session_id_taken(sq_store *st, const char *id)
 {
     sqlite3_stmt *stmt;
-    int rc = writer_stmt(st, W_SESSION_EXISTS, &stmt);
+    int64_t seq;
+    if (idmap_get(st->unmerged, id, &seq)) return STORE_EXISTS;
+    int rc = writer_stmt(st, W_SESSION_ID_MERGED, &stmt);
     if (rc != 0) return rc;
-    if ((bind_text(stmt, 1, id) | bind_unmerged_seq(st, stmt, 2, id)) != SQLITE_OK) {
+    if (bind_text(stmt, 1, id) != SQLITE_OK) {
         finish(stmt);
         return db_fail(st->wdb, "bind");
     }
@@ -1401,11 +1405,12 @@ static int sq_txn_session_insert(store_txn *t, const vs_session *s)
     rc = writer_stmt(st, W_SESSION_INSERT, &stmt);
     if (rc == 0) rc = bind_session(st, stmt, s);
     if (rc == 0) rc = run_stmt(st->wdb, stmt);
-    if (rc == 0 && idmap_put(st->unmerged, s->id, sqlite3_last_insert_rowid(st->wdb)) != 0) {
+    int64_t seq = rc == 0 ? sqlite3_last_insert_rowid(st->wdb) : 0;
+    if (rc == 0 && idmap_put(st->unmerged, s->id, seq) != 0) {
         fprintf(stderr, "verifyd: store: a session id longer than %d bytes\n", IDMAP_ID_MAX);
         rc = STORE_EIO;
     }
-    if (rc == 0) written_add(st, s);
+    if (rc == 0) written_add(st, s, seq);
     if (rc == 0) rc = links_sync(st, s); /* issue 4 */
     return rc;
 }
@@ -1422,7 +1427,7 @@ static int sq_txn_session_update(store_txn *t, const vs_session *s)
     }
     if (rc == 0) rc = run_stmt(st->wdb, stmt);
     if (rc == 0 && sqlite3_changes(st->wdb) == 0) rc = STORE_NOT_FOUND;
-    if (rc == 0) written_add(st, s);
+    if (rc == 0) written_add(st, s, 0);
     if (rc == 0) rc = links_sync(st, s); /* issue 4 */
     return rc;
 }

@@ -103,6 +103,38 @@ static void test_growth_and_drop_upto(void **state)
     idmap_free(m);
 }
 
+#define SOME 20000
+
+/* Removing entries one by one keeps every other entry reachable (the probe runs are repaired),
+ * and a removal with another row than the stored one changes nothing. */
+static void test_remove(void **state)
+{
+    (void)state;
+    static char ids[SOME][32];
+    idmap *m = idmap_new();
+    for (int i = 0; i < SOME; i++) {
+        ids_random(ids[i], sizeof ids[i], "vs_", 24);
+        idmap_put(m, ids[i], i + 1);
+    }
+    idmap_remove(m, ids[0], 999999); /* not its row */
+    idmap_remove(m, "vs_unknown", 1);
+    assert_int_equal(idmap_count(m), SOME);
+    for (int i = 0; i < SOME; i += 3)
+        idmap_remove(m, ids[i], i + 1);
+    for (int i = 0; i < SOME; i++) {
+        int64_t row = 0;
+        assert_int_equal(idmap_get(m, ids[i], &row), i % 3 != 0);
+        if (i % 3 != 0) assert_int_equal(row, i + 1);
+    }
+    assert_int_equal(idmap_count(m), SOME - (SOME + 2) / 3);
+    /* A removed id can come back. */
+    assert_int_equal(idmap_put(m, ids[0], 7), 0);
+    int64_t row = 0;
+    assert_int_equal(idmap_get(m, ids[0], &row), 1);
+    assert_int_equal(row, 7);
+    idmap_free(m);
+}
+
 typedef struct reader_arg {
     idmap *m;
     int misses;
@@ -153,9 +185,8 @@ static void test_readers_beside_writer(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_put_get_replace),
-        cmocka_unit_test(test_refused_ids),
-        cmocka_unit_test(test_growth_and_drop_upto),
+        cmocka_unit_test(test_put_get_replace),       cmocka_unit_test(test_refused_ids),
+        cmocka_unit_test(test_growth_and_drop_upto),  cmocka_unit_test(test_remove),
         cmocka_unit_test(test_readers_beside_writer),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -1429,6 +1429,11 @@ static void test_session_ids_merge(void **state)
     static char ids[N_MERGE][32];
     store_close(f->st);
     f->st = open_store_merging(f->dir, 16);
+    /* An insert that rolls back first: its seq goes to ids[0] next, and its id must not reach
+     * session_ids with it (checked at the end, once the id is used for real). */
+    vs_session rb = mk("acct_A", "vs_rolled_back_early", 1);
+    ins_ctx rbc = {&rb, STORE_ABORTED};
+    assert_int_equal(store_run(f->st, insert_fn, &rbc), STORE_ABORTED);
     for (int i = 0; i < N_MERGE; i++) {
         ids_random(ids[i], sizeof ids[i], "vs_", 24);
         vs_session s = mk("acct_A", ids[i], 1000 + i);
@@ -1475,6 +1480,23 @@ static void test_session_ids_merge(void **state)
     vs_session got;
     assert_int_equal(get(f, "acct_A", ids[0], &got), 0);
     assert_string_equal(got.client_reference_id, "again");
+
+    /* The early rolled-back id, used for real now and merged by later rounds, is found. */
+    assert_int_equal(insert(f, &rb), 0);
+    for (int i = 0; i < 40; i++) {
+        char id[32];
+        ids_random(id, sizeof id, "vs_", 24);
+        vs_session more = mk("acct_A", id, 5000 + i);
+        assert_int_equal(insert(f, &more), 0);
+    }
+    reopen(f);
+    assert_int_equal(get(f, "acct_A", "vs_rolled_back_early", &got), 0);
+    assert_int_equal(got.created, 1);
+    db = raw_db(f);
+    assert_int_equal(raw_int(db, "SELECT count(*) FROM session_ids s JOIN sessions t"
+                                 " ON t.seq = s.seq WHERE t.id <> s.id"),
+                     0);
+    sqlite3_close(db);
 
     /* An insert that rolled back leaves no trace: its id is unknown, then free to use. */
     vs_session z = mk("acct_A", "vs_rolledback", 5);
