@@ -460,17 +460,21 @@ static void *run(void *arg)
         }
         /* Kicks (a commit that queued deliveries, a recorded outcome) come thousands of times a
          * second under load; reading the outbox at most every gap serves them all at a
-         * fraction of the reads, well inside the latency a receiver notices. */
+         * fraction of the reads, well inside the latency a receiver notices.
+         * The read's clock is taken after the kick is cleared: a delivery queued by the commit
+         * that kicked was due (next_attempt_ms) before that kick, so the read counts it as due
+         * (an earlier `now` could miss it and consume its kick, leaving it to the next full
+         * read). */
         if (now >= next_check || (atomic_load(&d->kicked_full) && now - last_fill >= gap)) {
             atomic_store(&d->kicked_full, 0);
             atomic_store(&d->kicked, 0);
-            next_check = fill(d, now, 1);
-            last_fill = now;
+            last_fill = util_now_ms();
+            next_check = fill(d, last_fill, 1);
         } else if (atomic_load(&d->kicked) && now - last_fill >= gap) {
             atomic_store(&d->kicked, 0);
-            int64_t again = fill(d, now, 0);
+            last_fill = util_now_ms();
+            int64_t again = fill(d, last_fill, 0);
             if (again < next_check) next_check = again;
-            last_fill = now;
         }
 
         int running;
