@@ -1643,8 +1643,8 @@ static const char *const whk_read_sql[WR_COUNT] = {
 };
 
 static const char *const whk_write_sql[WW_COUNT] = {
-    /* The fan-out is a read, then one single-row insert per endpoint: an INSERT ... SELECT
-     * would open a statement journal for every event. */
+    /* The fan-out is a read, then one single-row insert per endpoint (sq_txn_outbox_add):
+     * measured cheaper for the writer than one INSERT ... SELECT per event. */
     [WW_OUTBOX_ENDPOINTS] =
         "SELECT id FROM webhook_endpoints"
         " WHERE ((account = ?1 AND livemode = ?2) OR account = '*') AND disabled = 0"

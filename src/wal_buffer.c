@@ -77,8 +77,10 @@ static int wb_write(sqlite3_file *file, const void *data, int n, sqlite3_int64 o
 {
     wb_file *f = (wb_file *)file;
     if (!f->is_wal || n <= 0) return f->real->pMethods->xWrite(f->real, data, n, off);
-    if (f->buf_len > 0 &&
-        (off != f->buf_off + (sqlite3_int64)f->buf_len || f->buf_len + (size_t)n > BUFFER_BYTES)) {
+    /* What is gathered goes first when this write does not extend it, does not fit, or is
+     * larger than one piece (then it is written as it is, in order after the rest). */
+    if (f->buf_len > 0 && (off != f->buf_off + (sqlite3_int64)f->buf_len ||
+                           f->buf_len + (size_t)n > BUFFER_BYTES || (size_t)n > WRITE_BYTES)) {
         int rc = flush(f);
         if (rc != SQLITE_OK) return rc;
     }

@@ -1,10 +1,10 @@
 /*
  * wal_buffer: an SQLite VFS that gathers the writes SQLite makes to a WAL file into one buffer and
- * hands them to the operating system in one write, before the WAL is synced.
+ * hands them to the operating system in a few large writes, before the WAL is synced.
  *
  * SQLite writes every WAL frame as two writes (a 24-byte header, then the page), so a commit of a
- * few hundred pages is a few hundred system calls. Through this VFS it is one write per commit
- * (per contiguous run of frames), and the sync that follows makes it durable exactly as before.
+ * few hundred pages is a few hundred system calls. Through this VFS it is one write per 64 KiB
+ * of contiguous frames, and the sync that follows makes it durable exactly as before.
  *
  * Use it only on a connection with PRAGMA synchronous = FULL in WAL mode: there every commit syncs
  * the WAL before it publishes the new frames to readers, and the sync is where the buffer is
