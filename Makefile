@@ -21,7 +21,7 @@ UNIT_BIN  := $(UNIT_SRC:test/unit/%.c=$(BUILD)/unit/%)
 DATA_DIR ?= ./data
 LISTEN   ?= 127.0.0.1:12111
 
-.PHONY: all run test test-unit test-blackbox test-asan deps deps-test bench clean format check-format
+.PHONY: all run test test-unit test-blackbox test-asan deps deps-test bench mutate clean format check-format
 
 all: $(BUILD)/verifyd
 
@@ -54,10 +54,11 @@ run: deps
 	@$(MAKE) --no-print-directory all
 	$(BUILD)/verifyd --listen $(LISTEN) --data-dir $(DATA_DIR) $(ARGS)
 
-# Everything: unit tests and black-box tests, then both again under ASan + UBSan.
+# Everything: unit tests and black-box tests, then both again under ASan + UBSan (built with
+# clang).
 test: deps-test
 	@$(MAKE) --no-print-directory check-format test-unit test-blackbox
-	@$(MAKE) --no-print-directory BUILD=build/asan OPT=-O1 SAN="$(ASAN)" test-unit test-blackbox
+	@$(MAKE) --no-print-directory CC=clang BUILD=build/asan OPT=-O1 SAN="$(ASAN)" test-unit test-blackbox
 
 test-unit: $(UNIT_BIN)
 	@set -e; for t in $(UNIT_BIN); do echo "== $$t"; $$t; done
@@ -72,13 +73,20 @@ bench:
 	@$(MAKE) --no-print-directory all
 	bench/run.sh
 
+# The mutation run (test/mutants.txt): long, so not part of `make test`. MUTATE_ARGS, e.g.
+# "--jobs 2" or "--only idem-expiry-ignored,list-default-limit".
+mutate: deps-test
+	@cd test/blackbox && { cmp -s package-lock.json node_modules/.verifyd-lock || \
+	  { npm ci --no-audit --no-fund --loglevel=error && cp package-lock.json node_modules/.verifyd-lock; }; }
+	node scripts/mutate.mjs $(MUTATE_ARGS)
+
 format:
-	clang-format -i src/*.c src/*.h test/unit/*.c bench/*.c
+	clang-format -i src/*.c src/*.h test/unit/*.c test/unit/*.h bench/*.c
 
 check-format:
-	clang-format --dry-run -Werror src/*.c src/*.h test/unit/*.c bench/*.c
+	clang-format --dry-run -Werror src/*.c src/*.h test/unit/*.c test/unit/*.h bench/*.c
 
 clean:
 	rm -rf build
 
--include $(LIB_OBJ:.o=.d) $(BUILD)/obj/main.d
+-include $(LIB_OBJ:.o=.d) $(BUILD)/obj/main.d $(UNIT_BIN:=.d)

@@ -255,6 +255,18 @@ void api_err_state(api_ctx *c, apierr *e, const char *action, const char *allowe
                action, allowed, current);
 }
 
+int api_require_test_mode(api_ctx *c)
+{
+    if (!c->livemode) return 0;
+    /* Stripe: CONTRACT.md §11: test helpers are for test mode only. */
+    apierr e;
+    apierr_invalid(&e, c->a, NULL, NULL,
+                   "Test helpers can only be used with a test-mode key; this request used a "
+                   "live-mode key.");
+    api_respond_error(c, &e);
+    return -1;
+}
+
 void api_err_missing(api_ctx *c, apierr *e, const char *object, const char *param, const char *id)
 {
     apierr_set(e, c->a, 404, "invalid_request_error", "resource_missing", param, "No such %s: '%s'",
@@ -477,8 +489,8 @@ typedef struct route {
     const char *prefix; /* path up to the {id} segment, or the whole path */
     const char *suffix; /* after {id}: "" or "/cancel"; NULL for routes without an id */
     route_fn fn;
-    int page; /* issue 4: a page route (hosted page): no API key, no form decoding, no idempotency
-               */
+    int page;  /* a page route (hosted page): no API key, no form decoding, no idempotency */
+    int clock; /* served only with --test-clock (app.test_clock) */
 } route;
 
 static const route routes[] = {
@@ -507,6 +519,8 @@ static const route routes[] = {
     {"POST", "/v1/webhook_endpoints/", "", webhooks_update},
     {"DELETE", "/v1/webhook_endpoints/", "", webhooks_delete},
     /* --- end events & webhooks (issue 3) --- */
+    {"GET", "/v1/test_helpers/verifyd/clock", NULL, test_clock_retrieve, 0, 1},
+    {"POST", "/v1/test_helpers/verifyd/clock/advance", NULL, test_clock_advance, 0, 1},
 };
 
 /* Matches path against r; sets *id (arena) for routes with an id segment. */
@@ -567,12 +581,14 @@ static int idempotency_begin(api_ctx *c)
     }
     c->idem_key = arena_strdup(c->a, key);
     {
-        /* The request's identity: its path and its body, exactly as sent. */
+        /* The request's identity: its path, its query string (where a POST without a body
+         * carries its parameters) and its body, exactly as sent. */
         size_t len;
         const char *body = http_body(c->req, &len);
         buf whole;
         buf_init(&whole, c->a);
         buf_append(&whole, http_path(c->req), strlen(http_path(c->req)) + 1);
+        buf_append(&whole, http_query(c->req), strlen(http_query(c->req)) + 1);
         buf_append(&whole, body, len);
         unsigned char d[UTIL_SHA256_LEN];
         util_sha256(whole.data, whole.len, d);
@@ -629,7 +645,8 @@ void api_handle(http_request *req, void *userdata)
     const char *path = http_path(req);
     const route *r = NULL;
     for (size_t i = 0; i < sizeof routes / sizeof *routes && !r; i++) {
-        if (strcmp(routes[i].method, method) == 0 && route_match(c, &routes[i], path, &c->path_id))
+        if (strcmp(routes[i].method, method) == 0 && (!routes[i].clock || ap->test_clock) &&
+            route_match(c, &routes[i], path, &c->path_id))
             r = &routes[i];
     }
     if (http_body_too_large(req)) {
@@ -644,6 +661,7 @@ void api_handle(http_request *req, void *userdata)
         apierr_set(&e, a, 404, "invalid_request_error", NULL, NULL,
                    "Unrecognized request URL (%s: %.*s).", method, (int)plen,
                    util_utf8_valid(path, plen) ? path : "(invalid UTF-8)");
+        e.bare = 1;
         api_respond_error(c, &e);
         return;
     }

@@ -41,6 +41,7 @@ typedef struct app {
     /* --- events & webhooks (issue 3) --- */
     struct delivery *delivery;  /* the webhook worker (kicked when an endpoint is re-enabled) */
     int allow_private_webhooks; /* live endpoints may point at loopback / private addresses */
+    int test_clock;             /* --test-clock: the clock routes are served */
 } app;
 
 typedef struct api_ctx {
@@ -88,6 +89,8 @@ void api_finish(api_ctx *c, const api_result *res, int rc);
 /* Stripe's wrong-state error (CONTRACT.md §11 "Errors"). */
 void api_err_state(api_ctx *c, apierr *e, const char *action, const char *allowed,
                    const char *current);
+/* Test helpers are for test-mode keys: 0 for one, else -1 after answering Stripe's 400. */
+int api_require_test_mode(api_ctx *c);
 /* 404 resource_missing "No such <object>: '<id>'" with param. */
 void api_err_missing(api_ctx *c, apierr *e, const char *object, const char *param, const char *id);
 
@@ -177,5 +180,9 @@ void webhooks_update(api_ctx *c);
 void webhooks_list(api_ctx *c);
 void webhooks_delete(api_ctx *c);
 /* --- end events & webhooks (issue 3) --- */
+
+/* The process's test clock, with --test-clock (test_clock_api.c). */
+void test_clock_retrieve(api_ctx *c);
+void test_clock_advance(api_ctx *c);
 
 #endif

@@ -41,6 +41,7 @@ int apierr_set(apierr *e, arena *a, int status, const char *type, const char *co
     e->type = type;
     e->code = code;
     e->param = param;
+    e->bare = 0;
     return -1;
 }
 
@@ -52,6 +53,7 @@ int apierr_invalid(apierr *e, arena *a, const char *code, const char *param, con
     va_end(ap);
     e->status = 400;
     e->type = "invalid_request_error";
+    e->bare = 0;
     e->code = code;
     e->param = param;
     return -1;
@@ -62,6 +64,14 @@ void apierr_render(const apierr *e, const char *request_id, json_writer *w)
     json_obj_begin(w);
     json_key(w, "error");
     json_obj_begin(w);
+    if (e->bare) {
+        /* Stripe: CONTRACT.md §11, an unknown route's 404 has only message and type. */
+        json_kstr(w, "message", e->message != NULL ? e->message : "");
+        json_kstr(w, "type", e->type != NULL ? e->type : "api_error");
+        json_obj_end(w);
+        json_obj_end(w);
+        return;
+    }
     if (e->code != NULL) {
         json_kstr(w, "code", e->code);
         /* Stripe: CONTRACT.md §1, doc_url is the code with '_' turned into '-'. Codes and request

@@ -16,6 +16,7 @@ typedef struct apierr {
     const char *code;    /* may be NULL */
     const char *param;   /* bracket form, may be NULL */
     const char *message; /* never NULL once set */
+    int bare;            /* render only message and type (set after apierr_set) */
 } apierr;
 
 /* Fill *e and return -1, so validators can `return apierr_set(...)`. message is printf-style,
@@ -27,7 +28,8 @@ int apierr_set(apierr *e, arena *a, int status, const char *type, const char *co
 int apierr_invalid(apierr *e, arena *a, const char *code, const char *param, const char *fmt, ...)
     __attribute__((format(printf, 5, 6)));
 
-/* Writes {"error":{...}} with doc_url (when code is set) and request_log_url. */
+/* Writes {"error":{...}} with doc_url (for a code, else the codes list) and request_log_url;
+ * a bare error has only message and type. */
 void apierr_render(const apierr *e, const char *request_id, json_writer *w);
 
 #endif

@@ -97,38 +97,79 @@ struct delivery {
 
 int delivery_parse_schedule(const char *s, delivery_config *cfg, const char **errmsg)
 {
+    /* Each delay is digits and a unit, nothing else: no sign, no space, no empty element (so no
+     * leading, trailing or doubled comma), and a bare number is refused rather than guessed. At
+     * most 30 days each, at most DELIVERY_SCHEDULE_MAX of them. Only main calls this, at start;
+     * the message buffer is per thread all the same. */
+    static _Thread_local char msg[200];
+    static const struct {
+        const char *name;
+        int64_t ms;
+    } units[] = {{"ms", 1}, {"s", 1000}, {"m", 60000}, {"h", 3600000}, {"d", 86400000}};
+    const int64_t max_ms = 30LL * 86400000;
+    int64_t v[DELIVERY_SCHEDULE_MAX];
     size_t n = 0;
     const char *p = s;
-    *errmsg = "the retry schedule is a comma-separated list of delays such as 1s,2s,4s (units "
-              "ms, s, m, h, d)";
-    while (*p) {
-        char *end;
-        long long v = strtoll(p, &end, 10);
-        if (end == p || v < 0) return -1;
-        int64_t mult = 1;
-        if (strncmp(end, "ms", 2) == 0)
-            end += 2;
-        else if (*end == 's')
-            mult = 1000, end++;
-        else if (*end == 'm')
-            mult = 60000, end++;
-        else if (*end == 'h')
-            mult = 3600000, end++;
-        else if (*end == 'd')
-            mult = 86400000, end++;
-        if (v > 30LL * 86400000 / mult) return -1;
+    *errmsg = msg;
+    for (;;) {
+        size_t len = strcspn(p, ",");
         if (n == DELIVERY_SCHEDULE_MAX) {
-            *errmsg = "the retry schedule has at most 32 delays";
+            snprintf(msg, sizeof msg, "the retry schedule has at most %d delays",
+                     DELIVERY_SCHEDULE_MAX);
             return -1;
         }
-        cfg->schedule_ms[n++] = v * mult;
-        if (*end == ',')
-            end++;
-        else if (*end != '\0')
+        if (len == 0) {
+            snprintf(msg, sizeof msg,
+                     "delay %zu is empty: write delays such as 1s,2s,4s separated by single "
+                     "commas, none leading or trailing",
+                     n + 1);
             return -1;
-        p = end;
+        }
+        size_t digits = 0;
+        int64_t ms = 0;
+        while (digits < len && p[digits] >= '0' && p[digits] <= '9') {
+            if (ms <= max_ms) ms = ms * 10 + (p[digits] - '0');
+            digits++;
+        }
+        const char *unit = p + digits;
+        size_t unit_len = len - digits;
+        int64_t mult = 0;
+        for (size_t u = 0; u < sizeof units / sizeof *units && !mult; u++)
+            if (unit_len == strlen(units[u].name) && strncmp(unit, units[u].name, unit_len) == 0)
+                mult = units[u].ms;
+        if (digits == 0 ||
+            (mult == 0 &&
+             strspn(unit, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ") < unit_len)) {
+            snprintf(msg, sizeof msg,
+                     "delay %zu ('%.*s') must be a whole number followed by a unit (ms, s, m, h, "
+                     "d), without signs or spaces, e.g. 1s,2s,4s",
+                     n + 1, (int)(len > 40 ? 40 : len), p);
+            return -1;
+        }
+        if (unit_len == 0) {
+            snprintf(msg, sizeof msg,
+                     "delay %zu ('%.*s') has no unit: a bare number is ambiguous, write e.g. "
+                     "%.*sms or %.*ss (units ms, s, m, h, d)",
+                     n + 1, (int)(len > 40 ? 40 : len), p, (int)(len > 20 ? 20 : len), p,
+                     (int)(len > 20 ? 20 : len), p);
+            return -1;
+        }
+        if (mult == 0) {
+            snprintf(msg, sizeof msg,
+                     "delay %zu ('%.*s') has an unknown unit '%.*s': use ms, s, m, h or d", n + 1,
+                     (int)(len > 40 ? 40 : len), p, (int)(unit_len > 20 ? 20 : unit_len), unit);
+            return -1;
+        }
+        if (ms > max_ms / mult) {
+            snprintf(msg, sizeof msg, "delay %zu ('%.*s') is longer than 30 days", n + 1,
+                     (int)(len > 40 ? 40 : len), p);
+            return -1;
+        }
+        v[n++] = ms * mult;
+        if (p[len] == '\0') break;
+        p += len + 1;
     }
-    if (n == 0) return -1;
+    memcpy(cfg->schedule_ms, v, n * sizeof *v);
     cfg->n_schedule = n;
     *errmsg = NULL;
     return 0;
@@ -227,25 +268,33 @@ static size_t discard(char *p, size_t size, size_t n, void *ctx)
     return size * n;
 }
 
-/* 1 when sa is an address a live endpoint may not reach (loopback, private, link-local,
- * unique-local, unspecified). CONTRACT.md §11: live mode refuses them unless allowed. */
-static int private_address(const struct sockaddr *sa)
+/* 1 when the IPv4 address a (host order) is loopback, private, link-local, shared or "this
+ * network". */
+static int private_v4(uint32_t a)
 {
-    if (sa->sa_family == AF_INET) {
-        uint32_t a = ntohl(((const struct sockaddr_in *)sa)->sin_addr.s_addr);
-        return (a >> 24) == 127 || (a >> 24) == 10 || (a >> 24) == 0 ||
-               (a >> 20) == (172u << 4 | 1) || (a >> 16) == (192u << 8 | 168) ||
-               (a >> 16) == (169u << 8 | 254) || (a >> 22) == (100u << 2 | 1); /* 100.64/10 */
-    }
+    return (a >> 24) == 127 || (a >> 24) == 10 || (a >> 24) == 0 || (a >> 20) == (172u << 4 | 1) ||
+           (a >> 16) == (192u << 8 | 168) || (a >> 16) == (169u << 8 | 254) ||
+           (a >> 22) == (100u << 2 | 1); /* 100.64/10 */
+}
+
+/* 1 when sa is an address a live endpoint may not reach (loopback, private, link-local,
+ * unique-local, unspecified). CONTRACT.md §11: live mode refuses them unless allowed. An
+ * IPv4-mapped IPv6 address is judged by its IPv4 bytes, read as bytes: building a sockaddr_in
+ * and reading it back through a struct sockaddr pointer broke strict aliasing (GCC at -O2 read
+ * the family before it was written). */
+int delivery__private_address(const struct sockaddr *sa)
+{
+    if (sa->sa_family == AF_INET)
+        return private_v4(ntohl(((const struct sockaddr_in *)sa)->sin_addr.s_addr));
     if (sa->sa_family == AF_INET6) {
         const struct in6_addr *a = &((const struct sockaddr_in6 *)sa)->sin6_addr;
         if (IN6_IS_ADDR_LOOPBACK(a) || IN6_IS_ADDR_UNSPECIFIED(a) || IN6_IS_ADDR_LINKLOCAL(a))
             return 1;
         if ((a->s6_addr[0] & 0xfe) == 0xfc) return 1; /* fc00::/7 */
         if (IN6_IS_ADDR_V4MAPPED(a)) {
-            struct sockaddr_in v4 = {.sin_family = AF_INET};
-            memcpy(&v4.sin_addr, a->s6_addr + 12, 4);
-            return private_address((const struct sockaddr *)&v4);
+            const uint8_t *b = a->s6_addr + 12;
+            return private_v4((uint32_t)b[0] << 24 | (uint32_t)b[1] << 16 | (uint32_t)b[2] << 8 |
+                              b[3]);
         }
         return 0;
     }
@@ -256,7 +305,7 @@ static curl_socket_t open_public_socket(void *ctx, curlsocktype purpose, struct 
 {
     (void)ctx;
     (void)purpose;
-    if (private_address(&addr->addr)) return CURL_SOCKET_BAD;
+    if (delivery__private_address(&addr->addr)) return CURL_SOCKET_BAD;
     return socket(addr->family, addr->socktype, addr->protocol);
 }
 

@@ -37,8 +37,9 @@ typedef struct delivery_config {
     int64_t timeout_ms;  /* per attempt (0: 10 s) */
 } delivery_config;
 
-/* Parse "1s,2s,4s" (units ms, s, m, h, d; a bare number is ms) into cfg's schedule. Returns 0,
- * or -1 with *errmsg (static) when the list is malformed, empty or too long. */
+/* Parse "1s,2s,4s" (each delay digits and one unit of ms, s, m, h, d; at most 30 days; at most
+ * DELIVERY_SCHEDULE_MAX delays) into cfg's schedule. Returns 0, or -1 with *errmsg (this
+ * thread's buffer, naming the bad delay) and cfg untouched. */
 int delivery_parse_schedule(const char *s, delivery_config *cfg, const char **errmsg);
 
 /* Start the worker (and install the store's outbox hook). Returns 0 and *out, or -1 with *errmsg
@@ -58,5 +59,10 @@ void delivery_stop(delivery *d);
  * stays the same across restarts; it is copied into secret (at least 48 bytes). Returns 0 or a
  * STORE_E* code. */
 int delivery_set_forward(store *st, const char *url, char *secret, size_t secret_size);
+
+/* For tests (STYLE.md §1, the __ tier): 1 when a live-mode endpoint may not connect to sa
+ * (loopback, private, shared, link-local, unique-local, unspecified, or not IPv4/IPv6). */
+struct sockaddr;
+int delivery__private_address(const struct sockaddr *sa);
 
 #endif

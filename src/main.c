@@ -3,6 +3,7 @@
  * then defaults), start-up and clean shutdown on SIGTERM/SIGINT: stop accepting, finish the
  * requests in flight, stop background work, close the database.
  */
+#include <arpa/inet.h>
 #include <errno.h>
 #include <getopt.h>
 #include <signal.h>
@@ -38,7 +39,9 @@ static const char usage[] =
     "                                               URL, signed with a secret printed at start\n"
     "                                               (like `stripe listen --forward-to`)\n"
     "  --webhook-retry-schedule LIST  VERIFYD_WEBHOOK_RETRY_SCHEDULE  delays between webhook\n"
-    "                                               attempts, e.g. 1s,2s,4s\n"
+    "                                               attempts, e.g. 1s,2s,4s: up to 32 delays,\n"
+    "                                               each a number and a unit (ms, s, m, h, d),\n"
+    "                                               at most 30 days\n"
     "                                               [test mode 10m,1h,3h; live up to 3 days]\n"
     "  --allow-private-webhooks  VERIFYD_ALLOW_PRIVATE_WEBHOOKS=1  let live-mode endpoints use\n"
     "                                               loopback and private addresses\n"
@@ -47,6 +50,9 @@ static const char usage[] =
     "  --max-connections N     VERIFYD_MAX_CONNECTIONS  [1024]\n"
     "  --idle-timeout SECONDS  VERIFYD_IDLE_TIMEOUT keep-alive idle timeout [60]\n"
     "  --pretty                VERIFYD_PRETTY=1     indent JSON responses as Stripe does\n"
+    "  --test-clock            VERIFYD_TEST_CLOCK=1  serve the process-wide test clock\n"
+    "                                               (/v1/test_helpers/verifyd/clock): for\n"
+    "                                               tests that move time; moves every account\n"
     "  -h, --help              this text\n"
     "  -V, --version           the version\n"
     "\n"
@@ -68,6 +74,7 @@ typedef struct config {
     const char *max_connections;
     const char *idle_timeout;
     int pretty;
+    int test_clock;
 } config;
 
 static const char *env_or(const char *flag, const char *env, const char *dflt)
@@ -82,13 +89,25 @@ static int parse_num(const char *what, const char *s, long long min, long long m
     char *end;
     errno = 0;
     long long v = strtoll(s, &end, 10);
-    if (errno || *end || end == s || v < min || v > max) {
+    /* strtoll alone would also take leading spaces and a '+'. */
+    if (!(s[0] >= '0' && s[0] <= '9') || errno || *end || end == s || v < min || v > max) {
         fprintf(stderr, "verifyd: %s must be a whole number from %lld to %lld (got '%s')\n", what,
                 min, max, s);
         return -1;
     }
     *out = v;
     return 0;
+}
+
+/* 1 when the first n bytes of u are an absolute http:// or https:// URL with a host: no
+ * spaces or control characters, something before the first '/', '?' or '#' after the scheme. */
+static int http_url_ok(const char *u, size_t n)
+{
+    size_t scheme = strncmp(u, "http://", 7) == 0 ? 7 : strncmp(u, "https://", 8) == 0 ? 8 : 0;
+    if (scheme == 0 || n <= scheme || strchr("/?#", u[scheme])) return 0;
+    for (size_t i = 0; i < n; i++)
+        if ((unsigned char)u[i] <= 0x20 || (unsigned char)u[i] >= 0x7f) return 0;
+    return 1;
 }
 
 /* "127.0.0.1:12111" or "[::1]:12111" into host (static storage) and port. */
@@ -107,6 +126,12 @@ static int parse_listen(const char *s, char *host, size_t host_size, int *port)
     }
     long long p;
     if (!host[0] || parse_num("the listen port", colon + 1, 0, 65535, &p) != 0) return -1;
+    /* Numeric addresses only: a host name is not resolved, so say so here (a usage error)
+     * rather than fail later as if the address could not be bound. */
+    unsigned char addr[16];
+    if (inet_pton(AF_INET6, host, addr) != 1 &&
+        (s[0] == '[' || inet_pton(AF_INET, host, addr) != 1))
+        return -2;
     *port = (int)p;
     return 0;
 }
@@ -130,6 +155,7 @@ int main(int argc, char **argv)
         {"max-connections", required_argument, 0, 'c'},
         {"idle-timeout", required_argument, 0, 'i'},
         {"pretty", no_argument, 0, 'p'},
+        {"test-clock", no_argument, 0, 'T'},
         {"help", no_argument, 0, 'h'},
         {"version", no_argument, 0, 'V'},
         {0, 0, 0, 0},
@@ -182,6 +208,9 @@ int main(int argc, char **argv)
         case 'p':
             f.pretty = 1;
             break;
+        case 'T':
+            f.test_clock = 1;
+            break;
         case 'h':
             fputs(usage, stdout);
             return 0;
@@ -207,7 +236,15 @@ int main(int argc, char **argv)
     long long hosted_delay; /* issue 4 */
     char host[256];
     int port;
-    if (parse_listen(listen, host, sizeof host, &port) != 0) {
+    int listen_rc = parse_listen(listen, host, sizeof host, &port);
+    if (listen_rc == -2) {
+        fprintf(stderr,
+                "verifyd: --listen takes a numeric IPv4 or IPv6 address (host names are not "
+                "resolved), e.g. 127.0.0.1:12111 or [::1]:12111 (got '%s')\n",
+                listen);
+        return 2;
+    }
+    if (listen_rc != 0) {
         fprintf(stderr, "verifyd: --listen takes ADDR:PORT, e.g. 127.0.0.1:12111 (got '%s')\n",
                 listen);
         return 2;
@@ -235,11 +272,10 @@ int main(int argc, char **argv)
         size_t n = strlen(pu);
         while (n > 0 && pu[n - 1] == '/')
             n--;
-        if (n >= sizeof public_url ||
-            (strncmp(pu, "http://", 7) != 0 && strncmp(pu, "https://", 8) != 0)) {
+        if (n >= sizeof public_url || !http_url_ok(pu, n)) {
             fprintf(stderr,
-                    "verifyd: --public-url must be an http(s) URL of at most %d "
-                    "characters\n",
+                    "verifyd: --public-url must be an absolute http:// or https:// URL with a "
+                    "host, at most %d characters\n",
                     VS_PUBLIC_URL_MAX);
             return 2;
         }
@@ -271,14 +307,14 @@ int main(int argc, char **argv)
                 schedule);
         return 2;
     }
-    if (forward_to &&
-        ((strncmp(forward_to, "http://", 7) != 0 && strncmp(forward_to, "https://", 8) != 0) ||
-         strlen(forward_to) > 2048)) {
-        fprintf(stderr, "verifyd: --forward-to takes an http:// or https:// URL\n");
+    if (forward_to && (strlen(forward_to) > 2048 || !http_url_ok(forward_to, strlen(forward_to)))) {
+        fprintf(stderr, "verifyd: --forward-to takes an absolute http:// or https:// URL with a "
+                        "host, at most 2048 characters\n");
         return 2;
     }
     /* --- end issue 3 --- */
     ap.pretty_json = f.pretty || strcmp(pretty, "1") == 0;
+    ap.test_clock = f.test_clock || strcmp(env_or(NULL, "VERIFYD_TEST_CLOCK", "0"), "1") == 0;
     const char *err = NULL;
     if (keys_file && api_keyring_load(keys_file, &ap.keys, &err) != 0) {
         fprintf(stderr, "verifyd: %s (%s)\n", err, keys_file);

@@ -1,7 +1,7 @@
 /*
  * redactor: completes requested redactions in the background (see redactor.h), each in its own
- * store job together with its `redacted` event. Its pass also prunes idempotency keys older
- * than 24 h, once a minute.
+ * store job together with its `redacted` event. Its pass also prunes idempotency keys past
+ * their 24 h (an hour past), once a minute.
  */
 #include "redactor.h"
 
@@ -30,10 +30,14 @@ static int complete_one(store_txn *t, void *arg)
     return rc;
 }
 
+/* Keys expire at 24 h wherever they are looked up (api.c); the prune only reclaims their space,
+ * an hour later, so that whether an expired key replays never depends on when it last ran. */
+#define IDEM_PRUNE_AFTER_S (IDEM_TTL_S + 3600)
+
 static int prune_idempotency(store_txn *t, void *arg)
 {
     (void)arg;
-    return store_txn_idem_prune(t, util_now() - IDEM_TTL_S);
+    return store_txn_idem_prune(t, util_now() - IDEM_PRUNE_AFTER_S);
 }
 
 /* Complete every redaction due at now_ms: how many, or a STORE_E* code. */

@@ -1764,8 +1764,9 @@ static void webhook_row(sqlite3_stmt *stmt, arena *a, store_webhook *out)
         pairs += md[i] == '\0';
     pairs /= 2;
     out->metadata = arena_alloc(a, (pairs + 1) * sizeof *out->metadata);
+    if (md == NULL) return; /* no metadata (and md + 0 would be arithmetic on NULL) */
     const char *p = md, *end = md + len;
-    while (md != NULL && p < end && out->n_metadata < pairs) {
+    while (p < end && out->n_metadata < pairs) {
         const char *k = p;
         p += strnlen(p, (size_t)(end - p)) + 1;
         if (p >= end) break;
@@ -2737,8 +2738,9 @@ static void sq_close(store *base)
 static const char *const lread_sql[LR_COUNT] = {
     [LR_REPORT_GET] = "SELECT body FROM reports WHERE id = ?1 AND account = ?2",
     [LR_LINK_FIND] = "SELECT account, session_id FROM hosted_links WHERE token_hash = ?1",
-    [LR_OUTCOMES_DUE] = "SELECT account, session_id FROM outcomes_due WHERE due <= ?1"
-                        " ORDER BY due LIMIT ?2",
+    /* In parentheses: clang warns of a missing comma between literals in an array. */
+    [LR_OUTCOMES_DUE] = ("SELECT account, session_id FROM outcomes_due WHERE due <= ?1"
+                         " ORDER BY due LIMIT ?2"),
 };
 
 static const char *const lwrite_sql[LW_COUNT] = {

@@ -91,15 +91,7 @@ static void submit(api_ctx *c, th_action action, const param_spec *spec)
     j->c = c;
     j->action = action;
     if (sessions_validate(c, spec, &j->expand) != 0) return;
-    if (c->livemode) {
-        /* Stripe: CONTRACT.md §11: test helpers are for test mode only. */
-        apierr e;
-        apierr_invalid(&e, c->a, NULL, NULL,
-                       "Test helpers can only be used with a test-mode key; this request used a "
-                       "live-mode key.");
-        api_respond_error(c, &e);
-        return;
-    }
+    if (api_require_test_mode(c) != 0) return;
     j->code = params_str(form_get(c->params, "last_error"), "code");
     store_submit(c->app->st, th_run, th_done, j);
 }

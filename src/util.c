@@ -9,6 +9,7 @@
 
 #include <openssl/evp.h>
 #include <pthread.h>
+#include <stdatomic.h>
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -53,18 +54,25 @@ char *util__xstrdup(const char *s, const char *file, int line)
     return p;
 }
 
-int64_t util_now(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return (int64_t)ts.tv_sec;
-}
+/* How far the test clock has moved the server's clock ahead of the wall clock. */
+static _Atomic int64_t clock_offset_ms;
 
 int64_t util_now_ms(void)
 {
     struct timespec ts;
     clock_gettime(CLOCK_REALTIME, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000 +
+           atomic_load_explicit(&clock_offset_ms, memory_order_relaxed);
+}
+
+int64_t util_now(void)
+{
+    return util_now_ms() / 1000;
+}
+
+void util_clock_advance(int64_t ms)
+{
+    if (ms > 0) atomic_fetch_add(&clock_offset_ms, ms);
 }
 
 int64_t util_mono_us(void)

@@ -20,8 +20,11 @@ struct worker {
     pthread_t thread;
     pthread_mutex_t lock;
     pthread_cond_t cond;
+    pthread_cond_t passed; /* broadcast after each pass */
     int kicked;
     int stopping;
+    uint64_t asked;  /* passes asked for by worker_sync */
+    uint64_t served; /* of those, how many a finished pass has covered */
 };
 
 int worker_run_due(app *ap, int64_t now_ms, worker_due_fn due, store_job_fn job, const char *what)
@@ -50,9 +53,12 @@ static void *run(void *arg)
     pthread_mutex_lock(&w->lock);
     while (!w->stopping) {
         w->kicked = 0;
+        uint64_t asked = w->asked; /* this pass starts after these requests */
         pthread_mutex_unlock(&w->lock);
         w->pass(w->ap, util_now_ms());
         pthread_mutex_lock(&w->lock);
+        w->served = asked;
+        pthread_cond_broadcast(&w->passed);
         if (w->kicked || w->stopping) continue;
         struct timespec ts;
         clock_gettime(CLOCK_REALTIME, &ts);
@@ -61,6 +67,8 @@ static void *run(void *arg)
         ts.tv_nsec = ns % 1000000000;
         pthread_cond_timedwait(&w->cond, &w->lock, &ts);
     }
+    w->served = w->asked; /* nothing more will run: release every waiter */
+    pthread_cond_broadcast(&w->passed);
     pthread_mutex_unlock(&w->lock);
     return NULL;
 }
@@ -73,6 +81,7 @@ worker *worker_start(app *ap, worker_pass_fn pass, int poll_ms)
     w->poll_ms = poll_ms;
     pthread_mutex_init(&w->lock, NULL);
     pthread_cond_init(&w->cond, NULL);
+    pthread_cond_init(&w->passed, NULL);
     if (pthread_create(&w->thread, NULL, run, w) != 0) abort();
     return w;
 }
@@ -86,6 +95,18 @@ void worker_kick(worker *w)
     pthread_mutex_unlock(&w->lock);
 }
 
+void worker_sync(worker *w)
+{
+    if (!w) return;
+    pthread_mutex_lock(&w->lock);
+    uint64_t mine = ++w->asked;
+    w->kicked = 1;
+    pthread_cond_signal(&w->cond);
+    while (w->served < mine && !w->stopping)
+        pthread_cond_wait(&w->passed, &w->lock);
+    pthread_mutex_unlock(&w->lock);
+}
+
 void worker_stop(worker *w)
 {
     if (!w) return;
@@ -96,5 +117,6 @@ void worker_stop(worker *w)
     pthread_join(w->thread, NULL);
     pthread_mutex_destroy(&w->lock);
     pthread_cond_destroy(&w->cond);
+    pthread_cond_destroy(&w->passed);
     free(w);
 }

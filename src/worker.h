@@ -22,6 +22,10 @@ typedef int (*worker_pass_fn)(app *ap, int64_t now_ms);
 worker *worker_start(app *ap, worker_pass_fn pass, int poll_ms);
 /* Run a pass soon: work was just made due. Any thread; w may be NULL. */
 void worker_kick(worker *w);
+/* Run a pass and wait until it has finished: everything due when this was called is done
+ * (or failed and was logged) on return. Returns at once when the worker is stopping. Never call
+ * it from the store's writer thread (a pass waits for store jobs). w may be NULL. */
+void worker_sync(worker *w);
 /* Stop and join; w may be NULL. What is still due is done after the next start. */
 void worker_stop(worker *w);
 

@@ -53,22 +53,32 @@ test('another key cannot retrieve, update, cancel, redact or list a session', as
     assert.deepEqual((await a.list()).data.map((v) => v.id), [s.id]);
 });
 
-test("a cursor from another account does not reveal that account's sessions", async () => {
+test("another account's session id as starting_after or ending_before is a 400 exactly like an unknown id", async () => {
+    // The cursor lookup is per account (CONTRACT.md §11 "Keys and accounts"): B's list must not
+    // treat A's session as a position (that would page through B's sessions relative to A's
+    // created time, or leak A's sessions), it must answer exactly what an unknown id gets.
     const a = srv.stripe(h.randomKey()).identity.verificationSessions;
     const b = srv.stripe(h.randomKey()).identity.verificationSessions;
     const sa = [];
     for (let i = 0; i < 3; i++) sa.push(await a.create({ type: 'document' }));
-    await b.create({ type: 'document' });
-    for (const params of [{ starting_after: sa[2].id }, { ending_before: sa[0].id }]) {
-        let res;
-        try {
-            res = await b.list(params);
-        } catch (err) {
-            x.sdkError(err, {});
-            assert.ok(err.statusCode >= 400 && err.statusCode < 500);
-            continue;
+    const sb = [await b.create({ type: 'document' }), await b.create({ type: 'document' })];
+    const unknown = 'vs_' + h.randomAlnum(24);
+    for (const cursor of ['starting_after', 'ending_before']) {
+        for (const id of [sa[0].id, sa[1].id, sa[2].id, unknown]) {
+            const err = await h.rejects(b.list({ [cursor]: id }), `${cursor}=${id} (not B's) must be rejected`);
+            x.sdkError(err, {
+                status: 400,
+                type: 'invalid_request_error',
+                code: 'resource_missing',
+                param: cursor,
+                message: `No such verification_session: '${id}'`,
+            });
         }
-        for (const v of res.data) assert.ok(!sa.some((s) => s.id === v.id), 'leaked a session of another account');
+        // B's own sessions are valid cursors, and A still pages with its own.
+        const own = await b.list({ [cursor]: cursor === 'starting_after' ? sb[1].id : sb[0].id });
+        assert.deepEqual(own.data.map((s) => s.id), [cursor === 'starting_after' ? sb[0].id : sb[1].id]);
+        const mine = await a.list({ [cursor]: sa[1].id });
+        assert.deepEqual(mine.data.map((s) => s.id), [cursor === 'starting_after' ? sa[0].id : sa[2].id]);
     }
 });
 

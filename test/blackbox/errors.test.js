@@ -249,6 +249,14 @@ test('unknown route: 404 "Unrecognized request URL (METHOD: /path)."', async () 
     x.sdkError(err, { status: 404, message: /^Unrecognized request URL \(GET: \/v1\/nope\)\.$/ });
 });
 
+test("an unknown route's 404 carries only message and type, as Stripe's does", async () => {
+    for (const [method, path] of [['GET', '/v1/nope'], ['POST', '/v1/nope'], ['DELETE', PATH]]) {
+        const res = await srv.request({ method, path, key });
+        const e = x.rawError(res, { status: 404, type: 'invalid_request_error', message: `Unrecognized request URL (${method}: ${path}).` });
+        assert.deepEqual(Object.keys(e).sort(), ['message', 'type'], `${method} ${path}: ${JSON.stringify(e)}`);
+    }
+});
+
 test('expand: unknown field and more than 4 levels are 400 naming the path', async () => {
     const s = await vs().create({ type: 'document' });
     let err = await h.rejects(vs().retrieve(s.id, { expand: ['bogus'] }));

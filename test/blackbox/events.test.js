@@ -177,13 +177,32 @@ test('list and retrieve errors', async () => {
     sdkError(await h.rejects(stripe.events.list({ type: 'a.b', types: ['a.b'] })), { status: 400, param: 'types' });
     const many = Array.from({ length: 21 }, (_, i) => `identity.verification_session.t${i}`);
     sdkError(await h.rejects(stripe.events.list({ types: many })), { status: 400, code: 'parameter_invalid_array_too_long' });
-    sdkError(await h.rejects(stripe.events.list({ starting_after: 'evt_nope' })), {
-        status: 400, code: 'resource_missing', param: 'starting_after',
-    });
+    for (const cursor of ['starting_after', 'ending_before']) {
+        sdkError(await h.rejects(stripe.events.list({ [cursor]: 'evt_nope' })), {
+            status: 400, type: 'invalid_request_error', code: 'resource_missing', param: cursor,
+            message: "No such event: 'evt_nope'",
+        });
+    }
     sdkError(await h.rejects(stripe.events.list({ delivery_success: 'maybe' })), { status: 400, code: 'parameter_invalid_boolean' });
     sdkError(await h.rejects(stripe.events.list({ foo: 1 })), { status: 400, code: 'parameter_unknown', param: 'foo' });
-    sdkError(await h.rejects(stripe.events.list({ expand: ['data.nope'] })), { status: 400 });
-    await stripe.events.list({ expand: ['data.request'] });
+    sdkError(await h.rejects(stripe.events.list({ expand: ['data.nope'] })), {
+        status: 400, type: 'invalid_request_error', param: 'expand[0]', message: 'This property cannot be expanded (data.nope).',
+    });
+    // request and data are expandable (x-expandableFields) but always inline: expanding them is
+    // accepted and changes nothing.
+    const s = await stripe.identity.verificationSessions.create({ type: 'document' });
+    const plainList = await stripe.events.list();
+    for (const expand of [['data.request'], ['data.data'], ['data.request', 'data.data']]) {
+        const expanded = await stripe.events.list({ expand });
+        assert.deepEqual(h.plain(expanded), h.plain(plainList), `expand ${expand}`);
+    }
+    assert.equal(plainList.data.length, 1);
+    assert.equal(plainList.data[0].type, 'identity.verification_session.created');
+    assert.equal(plainList.data[0].data.object.id, s.id);
+    assert.deepEqual(Object.keys(plainList.data[0].request).sort(), ['id', 'idempotency_key']);
+    assert.equal(plainList.data[0].request.id, s.lastResponse.requestId);
+    const one = await stripe.events.retrieve(plainList.data[0].id, { expand: ['request'] });
+    assert.deepEqual(h.plain(one), h.plain(plainList.data[0]));
 });
 
 test('one account never sees another account\'s events', async () => {
@@ -193,5 +212,10 @@ test('one account never sees another account\'s events', async () => {
     const ev = (await one.events.list()).data[0];
     assert.equal((await two.events.list()).data.length, 0);
     sdkError(await h.rejects(two.events.retrieve(ev.id)), { status: 404, code: 'resource_missing' });
-    sdkError(await h.rejects(two.events.list({ starting_after: ev.id })), { status: 400, code: 'resource_missing' });
+    for (const cursor of ['starting_after', 'ending_before']) {
+        sdkError(await h.rejects(two.events.list({ [cursor]: ev.id })), {
+            status: 400, type: 'invalid_request_error', code: 'resource_missing', param: cursor,
+            message: `No such event: '${ev.id}'`,
+        });
+    }
 });

@@ -11,6 +11,7 @@ const x = require('./lib/expect');
 
 let srv;
 let stripe;
+let key;
 const test = h.testWithLog(() => srv);
 
 /* Sessions in creation order, as last acknowledged by the server. */
@@ -28,7 +29,8 @@ async function waitNextSecond() {
 
 before(async () => {
     srv = await h.startServer();
-    stripe = srv.stripe(h.randomKey());
+    key = h.randomKey();
+    stripe = srv.stripe(key);
     const vs = stripe.identity.verificationSessions;
     // Three groups in three different seconds, created one after another, so ties on
     // `created` within a group are certain and the created filters have distinct values.
@@ -44,11 +46,27 @@ before(async () => {
             created.push(await vs.create(params));
         }
     }
+    // Every status is represented: canceled (i % 4 == 3), processing (i % 8 == 1), verified
+    // (i % 8 == 5), and requires_input, some of those after a failed attempt (i % 8 == 2, with
+    // last_error), so the status filter is checked against sessions that changed status.
     for (let i = 0; i < created.length; i++) {
         if (i % 4 === 3) created[i] = await vs.cancel(created[i].id);
+        else if (i % 8 === 1) created[i] = await helper(created[i].id, 'process');
+        else if (i % 8 === 5) created[i] = await helper(created[i].id, 'verify');
+        else if (i % 8 === 2) created[i] = await helper(created[i].id, 'require_input');
     }
     newestFirst = created.map((s) => s.id).reverse();
 });
+
+/* A test helper (the SDK has no method for these paths); returns the session it answers. */
+async function helper(id, action) {
+    const r = await srv.request({
+        method: 'POST', path: `/v1/test_helpers/identity/verification_sessions/${id}/${action}`, key,
+        headers: { 'Content-Type': 'application/x-www-form-urlencoded' }, body: '',
+    });
+    assert.equal(r.status, 200, r.text);
+    return r.json;
+}
 after(async () => {
     if (srv) await srv.close();
 });
@@ -115,25 +133,42 @@ test('limit out of range or not an integer: 400 param limit', async () => {
     }
 });
 
-test('filter by status', async () => {
-    const canceled = created.filter((s) => s.status === 'canceled').map((s) => s.id);
-    const open = created.filter((s) => s.status === 'requires_input').map((s) => s.id);
-    assert.ok(canceled.length > 0 && open.length > 0);
-    let p = await list({ status: 'canceled', limit: 100 });
-    assert.deepEqual(ids(p), newestFirst.filter((id) => canceled.includes(id)));
-    p = await list({ status: 'requires_input', limit: 100 });
-    assert.deepEqual(ids(p), newestFirst.filter((id) => open.includes(id)));
-    for (const st of ['verified', 'processing']) {
-        p = await list({ status: st });
-        assert.deepEqual(p.data, []);
+/* Expected ids, in list order, of the sessions that pass pred (pred gets the session as last
+ * acknowledged by the server). */
+const want = (pred) => newestFirst.filter((id) => pred(created.find((s) => s.id === id)));
+
+test('filter by status: each of the four statuses lists exactly its sessions', async () => {
+    const counts = {};
+    for (const st of ['canceled', 'processing', 'requires_input', 'verified']) {
+        const expected = want((s) => s.status === st);
+        counts[st] = expected.length;
+        const p = await list({ status: st, limit: 100 });
+        assert.deepEqual(ids(p), expected, `status=${st}`);
         assert.equal(p.has_more, false);
+        for (const s of p.data) assert.equal(s.status, st);
     }
+    // The setup drove sessions into every status (a filter that matched nothing would prove
+    // nothing), and the failed-then-retried ones are back in requires_input with last_error.
+    assert.deepEqual(counts, { canceled: 6, processing: 3, requires_input: 13, verified: 3 });
+    const retried = (await list({ status: 'requires_input', limit: 100 })).data.filter((s) => s.last_error);
+    assert.deepEqual(retried.map((s) => s.id), want((s) => s.status === 'requires_input' && s.last_error));
+    assert.equal(retried.length, 3);
+    // A small page of one status: has_more and the next page.
+    const p1 = await list({ status: 'verified', limit: 2 });
+    assert.deepEqual(ids(p1), want((s) => s.status === 'verified').slice(0, 2));
+    assert.equal(p1.has_more, true);
+    const p2 = await list({ status: 'verified', limit: 2, starting_after: p1.data[1].id });
+    assert.deepEqual(ids(p2), want((s) => s.status === 'verified').slice(2));
+    assert.equal(p2.has_more, false);
+
     const err = await h.rejects(list({ status: 'bogus' }));
-    x.sdkError(err, { status: 400, param: 'status' });
+    x.sdkError(err, {
+        status: 400, type: 'invalid_request_error', code: 'parameter_invalid_value', param: 'status',
+        message: 'Invalid status: must be one of canceled, processing, requires_input, or verified',
+    });
 });
 
 test('filter by client_reference_id, related_customer, related_customer_account', async () => {
-    const want = (pred) => newestFirst.filter((id) => pred(created.find((s) => s.id === id)));
     let p = await list({ client_reference_id: REF_A, limit: 100 });
     assert.deepEqual(ids(p), want((s) => s.client_reference_id === REF_A));
     assert.ok(p.data.length >= 2);
@@ -148,6 +183,15 @@ test('filter by client_reference_id, related_customer, related_customer_account'
     // Filters combine.
     p = await list({ client_reference_id: REF_A, status: 'canceled', limit: 100 });
     assert.deepEqual(ids(p), want((s) => s.client_reference_id === REF_A && s.status === 'canceled'));
+    // related_customer sessions are #1 (processing), #7 (canceled), #13 (verified), #19 (canceled).
+    const cus = created.filter((s) => s.related_customer === CUS).map((s) => s.status);
+    assert.deepEqual(cus, ['processing', 'canceled', 'verified', 'canceled']);
+    for (const st of ['processing', 'canceled', 'verified', 'requires_input']) {
+        p = await list({ related_customer: CUS, status: st, limit: 100 });
+        assert.deepEqual(ids(p), want((s) => s.related_customer === CUS && s.status === st), `related_customer + status=${st}`);
+    }
+    assert.deepEqual(ids(await list({ related_customer: CUS, status: 'canceled' })), [created[19].id, created[7].id]);
+    assert.deepEqual((await list({ related_customer: CUS, status: 'requires_input' })).data, []);
 });
 
 test('filter by created: exact and gt/gte/lt/lte', async () => {
@@ -251,6 +295,64 @@ test('cursor and filter combine', async () => {
     assert.equal(p.has_more, canceled.length > 3);
 });
 
+test('ending_before with a filter pages backwards within the filtered sessions', async () => {
+    const open = want((s) => s.status === 'requires_input'); // 13, newest first
+    const n = open.length;
+    let p = await list({ status: 'requires_input', ending_before: open[n - 1], limit: 5 });
+    assert.deepEqual(ids(p), open.slice(n - 6, n - 1));
+    assert.equal(p.has_more, true);
+    p = await list({ status: 'requires_input', ending_before: p.data[0].id, limit: 5 });
+    assert.deepEqual(ids(p), open.slice(n - 11, n - 6));
+    assert.equal(p.has_more, true);
+    p = await list({ status: 'requires_input', ending_before: p.data[0].id, limit: 5 });
+    assert.deepEqual(ids(p), open.slice(0, n - 11));
+    assert.equal(p.has_more, false);
+    // The same with two filters: related_customer's canceled sessions are #19 and #7.
+    p = await list({ related_customer: CUS, status: 'canceled', ending_before: created[7].id, limit: 1 });
+    assert.deepEqual(ids(p), [created[19].id]);
+    assert.equal(p.has_more, false);
+    p = await list({ related_customer: CUS, status: 'canceled', starting_after: created[19].id, limit: 1 });
+    assert.deepEqual(ids(p), [created[7].id]);
+    assert.equal(p.has_more, false);
+    p = await list({ client_reference_id: REF_A, ending_before: want((s) => s.client_reference_id === REF_A).slice(-1)[0] });
+    assert.deepEqual(ids(p), want((s) => s.client_reference_id === REF_A).slice(0, -1));
+    assert.equal(p.has_more, false);
+});
+
+test('created ranges combine with starting_after and ending_before', async () => {
+    // The second group started in a new second, so created >= its first session's second is
+    // exactly the second and third groups (15 sessions) and created < it the first group (10).
+    const mid = created[10].created;
+    const upper = want((s) => s.created >= mid);
+    assert.equal(upper.length, 15);
+    assert.equal(want((s) => s.created < mid).length, 10);
+    let p = await list({ created: { gte: mid }, starting_after: upper[3], limit: 5 });
+    assert.deepEqual(ids(p), upper.slice(4, 9));
+    assert.equal(p.has_more, true);
+    p = await list({ created: { gte: mid }, starting_after: upper[9], limit: 5 });
+    assert.deepEqual(ids(p), upper.slice(10, 15));
+    assert.equal(p.has_more, false, 'the range ends where the older group starts');
+    p = await list({ created: { gte: mid }, ending_before: upper[14], limit: 3 });
+    assert.deepEqual(ids(p), upper.slice(11, 14));
+    assert.equal(p.has_more, true);
+    // created < mid with ending_before its newest member: nothing newer inside the range,
+    // although newer sessions exist outside it.
+    const lower = want((s) => s.created < mid);
+    p = await list({ created: { lt: mid }, ending_before: lower[0] });
+    assert.deepEqual(p.data, []);
+    assert.equal(p.has_more, false);
+    p = await list({ created: { lt: mid }, ending_before: lower[2], limit: 100 });
+    assert.deepEqual(ids(p), lower.slice(0, 2));
+    assert.equal(p.has_more, false);
+    // Exact created with a cursor, and a filter on top.
+    const exact = want((s) => s.created === mid);
+    p = await list({ created: mid, starting_after: exact[0], limit: 100 });
+    assert.deepEqual(ids(p), exact.slice(1));
+    assert.equal(p.has_more, false);
+    p = await list({ created: { gte: mid }, status: 'canceled', starting_after: want((s) => s.created >= mid && s.status === 'canceled')[0], limit: 100 });
+    assert.deepEqual(ids(p), want((s) => s.created >= mid && s.status === 'canceled').slice(1));
+});
+
 test('SDK autoPagingToArray returns exactly all sessions in order', async () => {
     const all = await stripe.identity.verificationSessions.list({ limit: 4 }).autoPagingToArray({ limit: 1000 });
     assert.deepEqual(all.map((s) => s.id), newestFirst);
@@ -271,17 +373,38 @@ test('expand[]=data.verified_outputs on a list', async () => {
     assert.match(err.message, /data\.bogus/);
 });
 
-test('unknown or malformed cursor: 4xx', async () => {
-    for (const params of [{ starting_after: 'vs_' + h.randomAlnum(24) }, { ending_before: 'vs_' + h.randomAlnum(24) }, { starting_after: 'garbage' }]) {
-        const err = await h.rejects(list(params), `cursor ${JSON.stringify(params)} must be rejected`);
-        x.sdkError(err, {});
-        assert.ok(err.statusCode >= 400 && err.statusCode < 500, `status ${err.statusCode}`);
+test('unknown or malformed cursor: 400 resource_missing naming the cursor that was given', async () => {
+    const cases = [
+        ['starting_after', 'vs_' + h.randomAlnum(24)],
+        ['ending_before', 'vs_' + h.randomAlnum(24)],
+        ['starting_after', 'garbage'],
+        ['ending_before', 'garbage'],
+        // A real object of another kind is no session cursor.
+        ['ending_before', 'evt_' + h.randomAlnum(24)],
+    ];
+    for (const [cursor, id] of cases) {
+        for (const extra of [{}, { status: 'canceled', limit: 3 }]) {
+            const err = await h.rejects(list(Object.assign({ [cursor]: id }, extra)), `${cursor}=${id} must be rejected`);
+            x.sdkError(err, {
+                status: 400,
+                type: 'invalid_request_error',
+                code: 'resource_missing',
+                param: cursor,
+                message: `No such verification_session: '${id}'`,
+            });
+        }
     }
 });
 
 test('starting_after together with ending_before: 400', async () => {
     const err = await h.rejects(list({ starting_after: newestFirst[3], ending_before: newestFirst[1] }));
-    x.sdkError(err, { status: 400, type: 'invalid_request_error' });
+    x.sdkError(err, {
+        status: 400,
+        type: 'invalid_request_error',
+        code: null,
+        param: 'ending_before',
+        message: 'You may only specify one of these parameters: ending_before, starting_after.',
+    });
 });
 
 test('unknown list parameter: 400 parameter_unknown', async () => {

@@ -155,6 +155,69 @@ test('list: newest first, filters, pagination and validation', async () => {
     assert.equal((await srv.stripe(h.randomKey()).identity.verificationReports.list()).data.length, 0, 'accounts are separate');
 });
 
+test('list: filters combine with starting_after and ending_before; cursor errors are exact', async () => {
+    const key = h.randomKey();
+    const stripe = srv.stripe(key);
+    const vr = stripe.identity.verificationReports;
+    const A = await stripe.identity.verificationSessions.create({ type: 'document', client_reference_id: 'alice' });
+    const B = await stripe.identity.verificationSessions.create({ type: 'id_number', client_reference_id: 'bob' });
+    const C = await stripe.identity.verificationSessions.create({ type: 'document', client_reference_id: 'alice' });
+    const r = [];
+    for (const [sess, action] of [[A, 'require_input'], [A, 'require_input'], [A, 'verify'], [B, 'require_input'], [B, 'verify'], [C, 'verify']]) {
+        r.push((await helper(key, sess.id, action)).last_verification_report);
+    }
+    const page = async (params) => {
+        const p = await vr.list(params);
+        return { ids: p.data.map((x) => x.id), has_more: p.has_more };
+    };
+    // Newest first: r5 (C), r4 r3 (B, id_number), r2 r1 r0 (A).
+    assert.deepEqual(await page({ limit: 100 }), { ids: [r[5], r[4], r[3], r[2], r[1], r[0]], has_more: false });
+
+    // type with both cursors.
+    assert.deepEqual(await page({ type: 'document', limit: 2 }), { ids: [r[5], r[2]], has_more: true });
+    assert.deepEqual(await page({ type: 'document', limit: 2, starting_after: r[2] }), { ids: [r[1], r[0]], has_more: false });
+    assert.deepEqual(await page({ type: 'document', limit: 2, ending_before: r[0] }), { ids: [r[2], r[1]], has_more: true });
+    assert.deepEqual(await page({ type: 'document', limit: 5, ending_before: r[1] }), { ids: [r[5], r[2]], has_more: false });
+    assert.deepEqual(await page({ type: 'id_number', starting_after: r[4] }), { ids: [r[3]], has_more: false });
+    assert.deepEqual(await page({ type: 'id_number', ending_before: r[4] }), { ids: [], has_more: false });
+
+    // verification_session with both cursors, and with type.
+    assert.deepEqual(await page({ verification_session: A.id, ending_before: r[0], limit: 1 }), { ids: [r[1]], has_more: true });
+    assert.deepEqual(await page({ verification_session: A.id, starting_after: r[2], limit: 1 }), { ids: [r[1]], has_more: true });
+    assert.deepEqual(await page({ verification_session: A.id, starting_after: r[1] }), { ids: [r[0]], has_more: false });
+    assert.deepEqual(await page({ verification_session: B.id, type: 'id_number' }), { ids: [r[4], r[3]], has_more: false });
+    assert.deepEqual(await page({ verification_session: A.id, type: 'id_number' }), { ids: [], has_more: false });
+
+    // client_reference_id with type and a cursor.
+    assert.deepEqual(await page({ client_reference_id: 'alice', type: 'document', starting_after: r[5] }), { ids: [r[2], r[1], r[0]], has_more: false });
+    assert.deepEqual(await page({ client_reference_id: 'bob', ending_before: r[3] }), { ids: [r[4]], has_more: false });
+
+    // created ranges with cursors.
+    const newest = (await vr.retrieve(r[5])).created;
+    const oldest = (await vr.retrieve(r[0])).created;
+    assert.deepEqual(await page({ created: { lte: newest }, starting_after: r[4], limit: 100 }), { ids: [r[3], r[2], r[1], r[0]], has_more: false });
+    assert.deepEqual(await page({ created: { gte: oldest }, ending_before: r[0], limit: 100 }), { ids: [r[5], r[4], r[3], r[2], r[1]], has_more: false });
+    assert.deepEqual(await page({ created: { gt: newest }, starting_after: r[4] }), { ids: [], has_more: false });
+    assert.deepEqual(await page({ created: { gte: oldest }, type: 'id_number', ending_before: r[3] }), { ids: [r[4]], has_more: false });
+
+    // Cursor errors: an unknown id, and another account's report, name the cursor given.
+    const otherKey = h.randomKey();
+    const oth = await srv.stripe(otherKey).identity.verificationSessions.create({ type: 'document' });
+    const foreign = (await helper(otherKey, oth.id, 'verify')).last_verification_report;
+    for (const cursor of ['starting_after', 'ending_before']) {
+        for (const id of ['vr_nope', foreign]) {
+            x.sdkError(await h.rejects(vr.list({ [cursor]: id, type: 'document' })), {
+                status: 400, type: 'invalid_request_error', code: 'resource_missing', param: cursor,
+                message: `No such verification_report: '${id}'`,
+            });
+        }
+    }
+    x.sdkError(await h.rejects(vr.list({ starting_after: r[2], ending_before: r[0] })), {
+        status: 400, type: 'invalid_request_error', code: null, param: 'ending_before',
+        message: 'You may only specify one of these parameters: ending_before, starting_after.',
+    });
+});
+
 test('restricted fields need a restricted key and their own expand path', async () => {
     const rk = srv.stripe(RESTRICTED_KEY);
     const s = await rk.identity.verificationSessions.create({ type: 'document', options: { document: { require_id_number: true } } });

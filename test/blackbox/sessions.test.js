@@ -138,6 +138,24 @@ test('create with verification_flow gives type verification_flow', async () => {
     assert.equal(r.verification_flow, 'vf_1TestFlow');
 });
 
+test('create with both type and verification_flow: 400 on type, nothing created', async () => {
+    // CONTRACT.md §3: a flow decides the session's type (the object's type is then
+    // verification_flow); sessions_api.c refuses a type given together with a flow.
+    const st = srv.stripe(h.randomKey());
+    for (const type of ['document', 'id_number']) {
+        const err = await h.rejects(st.identity.verificationSessions.create({ type, verification_flow: 'vf_1TestFlow' }));
+        x.sdkError(err, {
+            status: 400,
+            type: 'invalid_request_error',
+            code: null,
+            param: 'type',
+            message: 'You cannot pass `type` together with `verification_flow`: the flow decides the type.',
+        });
+    }
+    assert.deepEqual((await st.identity.verificationSessions.list()).data, []);
+    assert.deepEqual((await st.events.list()).data, [], 'no created event');
+});
+
 test('retrieve returns the same object, with a stable client_secret and url', async () => {
     const s = await create({ type: 'document', metadata: { a: 'b' } });
     const r1 = await vs().retrieve(s.id);
@@ -227,6 +245,77 @@ test('cancel: status canceled, client_secret and url null; second cancel is a 40
     assert.match(err.message, /cancel/i, 'message names the action');
     assert.match(err.message, /canceled/, 'message names the current status');
     assert.equal(err.constructor.name, 'StripeInvalidRequestError');
+});
+
+const TH = '/v1/test_helpers/identity/verification_sessions';
+/* A test helper (no SDK method exists for these paths); returns the session. */
+async function helper(id, action, body = '') {
+    const r = await srv.request({
+        method: 'POST', path: `${TH}/${id}/${action}`, key, body,
+        headers: { 'Content-Type': 'application/x-www-form-urlencoded' },
+    });
+    assert.equal(r.status, 200, r.text);
+    return r.json;
+}
+
+test('cancel is allowed only in requires_input: from processing, verified and canceled it is the exact wrong-state 400', async () => {
+    // CONTRACT.md §3 (cancel only in requires_input) and §11 (no code, no param, a message
+    // naming the action and the current status; api.c api_err_state).
+    const processing = await create({ type: 'document' });
+    await helper(processing.id, 'process');
+    const verified = await create({ type: 'document' });
+    await helper(verified.id, 'verify');
+    const canceled = await create({ type: 'document' });
+    await vs().cancel(canceled.id);
+    for (const [s, status] of [[processing, 'processing'], [verified, 'verified'], [canceled, 'canceled']]) {
+        const before = await vs().retrieve(s.id);
+        assert.equal(before.status, status);
+        const err = await h.rejects(vs().cancel(s.id), `cancel from ${status} must be refused`);
+        x.sdkError(err, {
+            status: 400,
+            type: 'invalid_request_error',
+            code: null,
+            param: null,
+            message: `You can only cancel a VerificationSession while its status is requires_input; this one is ${status}.`,
+        });
+        assert.equal(err.constructor.name, 'StripeInvalidRequestError');
+        assert.deepEqual(h.plain(await vs().retrieve(s.id)), h.plain(before), `a refused cancel changes nothing (${status})`);
+    }
+    // No canceled event for the refused ones: the only canceled event is the real cancel.
+    const evs = (await stripe.events.list({ type: 'identity.verification_session.canceled', limit: 100 })).data;
+    const ids = new Set([processing.id, verified.id, canceled.id]);
+    assert.deepEqual(evs.filter((e) => ids.has(e.data.object.id)).map((e) => e.data.object.id), [canceled.id]);
+    // A requires_input session after a failed attempt can still be canceled.
+    const retried = await create({ type: 'document' });
+    await helper(retried.id, 'require_input');
+    assert.equal((await vs().cancel(retried.id)).status, 'canceled');
+});
+
+test('redaction redacts last_error.reason and keeps its code', async () => {
+    const s = await create({ type: 'document', client_reference_id: 'last_error_ref' });
+    const failed = await helper(s.id, 'require_input', 'last_error[code]=document_expired');
+    assert.equal(failed.status, 'requires_input');
+    assert.equal(failed.last_error.code, 'document_expired');
+    assert.equal(typeof failed.last_error.reason, 'string');
+    assert.notEqual(failed.last_error.reason, '[redacted]');
+    const reason = failed.last_error.reason;
+    const r = await vs().redact(s.id);
+    assert.equal(r.status, 'canceled', 'redacting a requires_input session cancels it');
+    const done = await h.eventually(async () => {
+        const g = await vs().retrieve(s.id);
+        return g.redaction && g.redaction.status === 'redacted' ? g : null;
+    }, { what: 'redaction.status=redacted' });
+    // CONTRACT.md §11 / session.c vs_redact: a string field reads "[redacted]"; the code is an
+    // enum value (not personal data) and stays.
+    assert.deepEqual(done.last_error, { code: 'document_expired', reason: '[redacted]' });
+    assert.equal(done.client_reference_id, '[redacted]');
+    // The same in every past event of the session.
+    const evs = (await stripe.events.list({ limit: 100 })).data.filter((e) => e.data.object.id === s.id);
+    assert.deepEqual(evs.map((e) => e.type.split('.').pop()), ['redacted', 'canceled', 'requires_input', 'processing', 'created']);
+    for (const e of evs) {
+        assert.ok(!JSON.stringify(e).includes(reason), `${e.type} still carries the reason`);
+        if (e.data.object.last_error) assert.deepEqual(e.data.object.last_error, { code: 'document_expired', reason: '[redacted]' }, e.type);
+    }
 });
 
 test('update after cancel is a wrong-state 400 naming the action and status', async () => {
@@ -343,22 +432,43 @@ test('with --redaction-delay: processing until the delay passes; redacting again
     }
 });
 
-test('a processing redaction completes after a restart', async () => {
-    const slow = await h.startServer({ redactionDelay: 1000 });
+test('a redaction still processing at a kill -9 completes after the restart, with its event', async () => {
+    // The delay keeps the redaction processing well past the kill, so only the restarted
+    // process can complete it: from the due time stored with the session.
+    const slow = await h.startServer({ redactionDelay: 2000 });
     try {
         const k = h.randomKey();
-        let v = slow.stripe(k).identity.verificationSessions;
-        const s = await v.create({ type: 'document', client_reference_id: 'restart_ref' });
-        await v.redact(s.id);
-        await slow.stop();
-        await h.sleep(1100);
+        let st = slow.stripe(k);
+        const s = await st.identity.verificationSessions.create({ type: 'document', client_reference_id: 'restart_ref', metadata: { a: '1' } });
+        const r = await st.identity.verificationSessions.redact(s.id);
+        assert.deepEqual(r.redaction, { status: 'processing' });
+        assert.equal(r.status, 'canceled');
+        const g = await st.identity.verificationSessions.retrieve(s.id);
+        assert.deepEqual(g.redaction, { status: 'processing' }, 'still processing just before the kill');
+        assert.equal(g.client_reference_id, 'restart_ref', 'nothing is erased yet');
+        await slow.kill9();
         await slow.restart();
-        v = slow.stripe(k).identity.verificationSessions;
+        st = slow.stripe(k);
         const done = await h.eventually(async () => {
-            const g = await v.retrieve(s.id);
-            return g.redaction.status === 'redacted' ? g : null;
-        }, { what: 'redaction.status=redacted after restart' });
+            const d = await st.identity.verificationSessions.retrieve(s.id);
+            return d.redaction.status === 'redacted' ? d : null;
+        }, { what: 'redaction.status=redacted after the restart' });
+        assert.equal(done.status, 'canceled');
         assert.equal(done.client_reference_id, '[redacted]');
+        assert.deepEqual(done.metadata, {});
+        // The redacted event is written in the same transaction as the change: it is there as
+        // soon as the session reads redacted, exactly once, and newest.
+        const evs = (await st.events.list({ limit: 100 })).data;
+        assert.deepEqual(evs.map((e) => e.type), [
+            'identity.verification_session.redacted',
+            'identity.verification_session.canceled',
+            'identity.verification_session.created',
+        ]);
+        assert.equal(evs[0].data.object.id, s.id);
+        assert.deepEqual(evs[0].data.object.redaction, { status: 'redacted' });
+        assert.deepEqual(evs[0].request, { id: null, idempotency_key: null });
+        assert.equal(slow.exits.length, 1);
+        assert.equal(slow.exits[0].signal, 'SIGKILL');
     } finally {
         await slow.close();
     }
@@ -389,7 +499,11 @@ test('unknown id: 404 resource_missing, param session, on retrieve/update/cancel
 });
 
 test('the server output never contains the API key or a client_secret', async () => {
-    await h.sleep(200); // let any buffered log lines arrive
+    // Wait for the access-log line of one last request instead of sleeping: the server writes
+    // each line before it answers, in order, so once this one is in, every earlier one is.
+    const marker = await vs().list({ limit: 1 });
+    const rid = marker.lastResponse.requestId;
+    await h.eventually(() => srv.log.includes(`request_id=${rid}`), { what: 'the last access-log line' });
     assert.ok(srv.log.includes('listening on'), 'the server printed its ready line');
     assert.ok(seenSecrets.length > 5, 'the suite saw some client secrets');
     assert.ok(!srv.log.includes(key), 'API key appears in the server output');

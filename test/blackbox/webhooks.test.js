@@ -166,15 +166,28 @@ test('an endpoint receives only its enabled_events', async () => {
     stripe.webhooks.constructEvent(only[0].body, only[0].headers['stripe-signature'], weCanceled.secret);
     assert.throws(() => stripe.webhooks.constructEvent(only[0].body, only[0].headers['stripe-signature'], weAll.secret),
         'each endpoint signs with its own secret');
-    await h.sleep(300);
-    assert.equal(rcvCanceled.events(sessionOf(s.id)).length, 1, 'created never reaches the canceled-only endpoint');
-    // Both delivered: pending_webhooks back to 0 on both events.
+    // No sleep to prove that `created` never arrives: wait until every event of the account
+    // counts as delivered (pending_webhooks 0 on both). pending_webhooks counts the endpoints an
+    // event was queued for and not yet delivered to, so had `created` been queued for the
+    // canceled-only endpoint it could only reach 0 after that delivery had arrived here.
     await h.eventually(async () => (await stripe.events.list({ delivery_success: false })).data.length === 0,
         { what: 'every delivery to succeed' });
+    const evs = (await stripe.events.list()).data;
+    assert.deepEqual(evs.map((e) => [e.type, e.pending_webhooks]),
+        [['identity.verification_session.canceled', 0], ['identity.verification_session.created', 0]]);
+    assert.deepEqual(rcvCanceled.events(sessionOf(s.id)).map((r) => r.json.type), ['identity.verification_session.canceled'],
+        'created never reaches the canceled-only endpoint');
+    assert.equal(rcvAll.events(sessionOf(s.id)).length, 2);
 });
 
 test('a receiver that fails twice then answers 200 gets the event three times, freshly signed', async () => {
-    const rcv = await receiver((req, n) => (n <= 2 ? 500 : 200));
+    // Per event: the first two attempts fail, the third succeeds.
+    const tries = new Map();
+    const rcv = await receiver((req) => {
+        const id = req.json && req.json.id;
+        tries.set(id, (tries.get(id) || 0) + 1);
+        return tries.get(id) <= 2 ? 500 : 200;
+    });
     const stripe = srv.stripe(h.randomKey());
     const we = await stripe.webhookEndpoints.create({ url: rcv.url, enabled_events: ['identity.verification_session.created'] });
     const s = await stripe.identity.verificationSessions.create({ type: 'document' });
@@ -192,22 +205,54 @@ test('a receiver that fails twice then answers 200 gets the event three times, f
         return e.pending_webhooks === 0 && e;
     }, { what: 'pending_webhooks 0 after the successful retry' });
     assert.equal(ev.id, got[0].json.id);
-    await h.sleep(1500);
+    // No attempt after the success, shown without a sleep: a second event, created only now
+    // (after the success was recorded), fails twice too. Its third attempt is due two retry
+    // intervals after its first (at least 2160 ms with the ±10% jitter), so at least 840 ms
+    // after a fourth attempt of the first event would have been due (at most 1320 ms after the
+    // success); the worker starts due attempts in due order, so by the time that third attempt
+    // has arrived and is recorded, a fourth one would be here.
+    const s2 = await stripe.identity.verificationSessions.create({ type: 'document' });
+    const got2 = await rcv.waitFor(3, sessionOf(s2.id), 20000);
+    await h.eventually(async () => (await stripe.events.list({ delivery_success: false })).data.length === 0,
+        { what: 'the second event to be delivered' });
+    assert.ok(got2[2].t - got[2].t > 2000, 'the later event\'s last attempt came two retry intervals after the success');
     assert.equal(rcv.events(sessionOf(s.id)).length, 3, 'no attempt after the success');
 });
+
+/*
+ * A witness for "no attempt happened" that needs no sleep: a second endpoint, subscribed to the
+ * same event at the same moment, whose receiver fails twice and then answers 200. Its third
+ * attempt is due two retry intervals after the first attempts (2160..2640 ms with the ±10%
+ * jitter), at least 840 ms after the retry that must not happen was or would have been due
+ * (1080..1320 ms); the worker starts due attempts in due order, so once the witness's third
+ * attempt has arrived, that retry would have arrived too.
+ */
+async function witness(stripe) {
+    let n = 0;
+    const rcv = await receiver(() => (++n <= 2 ? 500 : 200));
+    const we = await stripe.webhookEndpoints.create({ url: rcv.url, enabled_events: ['*'] });
+    return { rcv, we };
+}
 
 test('a deleted endpoint gets no further attempts; the event stays undelivered', async () => {
     const rcv = await receiver(() => 503);
     const stripe = srv.stripe(h.randomKey());
     const we = await stripe.webhookEndpoints.create({ url: rcv.url, enabled_events: ['*'] });
+    const w = await witness(stripe);
     const s = await stripe.identity.verificationSessions.create({ type: 'document' });
     await rcv.waitFor(1, sessionOf(s.id));
     await stripe.webhookEndpoints.del(we.id);
-    await h.sleep(2000);
+    const seen = await w.rcv.waitFor(3, sessionOf(s.id), 20000);
+    assert.equal(seen[2].json.id, seen[0].json.id);
     assert.equal(rcv.events(sessionOf(s.id)).length, 1, 'no retry after delete');
+    // The witness succeeded; the deleted endpoint's delivery never will: still pending.
+    const ev = await h.eventually(async () => {
+        const e = (await stripe.events.list()).data[0];
+        return e.pending_webhooks === 1 && e;
+    }, { what: 'the witness delivery to count' });
+    assert.equal(ev.id, seen[0].json.id);
     const failed = await stripe.events.list({ delivery_success: false });
-    assert.equal(failed.data.length, 1);
-    assert.equal(failed.data[0].pending_webhooks, 1);
+    assert.deepEqual(failed.data.map((e) => e.id), [ev.id]);
 });
 
 test('a disabled endpoint gets no attempts until it is enabled again', async () => {
@@ -215,10 +260,11 @@ test('a disabled endpoint gets no attempts until it is enabled again', async () 
     const rcv = await receiver(() => (up ? 200 : 500));
     const stripe = srv.stripe(h.randomKey());
     const we = await stripe.webhookEndpoints.create({ url: rcv.url, enabled_events: ['*'] });
+    const w = await witness(stripe);
     const s = await stripe.identity.verificationSessions.create({ type: 'document' });
     await rcv.waitFor(1, sessionOf(s.id));
     await stripe.webhookEndpoints.update(we.id, { disabled: true });
-    await h.sleep(2000);
+    await w.rcv.waitFor(3, sessionOf(s.id), 20000); // see witness()
     assert.equal(rcv.events(sessionOf(s.id)).length, 1, 'no attempt while disabled');
     up = true;
     await stripe.webhookEndpoints.update(we.id, { disabled: false });

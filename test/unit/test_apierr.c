@@ -1,6 +1,7 @@
 /*
  * Unit tests for apierr.c: the exact JSON of an error with code and param, of one without a
- * code, and without a request ID; apierr_set and apierr_invalid fill every field and return -1.
+ * code, without a request ID and of a bare one (message and type only); apierr_set and
+ * apierr_invalid fill every field and return -1.
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -67,6 +68,25 @@ static void test_no_code(void **state)
     arena_free(a);
 }
 
+/* The unknown-route 404 (CONTRACT.md §11): only message and type, even with a request ID. */
+static void test_bare(void **state)
+{
+    (void)state;
+    arena *a = arena_new();
+    apierr e;
+    apierr_set(&e, a, 404, "invalid_request_error", NULL, NULL,
+               "Unrecognized request URL (%s: %s).", "GET", "/v1/x");
+    assert_int_equal(e.bare, 0);
+    e.bare = 1;
+    assert_string_equal(render(a, &e, "req_1", 0),
+                        "{\"error\":{\"message\":\"Unrecognized request URL (GET: /v1/x).\","
+                        "\"type\":\"invalid_request_error\"}}");
+    /* apierr_set starts every error over, so a reused value is not bare by accident. */
+    apierr_invalid(&e, a, "parameter_unknown", "x", "Received unknown parameter: x");
+    assert_int_equal(e.bare, 0);
+    arena_free(a);
+}
+
 static void test_no_request_id_and_escaping(void **state)
 {
     (void)state;
@@ -88,6 +108,7 @@ int main(void)
         cmocka_unit_test(test_code_and_param),
         cmocka_unit_test(test_no_code),
         cmocka_unit_test(test_no_request_id_and_escaping),
+        cmocka_unit_test(test_bare),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

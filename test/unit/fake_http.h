@@ -1,0 +1,315 @@
+/*
+ * fake_http: an in-process implementation of http.h for the unit tests that drive api_handle()
+ * (test_api.c, test_sessions_api.c, test_hosted_page.c), plus the fixture they share: a fresh
+ * SQLite store in its own mkdtemp directory and an app around it.
+ *
+ * A test builds a request (method, path?query, headers, body), hands it to api_handle() and
+ * waits until http_respond() was called, from the calling thread or from the store's writer
+ * thread (deferred answers). It then reads the status, the response headers and the body
+ * (parsed with jansson). http_respond() being called more than once fails the test, as the
+ * adapter contract says it must happen exactly once.
+ *
+ * Including this header defines the http.h functions, so http_mhd.o is never linked into the
+ * test binary: include it from exactly one file per binary. Not for: libmicrohttpd's own
+ * behaviour (keep-alive, suspend/resume, body limits), which the black-box tests cover.
+ */
+#ifndef VERIFYD_TEST_FAKE_HTTP_H
+#define VERIFYD_TEST_FAKE_HTTP_H
+
+/* jansson's json_null() collides with the JSON writer's json_null(json_writer *). */
+#define json_null jansson_json_null_unused
+#include <jansson.h>
+#undef json_null
+
+#include <ftw.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/stat.h>
+#include <time.h>
+
+#include "api.h"
+#include "http.h"
+#include "log.h"
+#include "store.h"
+#include "util.h"
+
+#define FAKE_MAX_HEADERS 32
+
+struct http_request {
+    arena *a;
+    const char *method, *path, *query;
+    const char *body;
+    size_t body_len;
+    int too_large;
+    int64_t start_us;
+    const char *req_name[FAKE_MAX_HEADERS], *req_value[FAKE_MAX_HEADERS];
+    int n_req;
+
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    const char *resp_name[FAKE_MAX_HEADERS], *resp_value[FAKE_MAX_HEADERS];
+    int n_resp;
+    int responses; /* http_respond calls */
+    int status;
+    const char *content_type;
+    const char *resp_body;
+    size_t resp_len;
+};
+
+/* ---- http.h ---- */
+
+arena *http_arena(http_request *req)
+{
+    return req->a;
+}
+
+const char *http_method(const http_request *req)
+{
+    return req->method;
+}
+
+const char *http_path(const http_request *req)
+{
+    return req->path;
+}
+
+const char *http_query(const http_request *req)
+{
+    return req->query;
+}
+
+const char *http_header(const http_request *req, const char *name)
+{
+    for (int i = 0; i < req->n_req; i++) {
+        if (strcasecmp(req->req_name[i], name) == 0) return req->req_value[i];
+    }
+    return NULL;
+}
+
+const char *http_body(const http_request *req, size_t *len)
+{
+    *len = req->body_len;
+    return req->body;
+}
+
+int64_t http_start_us(const http_request *req)
+{
+    return req->start_us;
+}
+
+int http_body_too_large(const http_request *req)
+{
+    return req->too_large;
+}
+
+void http_add_header(http_request *req, const char *name, const char *value)
+{
+    pthread_mutex_lock(&req->mu);
+    if (req->responses > 0) {
+        fprintf(stderr, "fake_http: header %s added after the response\n", name);
+        abort();
+    }
+    if (req->n_resp == FAKE_MAX_HEADERS) abort();
+    req->resp_name[req->n_resp] = arena_strdup(req->a, name);
+    req->resp_value[req->n_resp] = arena_strdup(req->a, value);
+    req->n_resp++;
+    pthread_mutex_unlock(&req->mu);
+}
+
+void http_respond(http_request *req, int status, const char *content_type, const char *body,
+                  size_t len)
+{
+    pthread_mutex_lock(&req->mu);
+    req->responses++;
+    req->status = status;
+    req->content_type = content_type;
+    req->resp_body = body;
+    req->resp_len = len;
+    pthread_cond_broadcast(&req->cv);
+    pthread_mutex_unlock(&req->mu);
+}
+
+/* ---- building, sending and reading requests ---- */
+
+/* A request for target ("/path" or "/path?query") with body (NULL: none). Free with
+ * fake_free. */
+static inline http_request *fake_request(const char *method, const char *target, const char *body)
+{
+    http_request *r = calloc(1, sizeof *r);
+    r->a = arena_new();
+    r->method = arena_strdup(r->a, method);
+    const char *q = strchr(target, '?');
+    r->path = q ? arena_strndup(r->a, target, (size_t)(q - target)) : arena_strdup(r->a, target);
+    r->query = q ? arena_strdup(r->a, q + 1) : "";
+    r->body = body ? arena_strdup(r->a, body) : "";
+    r->body_len = strlen(r->body);
+    r->start_us = util_mono_us();
+    pthread_mutex_init(&r->mu, NULL);
+    pthread_cond_init(&r->cv, NULL);
+    return r;
+}
+
+static inline void fake_header(http_request *r, const char *name, const char *value)
+{
+    if (r->n_req == FAKE_MAX_HEADERS) abort();
+    r->req_name[r->n_req] = arena_strdup(r->a, name);
+    r->req_value[r->n_req] = arena_strdup(r->a, value);
+    r->n_req++;
+}
+
+/* Wait (at most 10 s) until r has its answer; exactly one. */
+static inline void fake_wait(http_request *r)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    ts.tv_sec += 10;
+    pthread_mutex_lock(&r->mu);
+    while (r->responses == 0) {
+        if (pthread_cond_timedwait(&r->cv, &r->mu, &ts) != 0) break;
+    }
+    int n = r->responses;
+    pthread_mutex_unlock(&r->mu);
+    if (n != 1) fprintf(stderr, "fake_http: %s %s answered %d times\n", r->method, r->path, n);
+    assert_int_equal(n, 1);
+}
+
+/* Hand r to api_handle and wait for its answer. */
+static inline void fake_send(app *ap, http_request *r)
+{
+    api_handle(r, ap);
+    fake_wait(r);
+}
+
+/* The usual API call: Bearer key (NULL: no Authorization), a form body for POST. */
+static inline http_request *fake_call(app *ap, const char *method, const char *target,
+                                      const char *body, const char *key)
+{
+    http_request *r = fake_request(method, target, body);
+    if (key) fake_header(r, "Authorization", arena_printf(r->a, "Bearer %s", key));
+    if (body && *body) fake_header(r, "Content-Type", "application/x-www-form-urlencoded");
+    fake_send(ap, r);
+    return r;
+}
+
+static inline const char *fake_resp_header(const http_request *r, const char *name)
+{
+    for (int i = 0; i < r->n_resp; i++) {
+        if (strcasecmp(r->resp_name[i], name) == 0) return r->resp_value[i];
+    }
+    return NULL;
+}
+
+/* The answer's body as a NUL-terminated string (it lives in r's arena). */
+static inline const char *fake_body(const http_request *r)
+{
+    return arena_strndup(r->a, r->resp_body ? r->resp_body : "", r->resp_len);
+}
+
+/* The answer's body parsed; the test fails when it is not JSON. json_decref it. */
+static inline json_t *fake_json(const http_request *r)
+{
+    json_error_t err;
+    json_t *j = json_loadb(r->resp_body, r->resp_len, 0, &err);
+    if (!j)
+        fprintf(stderr, "fake_http: not JSON (%s): %.*s\n", err.text, (int)r->resp_len,
+                r->resp_body);
+    assert_non_null(j);
+    return j;
+}
+
+static inline void fake_free(http_request *r)
+{
+    pthread_mutex_destroy(&r->mu);
+    pthread_cond_destroy(&r->cv);
+    arena_free(r->a);
+    free(r);
+}
+
+/* ---- JSON access: a dotted path ("error.type", "data.0.id") into a parsed body ---- */
+
+static inline json_t *jpath(json_t *j, const char *path)
+{
+    char seg[128];
+    while (j && *path) {
+        size_t n = strcspn(path, ".");
+        if (n >= sizeof seg) return NULL;
+        memcpy(seg, path, n);
+        seg[n] = '\0';
+        path += n + (path[n] == '.');
+        if (json_is_array(j)) {
+            char *end;
+            long i = strtol(seg, &end, 10);
+            j = *end == '\0' ? json_array_get(j, (size_t)i) : NULL;
+        } else {
+            j = json_object_get(j, seg);
+        }
+    }
+    return j;
+}
+
+/* The string at path, or NULL when it is absent or not a string (null included). */
+static inline const char *jstr(json_t *j, const char *path)
+{
+    return json_string_value(jpath(j, path));
+}
+
+static inline long long jint(json_t *j, const char *path)
+{
+    json_t *v = jpath(j, path);
+    assert_true(json_is_integer(v));
+    return (long long)json_integer_value(v);
+}
+
+/* 1 when path exists and is JSON null. */
+static inline int jnull(json_t *j, const char *path)
+{
+    return json_is_null(jpath(j, path));
+}
+
+/* ---- the shared fixture: a store in a temp directory and an app on it ---- */
+
+typedef struct api_fixture {
+    char dir[64];
+    store *st;
+    app ap;
+} api_fixture;
+
+static inline int fake_rm_entry(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
+{
+    (void)sb, (void)flag, (void)ftw;
+    return remove(path);
+}
+
+/* Open a fresh store and an app with test defaults (public_url http://verifyd.test, no keys
+ * file, no workers). Returns the fixture; fake_fixture_free releases it. */
+static inline api_fixture *fake_fixture_new(void)
+{
+    api_fixture *f = calloc(1, sizeof *f);
+    snprintf(f->dir, sizeof f->dir, "/tmp/verifyd-api-XXXXXX");
+    assert_non_null(mkdtemp(f->dir));
+    char data[96];
+    snprintf(data, sizeof data, "%s/data", f->dir);
+    store_config cfg = {.data_dir = data, .synchronous_full = 1};
+    const char *errmsg = NULL;
+    int rc = store_open(&cfg, &f->st, &errmsg);
+    if (rc != 0) fprintf(stderr, "store_open: %s\n", errmsg);
+    assert_int_equal(rc, 0);
+    f->ap.st = f->st;
+    f->ap.public_url = "http://verifyd.test";
+    f->ap.hosted_delay_ms = 10000;
+    log_level = LOG_ERROR; /* no access log lines in the test output */
+    return f;
+}
+
+static inline void fake_fixture_free(api_fixture *f)
+{
+    store_close(f->st);
+    api_keyring_free(f->ap.keys);
+    nftw(f->dir, fake_rm_entry, 8, FTW_DEPTH | FTW_PHYS);
+    free(f);
+}
+
+#endif
