@@ -500,7 +500,6 @@ static const route routes[] = {
     {"POST", "/v1/identity/verification_sessions/", "", sessions_update},
     {"POST", "/v1/identity/verification_sessions/", "/cancel", sessions_cancel},
     {"POST", "/v1/identity/verification_sessions/", "/redact", sessions_redact},
-    /* --- issue 4 --- */
     {"POST", "/v1/test_helpers/identity/verification_sessions/", "/process", test_helpers_process},
     {"POST", "/v1/test_helpers/identity/verification_sessions/", "/verify", test_helpers_verify},
     {"POST", "/v1/test_helpers/identity/verification_sessions/", "/require_input",
@@ -509,8 +508,7 @@ static const route routes[] = {
     {"GET", "/v1/identity/verification_reports/", "", reports_retrieve},
     {"GET", "/start/", "", hosted_page_get, 1},
     {"POST", "/start/", "", hosted_page_post, 1},
-    /* --- end issue 4 --- */
-    /* --- events & webhooks (issue 3) --- */
+    /* --- events & webhooks --- */
     {"GET", "/v1/events", NULL, events_list},
     {"GET", "/v1/events/", "", events_retrieve},
     {"POST", "/v1/webhook_endpoints", NULL, webhooks_create},
@@ -518,7 +516,7 @@ static const route routes[] = {
     {"GET", "/v1/webhook_endpoints/", "", webhooks_retrieve},
     {"POST", "/v1/webhook_endpoints/", "", webhooks_update},
     {"DELETE", "/v1/webhook_endpoints/", "", webhooks_delete},
-    /* --- end events & webhooks (issue 3) --- */
+    /* --- end events & webhooks --- */
     {"GET", "/v1/test_helpers/verifyd/clock", NULL, test_clock_retrieve, 0, 1},
     {"POST", "/v1/test_helpers/verifyd/clock/advance", NULL, test_clock_advance, 0, 1},
 };
@@ -665,7 +663,7 @@ void api_handle(http_request *req, void *userdata)
         api_respond_error(c, &e);
         return;
     }
-    if (r->page) { /* issue 4: the token in the path is the page's credential */
+    if (r->page) { /* the token in the path is the page's credential */
         r->fn(c);
         return;
     }
@@ -677,7 +675,7 @@ void api_handle(http_request *req, void *userdata)
     r->fn(c);
 }
 
-/* --- issue 4: expand paths below the first level, page responses --- */
+/* --- expand paths below the first level, page responses --- */
 
 int api_expand_path(api_ctx *c, const char *path, int list)
 {
@@ -710,4 +708,3 @@ void api_respond_page(api_ctx *c, int status, const char *content_type, const bu
                     "base-uri 'none'; frame-ancestors 'none'");
     send_response(c, status, content_type, body->data, body->len);
 }
-/* --- end issue 4 --- */

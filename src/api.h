@@ -32,13 +32,12 @@ typedef struct app {
     const char *public_url; /* no trailing slash */
     int64_t redaction_delay_ms;
     int pretty_json;
-    int log_level;           /* 0 error, 1 warn, 2 info, 3 debug */
-    api_keyring *keys;       /* configured live / restricted keys; may be NULL */
-    struct worker *redactor; /* completes redactions (redactor.c) */
-    /* --- issue 4 --- */
+    int log_level;            /* 0 error, 1 warn, 2 info, 3 debug */
+    api_keyring *keys;        /* configured live / restricted keys; may be NULL */
+    struct worker *redactor;  /* completes redactions (redactor.c) */
     int64_t hosted_delay_ms;  /* how long the hosted page's delayed outcomes stay processing */
     struct worker *lifecycle; /* completes delayed outcomes; may be NULL */
-    /* --- events & webhooks (issue 3) --- */
+    /* --- events & webhooks --- */
     struct delivery *delivery;  /* the webhook worker (kicked when an endpoint is re-enabled) */
     int allow_private_webhooks; /* live endpoints may point at loopback / private addresses */
     int test_clock;             /* --test-clock: the clock routes are served */
@@ -140,7 +139,7 @@ void sessions_list(api_ctx *c);
 void sessions_cancel(api_ctx *c);
 void sessions_redact(api_ctx *c);
 
-/* --- lifecycle, verification reports and the hosted page (issue 4) --- */
+/* --- lifecycle, verification reports and the hosted page --- */
 /* Test helpers (test_helpers_api.c), CONTRACT.md §11 "Moving a session forward". */
 void test_helpers_process(api_ctx *c);
 void test_helpers_verify(api_ctx *c);
@@ -167,9 +166,8 @@ int api_expand_path(api_ctx *c, const char *path, int list);
 /* Answer a page route: an HTML (or other non-JSON) body, with headers that keep the page out of
  * caches, frames and Referer headers. The access log shows the route, never the token. */
 void api_respond_page(api_ctx *c, int status, const char *content_type, const buf *body);
-/* --- end issue 4 --- */
 
-/* --- events & webhooks (issue 3) --- */
+/* --- events & webhooks --- */
 /* /v1/events (events_api.c). */
 void events_list(api_ctx *c);
 void events_retrieve(api_ctx *c);
@@ -179,7 +177,7 @@ void webhooks_retrieve(api_ctx *c);
 void webhooks_update(api_ctx *c);
 void webhooks_list(api_ctx *c);
 void webhooks_delete(api_ctx *c);
-/* --- end events & webhooks (issue 3) --- */
+/* --- end events & webhooks --- */
 
 /* The process's test clock, with --test-clock (test_clock_api.c). */
 void test_clock_retrieve(api_ctx *c);

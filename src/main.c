@@ -12,9 +12,9 @@
 #include <string.h>
 
 #include "api.h"
-#include "delivery.h" /* issue 3 */
+#include "delivery.h"
 #include "http.h"
-#include "lifecycle.h" /* issue 4 */
+#include "lifecycle.h"
 #include "log.h"
 #include "redactor.h"
 #include "store.h"
@@ -65,8 +65,8 @@ typedef struct config {
     const char *log_level;
     const char *keys_file;
     const char *redaction_delay;
-    const char *hosted_delay; /* issue 4 */
-    const char *forward_to;   /* issue 3 */
+    const char *hosted_delay;
+    const char *forward_to;
     const char *retry_schedule;
     int allow_private;
     const char *threads;
@@ -146,8 +146,8 @@ int main(int argc, char **argv)
         {"log-level", required_argument, 0, 'L'},
         {"keys-file", required_argument, 0, 'k'},
         {"redaction-delay", required_argument, 0, 'r'},
-        {"hosted-delay", required_argument, 0, 'H'}, /* issue 4 */
-        {"forward-to", required_argument, 0, 'F'},   /* issue 3 */
+        {"hosted-delay", required_argument, 0, 'H'},
+        {"forward-to", required_argument, 0, 'F'},
         {"webhook-retry-schedule", required_argument, 0, 'W'},
         {"allow-private-webhooks", no_argument, 0, 'A'},
         {"threads", required_argument, 0, 't'},
@@ -183,10 +183,10 @@ int main(int argc, char **argv)
             break;
         case 'H':
             f.hosted_delay = optarg;
-            break; /* issue 4 */
+            break;
         case 'F':
             f.forward_to = optarg;
-            break; /* issue 3 */
+            break;
         case 'W':
             f.retry_schedule = optarg;
             break;
@@ -233,7 +233,7 @@ int main(int argc, char **argv)
     const char *keys_file = env_or(f.keys_file, "VERIFYD_KEYS_FILE", NULL);
     const char *pretty = env_or(NULL, "VERIFYD_PRETTY", "0");
     long long redaction_delay, threads, max_body, max_conn, idle;
-    long long hosted_delay; /* issue 4 */
+    long long hosted_delay;
     char host[256];
     int port;
     int listen_rc = parse_listen(listen, host, sizeof host, &port);
@@ -256,7 +256,7 @@ int main(int argc, char **argv)
     if (parse_num("--redaction-delay", env_or(f.redaction_delay, "VERIFYD_REDACTION_DELAY_MS", "0"),
                   0, 4LL * 24 * 3600 * 1000, &redaction_delay) ||
         parse_num("--hosted-delay", env_or(f.hosted_delay, "VERIFYD_HOSTED_DELAY_MS", "10000"), 0,
-                  24LL * 3600 * 1000, &hosted_delay) || /* issue 4 */
+                  24LL * 3600 * 1000, &hosted_delay) ||
         parse_num("--threads", env_or(f.threads, "VERIFYD_THREADS", "2"), 1, 64, &threads) ||
         parse_num("--max-body", env_or(f.max_body, "VERIFYD_MAX_BODY", "1048576"), 1024, 64LL << 20,
                   &max_body) ||
@@ -293,8 +293,8 @@ int main(int argc, char **argv)
 
     app ap = {0};
     ap.redaction_delay_ms = redaction_delay;
-    ap.hosted_delay_ms = hosted_delay; /* issue 4 */
-    /* --- events & webhooks (issue 3) --- */
+    ap.hosted_delay_ms = hosted_delay;
+    /* --- events & webhooks --- */
     delivery_config dc = {0};
     const char *forward_to = env_or(f.forward_to, "VERIFYD_FORWARD_TO", NULL);
     const char *schedule = env_or(f.retry_schedule, "VERIFYD_WEBHOOK_RETRY_SCHEDULE", NULL);
@@ -312,7 +312,6 @@ int main(int argc, char **argv)
                         "host, at most 2048 characters\n");
         return 2;
     }
-    /* --- end issue 3 --- */
     ap.pretty_json = f.pretty || strcmp(pretty, "1") == 0;
     ap.test_clock = f.test_clock || strcmp(env_or(NULL, "VERIFYD_TEST_CLOCK", "0"), "1") == 0;
     const char *err = NULL;
@@ -348,7 +347,7 @@ int main(int argc, char **argv)
                  strchr(host, ':') ? "http://[%s]:%d" : "http://%s:%d", host, bound);
     }
     ap.public_url = public_url;
-    /* --- events & webhooks (issue 3): the forward endpoint, then the delivery worker --- */
+    /* --- events & webhooks: the forward endpoint, then the delivery worker --- */
     char forward_secret[64];
     if (delivery_set_forward(ap.st, forward_to, forward_secret, sizeof forward_secret) != 0) {
         fprintf(stderr, "verifyd: cannot set up --forward-to in the database\n");
@@ -367,9 +366,8 @@ int main(int argc, char **argv)
         store_close(ap.st);
         return 1;
     }
-    /* --- end issue 3 --- */
     ap.redactor = redactor_start(&ap);
-    ap.lifecycle = lc_worker_start(&ap); /* issue 4: delayed outcomes */
+    ap.lifecycle = lc_worker_start(&ap); /* delayed outcomes */
     log_msg(LOG_WARN, "msg=\"verifyd %s listening on %s:%d\" data_dir=%s public_url=%s",
             VERIFYD_VERSION, host, bound, data_dir, public_url);
 
@@ -377,9 +375,9 @@ int main(int argc, char **argv)
     sigwait(&sigs, &sig);
     log_msg(LOG_WARN, "msg=\"shutting down\" signal=%d", sig);
     http_server_stop(srv);
-    delivery_stop(ap.delivery); /* issue 3: unsent deliveries stay pending for the next start */
+    delivery_stop(ap.delivery); /* unsent deliveries stay pending for the next start */
     worker_stop(ap.redactor);
-    worker_stop(ap.lifecycle); /* issue 4 */
+    worker_stop(ap.lifecycle);
     store_close(ap.st);
     api_keyring_free(ap.keys);
     log_msg(LOG_WARN, "msg=\"stopped\"");

@@ -53,7 +53,7 @@ enum {
     T_RELATED_PERSON_PERSON,
     T_VERIFICATION_FLOW,
     T_RETURN_URL,
-    /* --- issue 4: appended, so older records still decode --- */
+    /* --- appended, so older records still decode --- */
     T_PENDING,
     T_PENDING_CODE,
     T_PENDING_DUE,
@@ -175,7 +175,6 @@ void vs_encode(const vs_session *s, buf *out)
     put_str(out, T_RELATED_PERSON_PERSON, s->related_person_person);
     put_str(out, T_VERIFICATION_FLOW, s->verification_flow);
     put_str(out, T_RETURN_URL, s->return_url);
-    /* --- issue 4 --- */
     if (s->pending != VS_PENDING_NONE) {
         put_int(out, T_PENDING, s->pending);
         put_str(out, T_PENDING_CODE, s->pending_code);
@@ -315,7 +314,6 @@ int vs_decode(arena *a, const void *data, size_t len, vs_session *s)
         case T_REDACTION_DUE:
             s->redaction_due = iv;
             continue;
-        /* --- issue 4 --- */
         case T_PENDING:
             if (iv < 0 || iv > VS_PENDING_REQUIRE_INPUT) return -1;
             s->pending = (vs_pending)iv;
@@ -403,7 +401,6 @@ int vs_decode(arena *a, const void *data, size_t len, vs_session *s)
         case T_RETURN_URL:
             s->return_url = str;
             break;
-        /* --- issue 4 --- */
         case T_PENDING_CODE:
             s->pending_code = str;
             break;
@@ -514,7 +511,7 @@ void vs_redact(vs_session *s)
     s->return_url = NULL;
     s->metadata = NULL;
     s->n_metadata = 0;
-    /* --- issue 4: verified outputs keep their types (§11): strings read "[redacted]", the dob
+    /* --- verified outputs keep their types (§11): strings read "[redacted]", the dob
      * object and the id_number_type enum become null, sex takes its "[redacted]" enum value. */
     vs_verified_outputs *vo = &s->outputs;
     const char **strs[] = {&vo->address.city,
@@ -560,7 +557,7 @@ static void render_document_options(const vs_document_options *d, json_writer *w
     json_obj_end(w);
 }
 
-/* --- issue 4: verified outputs --- */
+/* --- verified outputs --- */
 
 void vs_render_address(const vs_address *a, json_writer *w)
 {

@@ -39,7 +39,7 @@ typedef struct vs_document_options {
     vs_tribool require_id_number, require_live_capture, require_matching_selfie;
 } vs_document_options;
 
-/* --- verified outputs and lifecycle (issue 4) --- */
+/* --- verified outputs and lifecycle --- */
 /* The `address` schema; present == 0 renders null. */
 typedef struct vs_address {
     int present;
@@ -63,7 +63,6 @@ typedef struct vs_verified_outputs {
 
 /* A delayed outcome of the hosted page: the session stays processing until due_ms. */
 typedef enum { VS_PENDING_NONE, VS_PENDING_VERIFY, VS_PENDING_REQUIRE_INPUT } vs_pending;
-/* --- end issue 4 --- */
 
 typedef struct vs_session {
     char id[VS_ID_MAX];
@@ -94,8 +93,7 @@ typedef struct vs_session {
     const char *related_person_account; /* both set or both NULL */
     const char *related_person_person;
     const char *verification_flow;
-    const char *return_url; /* not rendered (CONTRACT.md §3: not a field on the object) */
-    /* --- issue 4 --- */
+    const char *return_url;      /* not rendered (CONTRACT.md §3: not a field on the object) */
     vs_verified_outputs outputs; /* rendered only when expanded */
     vs_pending pending;          /* a delayed outcome waiting for pending_due (unix ms) */
     const char *pending_code;    /* its last_error code when it is a failure */
@@ -137,7 +135,6 @@ typedef struct vs_render_opts {
     const char *public_url; /* base of url, no trailing slash */
     int expand_verified_outputs;
     int expand_last_verification_report;
-    /* --- issue 4 --- */
     int show_outputs_dob;       /* expand[]=verified_outputs.dob with a restricted key */
     int show_outputs_id_number; /* expand[]=verified_outputs.id_number with a restricted key */
     /* Writes the expanded last_verification_report of s (one JSON value); NULL renders the ID. */
@@ -146,7 +143,6 @@ typedef struct vs_render_opts {
 } vs_render_opts;
 void vs_render(const vs_session *s, const vs_render_opts *o, json_writer *w);
 
-/* --- issue 4 --- */
 /* Render an address / a date value (null when absent); shared with report.c. */
 void vs_render_address(const vs_address *a, json_writer *w);
 void vs_render_date(const vs_date *d, json_writer *w);

@@ -15,7 +15,7 @@
 #include "ids.h"
 #include "log.h"
 #include "redactor.h"
-#include "report.h" /* issue 4 */
+#include "report.h"
 #include "session.h"
 #include "util.h"
 
@@ -110,7 +110,7 @@ struct vs_job {
     api_result res;
 };
 
-/* --- issue 4: an expanded last_verification_report, restricted verified_outputs --- */
+/* --- an expanded last_verification_report, restricted verified_outputs --- */
 
 /* What rendering an expanded report needs: where to read it, and its restricted fields. */
 typedef struct report_ctx {
@@ -167,7 +167,6 @@ int sessions_render(api_ctx *c, store_txn *t, const vs_session *s, unsigned expa
     vs_render(s, &o, &w);
     return x.rc;
 }
-/* --- end issue 4 --- */
 
 /* Validation common to every endpoint: the spec, then expand[]. 0 or -1 (answered). */
 static int validate(api_ctx *c, const param_spec *spec, int list, unsigned *expand)
@@ -533,9 +532,7 @@ void sessions_list(api_ctx *c)
     api_finish(c, &res, x.rc);
 }
 
-/* --- issue 4 --- */
 int sessions_validate(api_ctx *c, const param_spec *spec, unsigned *expand)
 {
     return validate(c, spec, 0, expand);
 }
-/* --- end issue 4 --- */

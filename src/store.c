@@ -137,7 +137,7 @@ int store_txn_redact_object(store_txn *t, const char *account, const char *objec
     return t->ops->txn_redact_object(t, account, object_id);
 }
 
-/* --- events & webhooks (issue 3) --- */
+/* --- events & webhooks --- */
 
 int store_event_get(store *st, const char *account, const char *id, arena *a, store_event *out)
 {
@@ -228,9 +228,9 @@ int store_txn_events_prune(store_txn *t, int64_t cutoff, int *n)
 {
     return t->ops->txn_events_prune(t, cutoff, n);
 }
-/* --- end events & webhooks (issue 3) --- */
+/* --- end events & webhooks --- */
 
-/* --- verification reports, hosted links, delayed outcomes (issue 4) --- */
+/* --- verification reports, hosted links, delayed outcomes --- */
 int store_report_get(store *st, const char *account, const char *id, arena *a,
                      struct vr_report *out)
 {
@@ -275,4 +275,3 @@ int store_txn_outcome_clear(store_txn *t, const char *account, const char *id)
 {
     return t->ops->txn_outcome_clear(t, account, id);
 }
-/* --- end issue 4 --- */

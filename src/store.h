@@ -139,7 +139,7 @@ typedef struct store_event {
     const char *idempotency_key;
     const void *snapshot; /* vs_encode() of the session right after the change */
     size_t snapshot_len;
-    int pending_webhooks; /* deliveries not yet succeeded (issue 3) */
+    int pending_webhooks; /* deliveries not yet succeeded */
 } store_event;
 int store_txn_event_insert(store_txn *t, const store_event *e);
 
@@ -157,7 +157,7 @@ int store_txn_redact_object(store_txn *t, const char *account, const char *objec
 /* Delete idempotency records created before cutoff (unix seconds). */
 int store_txn_idem_prune(store_txn *t, int64_t cutoff);
 
-/* --- events & webhooks (issue 3) --- */
+/* --- events & webhooks --- */
 /*
  * Events are read back for GET /v1/events; webhook endpoints are stored per account; every event
  * gets one row per matching enabled endpoint in a durable outbox (deliveries), written in the
@@ -266,9 +266,9 @@ int store_txn_forward_set(store_txn *t, const char *url, const char *new_secret,
 /* Inside a job: delete up to a bounded batch of the oldest events created before cutoff (unix
  * seconds), with their deliveries; *n is how many events went (call again while *n > 0). */
 int store_txn_events_prune(store_txn *t, int64_t cutoff, int *n);
-/* --- end events & webhooks (issue 3) --- */
+/* --- end events & webhooks --- */
 
-/* --- verification reports, hosted links, delayed outcomes (issue 4) --- */
+/* --- verification reports, hosted links, delayed outcomes --- */
 /*
  * Reports (report.h) are immutable once written, except that redaction rewrites them:
  * store_txn_redact_object(account, session id) also redacts every report of that session.
@@ -314,6 +314,5 @@ int store_txn_report_get(store_txn *t, const char *account, const char *id, aren
                          struct vr_report *out);
 int store_txn_outcome_set(store_txn *t, const char *account, const char *id, int64_t due_ms);
 int store_txn_outcome_clear(store_txn *t, const char *account, const char *id);
-/* --- end issue 4 --- */
 
 #endif

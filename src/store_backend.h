@@ -37,7 +37,7 @@ typedef struct store__ops {
     int (*txn_idem_prune)(store_txn *t, int64_t cutoff);
     int (*txn_redact_object)(store_txn *t, const char *account, const char *object_id);
 
-    /* --- events & webhooks (issue 3) --- */
+    /* --- events & webhooks --- */
     int (*event_get)(store *st, const char *account, const char *id, arena *a, store_event *out);
     int (*event_list)(store *st, const store_event_query *q, arena *a, store_event **items,
                       size_t *n, int *has_more);
@@ -61,9 +61,9 @@ typedef struct store__ops {
     int (*txn_forward_set)(store_txn *t, const char *url, const char *new_secret, arena *a,
                            const char **secret);
     int (*txn_events_prune)(store_txn *t, int64_t cutoff, int *n);
-    /* --- end events & webhooks (issue 3) --- */
+    /* --- end events & webhooks --- */
 
-    /* --- verification reports, hosted links, delayed outcomes (issue 4) --- */
+    /* --- verification reports, hosted links, delayed outcomes --- */
     int (*report_get)(store *st, const char *account, const char *id, arena *a,
                       struct vr_report *out);
     int (*report_list)(store *st, const store_report_query *q, arena *a, struct vr_report **items,
@@ -77,7 +77,6 @@ typedef struct store__ops {
                           struct vr_report *out);
     int (*txn_outcome_set)(store_txn *t, const char *account, const char *id, int64_t due_ms);
     int (*txn_outcome_clear)(store_txn *t, const char *account, const char *id);
-    /* --- end issue 4 --- */
 } store__ops;
 
 struct store {

@@ -31,7 +31,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "report.h" /* issue 4 */
+#include "report.h"
 #include "id_map.h"
 #include "util.h"
 #include "wal_buffer.h"
@@ -108,7 +108,7 @@ static const char *const migrations[] = {
     "CREATE INDEX idempotency_created ON idempotency(created);"
     "CREATE INDEX idempotency_object ON idempotency(account, object_id)"
     "  WHERE object_id IS NOT NULL;"
-    /* --- events & webhooks (issue 3) --- */
+    /* --- events & webhooks --- */
     /* pending_webhooks: deliveries of the event not yet succeeded. Endpoints: enabled_events is
      * "\n" + names joined by "\n" + "\n"; account '*' is the --forward-to endpoint. deliveries
      * is the outbox: state 0 pending (next_attempt_ms set), 1 succeeded, 2 failed. */
@@ -138,8 +138,8 @@ static const char *const migrations[] = {
     "  state INTEGER NOT NULL"
     ");"
     "CREATE INDEX deliveries_due ON deliveries(next_attempt_ms, seq) WHERE state = 0;"
-    /* --- end events & webhooks (issue 3) --- */
-    /* --- verification reports (issue 4) --- */
+    /* --- end events & webhooks --- */
+    /* --- verification reports --- */
     "CREATE TABLE reports ("
     "  seq INTEGER PRIMARY KEY,"
     "  id TEXT NOT NULL UNIQUE,"
@@ -169,7 +169,7 @@ static const char *const migrations[] = {
     "  PRIMARY KEY (account, session_id)"
     ") WITHOUT ROWID;"
     "CREATE INDEX outcomes_due_due ON outcomes_due(due);"
-    /* --- end verification reports (issue 4) --- */,
+    /* --- end verification reports --- */,
     /* 2: session ids move out of the sessions table's own unique index into session_ids,
      * filled in batches (see "Session ids" below); session_ids_merged holds the highest
      * sessions.seq whose id is in it. SQLite cannot drop a UNIQUE constraint, so the table is
@@ -211,7 +211,7 @@ static const char *const migrations[] = {
 };
 #define N_MIGRATIONS ((int)(sizeof migrations / sizeof migrations[0]))
 
-/* --- verification reports, hosted links, delayed outcomes (issue 4) --- */
+/* --- verification reports, hosted links, delayed outcomes --- */
 /* Their statements, cached per connection like the others (functions at the end of the file). */
 enum { LR_REPORT_GET, LR_LINK_FIND, LR_OUTCOMES_DUE, LR_COUNT };
 enum {
@@ -227,7 +227,6 @@ enum {
 struct sq_store;
 static int links_sync(struct sq_store *st, const vs_session *s);
 static int reports_redact(struct sq_store *st, const char *account, const char *session_id);
-/* --- end issue 4 --- */
 
 /* Statements of a read connection. */
 enum { R_SESSION_GET, R_IDEM_GET, R_REDACTIONS_DUE, R_COUNT };
@@ -318,7 +317,7 @@ static const char *const write_sql[W_COUNT] = {
     [W_SEQ_MAX] = "SELECT COALESCE(MAX(seq), 0) FROM sessions",
 };
 
-/* --- events & webhooks (issue 3): statement slots; the SQL is further down --- */
+/* --- events & webhooks: statement slots; the SQL is further down --- */
 enum { WR_EVENT_GET, WR_WEBHOOK_GET, WR_WEBHOOK_LIST, WR_DUE, WR_NEXT_DUE, WR_COUNT };
 enum {
     WW_OUTBOX_ADD,
@@ -339,7 +338,7 @@ enum {
     WW_DELIVERIES_PRUNE,
     WW_COUNT
 };
-/* --- end events & webhooks (issue 3) --- */
+/* --- end events & webhooks --- */
 
 typedef struct job {
     store_job_fn fn;
@@ -368,8 +367,8 @@ typedef struct reader {
     sqlite3 *db;
     sqlite3_stmt *stmt[R_COUNT];
     list_stmts list[LIST_KINDS];
-    sqlite3_stmt *whk[WR_COUNT];   /* events & webhooks (issue 3) */
-    sqlite3_stmt *lstmt[LR_COUNT]; /* issue 4 */
+    sqlite3_stmt *whk[WR_COUNT]; /* events & webhooks */
+    sqlite3_stmt *lstmt[LR_COUNT];
     struct reader *prev, *next;
 } reader;
 
@@ -388,10 +387,10 @@ typedef struct sq_store {
     /* Writer: used by store_open until the writer thread starts, then by that thread alone. */
     sqlite3 *wdb;
     sqlite3_stmt *wstmt[W_COUNT];
-    sqlite3_stmt *lwstmt[LW_COUNT]; /* issue 4 */
-    buf enc;                        /* vs_encode scratch, heap-backed */
+    sqlite3_stmt *lwstmt[LW_COUNT];
+    buf enc; /* vs_encode scratch, heap-backed */
     sq_txn txn;
-    /* events & webhooks (issue 3): the outbox statements, and the hook called after a commit
+    /* events & webhooks: the outbox statements, and the hook called after a commit
      * that added deliveries (outbox_dirty, set by sq_txn_outbox_add). Hook under qmu. */
     sqlite3_stmt *wwhk[WW_COUNT];
     store_outbox_hook outbox_hook;
@@ -759,9 +758,9 @@ static void reader_free(reader *r)
             sqlite3_finalize(r->list[k].page[i]);
         free(r->list[k].page);
     }
-    for (int i = 0; i < WR_COUNT; i++) /* events & webhooks (issue 3) */
+    for (int i = 0; i < WR_COUNT; i++) /* events & webhooks */
         sqlite3_finalize(r->whk[i]);
-    for (int i = 0; i < LR_COUNT; i++) /* issue 4 */
+    for (int i = 0; i < LR_COUNT; i++)
         sqlite3_finalize(r->lstmt[i]);
     if (sqlite3_close(r->db) != SQLITE_OK) db_fail(r->db, "close reader");
     free(r);
@@ -1411,7 +1410,7 @@ static int sq_txn_session_insert(store_txn *t, const vs_session *s)
         rc = STORE_EIO;
     }
     if (rc == 0) written_add(st, s, seq);
-    if (rc == 0) rc = links_sync(st, s); /* issue 4 */
+    if (rc == 0) rc = links_sync(st, s);
     return rc;
 }
 
@@ -1428,7 +1427,7 @@ static int sq_txn_session_update(store_txn *t, const vs_session *s)
     if (rc == 0) rc = run_stmt(st->wdb, stmt);
     if (rc == 0 && sqlite3_changes(st->wdb) == 0) rc = STORE_NOT_FOUND;
     if (rc == 0) written_add(st, s, 0);
-    if (rc == 0) rc = links_sync(st, s); /* issue 4 */
+    if (rc == 0) rc = links_sync(st, s);
     return rc;
 }
 
@@ -1577,7 +1576,7 @@ static const row_rewrite snapshot_rewrite = {"event snapshots", sizeof(vs_sessio
  * CONTRACT.md §11: redaction reaches every stored copy of the object's personal data. Event
  * snapshots are decoded, passed through vs_redact and written back; saved idempotent responses
  * that carry the object are deleted (a retry then runs afresh, and finds the object redacted);
- * the session's reports are redacted too (issue 4).
+ * the session's reports are redacted too.
  */
 static int sq_txn_redact_object(store_txn *t, const char *account, const char *object_id)
 {
@@ -1601,7 +1600,7 @@ static int sq_txn_redact_object(store_txn *t, const char *account, const char *o
     return rc;
 }
 
-/* --- events & webhooks (issue 3) --- */
+/* --- events & webhooks --- */
 /*
  * Events read back, webhook endpoints, and the delivery outbox. Statements live in their own
  * per-connection arrays (reader->whk, st->wwhk) so this block stays apart from the rest. An
@@ -2281,7 +2280,7 @@ static int sq_txn_events_prune(store_txn *t, int64_t cutoff, int *n)
     }
     return rc;
 }
-/* --- end events & webhooks (issue 3) --- */
+/* --- end events & webhooks --- */
 
 /* ---- writer: the thread and its group commit ---- */
 
@@ -2419,7 +2418,7 @@ static void run_batch(sq_store *st, job *first)
     if (rc != 0) goto failed;
     ids_merge_committed(st);
     written_flush(st, 0, 1);
-    if (st->outbox_dirty) { /* events & webhooks (issue 3): wake the delivery worker first */
+    if (st->outbox_dirty) { /* events & webhooks: wake the delivery worker first */
         st->outbox_dirty = 0;
         pthread_mutex_lock(&st->qmu);
         store_outbox_hook hook = st->outbox_hook;
@@ -2607,9 +2606,9 @@ static void sq_destroy(sq_store *st)
     }
     for (int i = 0; i < W_COUNT; i++)
         sqlite3_finalize(st->wstmt[i]);
-    for (int i = 0; i < WW_COUNT; i++) /* events & webhooks (issue 3) */
+    for (int i = 0; i < WW_COUNT; i++) /* events & webhooks */
         sqlite3_finalize(st->wwhk[i]);
-    for (int i = 0; i < LW_COUNT; i++) /* issue 4 */
+    for (int i = 0; i < LW_COUNT; i++)
         sqlite3_finalize(st->lwstmt[i]);
     if (st->wdb != NULL && sqlite3_close(st->wdb) != SQLITE_OK) db_fail(st->wdb, "close");
     buf_free(&st->enc);
@@ -2733,7 +2732,7 @@ static void sq_close(store *base)
     sq_destroy((sq_store *)base);
 }
 
-/* --- verification reports, hosted links, delayed outcomes (issue 4) --- */
+/* --- verification reports, hosted links, delayed outcomes --- */
 
 static const char *const lread_sql[LR_COUNT] = {
     [LR_REPORT_GET] = "SELECT body FROM reports WHERE id = ?1 AND account = ?2",
@@ -3026,7 +3025,6 @@ static int reports_redact(sq_store *st, const char *account, const char *session
     if (rc == 0) rc = rewrite_rows(st, sel, upd, account, session_id, &report_rewrite);
     return rc;
 }
-/* --- end issue 4 --- */
 
 const store__ops store__sqlite_ops = {
     .name = "sqlite",
@@ -3045,7 +3043,6 @@ const store__ops store__sqlite_ops = {
     .txn_idem_put = sq_txn_idem_put,
     .txn_idem_prune = sq_txn_idem_prune,
     .txn_redact_object = sq_txn_redact_object,
-    /* --- issue 4 --- */
     .report_get = sq_report_get,
     .report_list = sq_report_list,
     .link_find = sq_link_find,
@@ -3054,7 +3051,7 @@ const store__ops store__sqlite_ops = {
     .txn_report_get = sq_txn_report_get,
     .txn_outcome_set = sq_txn_outcome_set,
     .txn_outcome_clear = sq_txn_outcome_clear,
-    /* --- events & webhooks (issue 3) --- */
+    /* --- events & webhooks --- */
     .event_get = sq_event_get,
     .event_list = sq_event_list,
     .webhook_get = sq_webhook_get,
@@ -3072,5 +3069,5 @@ const store__ops store__sqlite_ops = {
     .txn_webhook_delete = sq_txn_webhook_delete,
     .txn_forward_set = sq_txn_forward_set,
     .txn_events_prune = sq_txn_events_prune,
-    /* --- end events & webhooks (issue 3) --- */
+    /* --- end events & webhooks --- */
 };
