@@ -188,7 +188,7 @@ function run(cmd, args, opts = {}) {
 function copyTree(dst) {
     fs.rmSync(dst, { recursive: true, force: true });
     fs.mkdirSync(dst, { recursive: true });
-    for (const p of ['Makefile', '.clang-format', 'src', 'scripts', 'test/unit']) {
+    for (const p of ['Makefile', '.clang-format', 'README.md', 'src', 'scripts', 'test/unit']) {
         const from = path.join(ROOT, p);
         if (fs.existsSync(from)) fs.cpSync(from, path.join(dst, p), { recursive: true });
     }

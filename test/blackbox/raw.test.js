@@ -77,6 +77,8 @@ test('multipart body on create: 400', async () => {
 test('malformed percent-encoding, bad UTF-8 and NUL: 400', async () => {
     const bodies = [
         'type=document&client_reference_id=%zz',
+        'type=document&client_reference_id=%4G', // one good hex digit is not enough
+        'type=document&client_reference_id=%G4',
         'type=document&client_reference_id=%',
         'type=document&client_reference_id=abc%2',
         'type=document&client_reference_id=%FF',

@@ -1,7 +1,7 @@
 /*
  * fake_http: an in-process implementation of http.h for the unit tests that drive api_handle()
- * (test_api.c, test_sessions_api.c, test_hosted_page.c), plus the fixture they share: a fresh
- * SQLite store in its own mkdtemp directory and an app around it.
+ * (test_api.c, test_sessions_api.c, test_hosted_page.c), plus the fixture they share: fixture.h's
+ * fresh store in its own mkdtemp directory and the app around it, with the API tests' defaults.
  *
  * A test builds a request (method, path?query, headers, body), hands it to api_handle() and
  * waits until http_respond() was called, from the calling thread or from the store's writer
@@ -21,13 +21,11 @@
 #include <jansson.h>
 #undef json_null
 
-#include <ftw.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-#include <sys/stat.h>
 #include <time.h>
 
 #include "api.h"
@@ -35,6 +33,8 @@
 #include "log.h"
 #include "store.h"
 #include "util.h"
+
+#include "fixture.h"
 
 #define FAKE_MAX_HEADERS 32
 
@@ -269,36 +269,16 @@ static inline int jnull(json_t *j, const char *path)
     return json_is_null(jpath(j, path));
 }
 
-/* ---- the shared fixture: a store in a temp directory and an app on it ---- */
+/* ---- the shared fixture: fixture.h's store fixture with the API tests' defaults ---- */
 
-typedef struct api_fixture {
-    char dir[64];
-    store *st;
-    app ap;
-} api_fixture;
+typedef fx_store api_fixture;
 
-static inline int fake_rm_entry(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
-{
-    (void)sb, (void)flag, (void)ftw;
-    return remove(path);
-}
-
-/* Open a fresh store and an app with test defaults (public_url http://verifyd.test, no keys
- * file, no workers). Returns the fixture; fake_fixture_free releases it. */
+/* A fresh store and an app with test defaults (public_url http://verifyd.test, hosted delay
+ * 10 s, no keys file, no workers), error-level logging. fake_fixture_free releases it, keys
+ * included. */
 static inline api_fixture *fake_fixture_new(void)
 {
-    api_fixture *f = calloc(1, sizeof *f);
-    snprintf(f->dir, sizeof f->dir, "/tmp/verifyd-api-XXXXXX");
-    assert_non_null(mkdtemp(f->dir));
-    char data[96];
-    snprintf(data, sizeof data, "%s/data", f->dir);
-    store_config cfg = {.data_dir = data, .synchronous_full = 1};
-    const char *errmsg = NULL;
-    int rc = store_open(&cfg, &f->st, &errmsg);
-    if (rc != 0) fprintf(stderr, "store_open: %s\n", errmsg);
-    assert_int_equal(rc, 0);
-    f->ap.st = f->st;
-    f->ap.public_url = "http://verifyd.test";
+    api_fixture *f = fx_store_new("api");
     f->ap.hosted_delay_ms = 10000;
     log_level = LOG_ERROR; /* no access log lines in the test output */
     return f;
@@ -306,10 +286,8 @@ static inline api_fixture *fake_fixture_new(void)
 
 static inline void fake_fixture_free(api_fixture *f)
 {
-    store_close(f->st);
     api_keyring_free(f->ap.keys);
-    nftw(f->dir, fake_rm_entry, 8, FTW_DEPTH | FTW_PHYS);
-    free(f);
+    fx_store_free(f);
 }
 
 #endif

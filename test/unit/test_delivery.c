@@ -28,7 +28,6 @@
 #undef json_null
 
 #include <arpa/inet.h>
-#include <ftw.h>
 #include <netinet/in.h>
 #include <poll.h>
 #include <pthread.h>
@@ -39,7 +38,6 @@
 #include <string.h>
 #include <strings.h>
 #include <sys/socket.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 #include "delivery.h"
@@ -48,6 +46,8 @@
 #include "store.h"
 #include "util.h"
 #include "webhook_sign.h"
+
+#include "fixture.h"
 
 /* ---- a loopback HTTP receiver ---- */
 
@@ -232,9 +232,7 @@ static void wait_hits(listener *l, int n)
 /* ---- fixture: a store, a listener, the worker ---- */
 
 typedef struct fixture {
-    char dir[64];
-    store *st;
-    arena *a;
+    fx_store fx; /* the store, its directory and a scratch arena (fixture.h) */
     listener *l;
     delivery *d;
     delivery_config cfg;
@@ -243,24 +241,12 @@ typedef struct fixture {
 static int setup(void **state)
 {
     fixture *f = calloc(1, sizeof *f);
-    snprintf(f->dir, sizeof f->dir, "/tmp/verifyd-delivery-XXXXXX");
-    assert_non_null(mkdtemp(f->dir));
-    strcat(f->dir, "/data");
-    store_config cfg = {.data_dir = f->dir, .synchronous_full = 1};
-    const char *errmsg = NULL;
-    assert_int_equal(store_open(&cfg, &f->st, &errmsg), 0);
-    f->a = arena_new();
-    f->cfg.st = f->st;
-    f->cfg.public_url = "http://verifyd.test";
+    fx_store_init(&f->fx, "delivery");
+    f->cfg.st = f->fx.st;
+    f->cfg.public_url = FX_PUBLIC_URL;
     log_level = LOG_ERROR; /* failed attempts log at info */
     *state = f;
     return 0;
-}
-
-static int rm_entry(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
-{
-    (void)sb, (void)flag, (void)ftw;
-    return remove(path);
 }
 
 static int teardown(void **state)
@@ -268,10 +254,7 @@ static int teardown(void **state)
     fixture *f = *state;
     delivery_stop(f->d);
     if (f->l) listener_stop(f->l);
-    store_close(f->st);
-    arena_free(f->a);
-    *strrchr(f->dir, '/') = '\0';
-    nftw(f->dir, rm_entry, 8, FTW_DEPTH | FTW_PHYS);
+    fx_store_fini(&f->fx);
     free(f);
     return 0;
 }
@@ -311,9 +294,9 @@ static int endpoint_fn(store_txn *t, void *arg)
 /* An endpoint of account (in livemode) for the listener's /hook. */
 static void add_endpoint(fixture *f, const char *id, const char *account, int livemode)
 {
-    endpoint_job e = {id, account, arena_printf(f->a, "http://127.0.0.1:%d/hook", f->l->port),
+    endpoint_job e = {id, account, arena_printf(f->fx.a, "http://127.0.0.1:%d/hook", f->l->port),
                       livemode};
-    assert_int_equal(store_run(f->st, endpoint_fn, &e), 0);
+    assert_int_equal(store_run(f->fx.st, endpoint_fn, &e), 0);
 }
 
 typedef struct emit_job {
@@ -327,27 +310,20 @@ static int emit_fn(store_txn *t, void *arg)
     return events_emit(t, j->a, &j->s, EVT_CREATED, "req_delivery", NULL);
 }
 
-/* Emit a created event for a new session of account; returns the event id (in f->a). */
+/* Emit a created event for a new session of account; returns the event id (in f->fx.a). */
 static const char *emit(fixture *f, const char *account, int livemode)
 {
     static int seq;
-    emit_job j;
-    memset(&j, 0, sizeof j);
-    snprintf(j.s.id, sizeof j.s.id, "vs_dlv%d", ++seq);
-    j.s.account = account;
+    char id[32];
+    snprintf(id, sizeof id, "vs_dlv%d", ++seq);
+    emit_job j = {fx_session(account, id), f->fx.a};
     j.s.livemode = livemode;
-    j.s.created = util_now();
-    j.s.status = VS_REQUIRES_INPUT;
-    j.s.type = VS_TYPE_DOCUMENT;
-    j.s.doc.require_id_number = j.s.doc.require_live_capture = j.s.doc.require_matching_selfie =
-        VS_UNSET;
-    j.a = f->a;
-    assert_int_equal(store_run(f->st, emit_fn, &j), 0);
+    assert_int_equal(store_run(f->fx.st, emit_fn, &j), 0);
     store_event_query q = {.account = account, .delivery_success = -1, .limit = 1};
     store_event *ev;
     size_t n;
     int more;
-    assert_int_equal(store_event_list(f->st, &q, f->a, &ev, &n, &more), 0);
+    assert_int_equal(store_event_list(f->fx.st, &q, f->fx.a, &ev, &n, &more), 0);
     assert_int_equal(n, 1);
     return ev[0].id;
 }
@@ -362,7 +338,7 @@ typedef struct row {
 static row outbox_row(fixture *f, const char *event_id, const char *endpoint_id)
 {
     char path[128];
-    snprintf(path, sizeof path, "%s/verifyd.db", f->dir);
+    snprintf(path, sizeof path, "%s/verifyd.db", f->fx.data);
     sqlite3 *db = NULL;
     assert_int_equal(sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
     sqlite3_busy_timeout(db, 2000);
@@ -399,7 +375,7 @@ static row wait_row(fixture *f, const char *event_id, const char *endpoint_id, i
 static int pending_webhooks(fixture *f, const char *account, const char *event_id)
 {
     store_event e;
-    assert_int_equal(store_event_get(f->st, account, event_id, f->a, &e), 0);
+    assert_int_equal(store_event_get(f->fx.st, account, event_id, f->fx.a, &e), 0);
     return e.pending_webhooks;
 }
 
@@ -749,10 +725,10 @@ static void test_live_endpoint_private_address(void **state)
     schedule(f, "1h");
     add_endpoint(f, "we_lv", "acct_P", 1);
     char secret[64];
-    assert_int_equal(
-        delivery_set_forward(f->st, arena_printf(f->a, "http://127.0.0.1:%d/hook", f->l->port),
-                             secret, sizeof secret),
-        0);
+    assert_int_equal(delivery_set_forward(
+                         f->fx.st, arena_printf(f->fx.a, "http://127.0.0.1:%d/hook", f->l->port),
+                         secret, sizeof secret),
+                     0);
     start(f);
     const char *ev = emit(f, "acct_P", 1);
     row r = wait_row(f, ev, "we_lv", 1);

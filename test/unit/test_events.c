@@ -22,11 +22,9 @@
 #include <jansson.h>
 #undef json_null
 
-#include <ftw.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 
 #include "api.h"
 #include "delivery.h"
@@ -37,56 +35,30 @@
 #include "store.h"
 #include "util.h"
 
-typedef struct fixture {
-    char dir[64];
-    store *st;
-    arena *a;
-} fixture;
+#include "fixture.h"
+
+/* A fresh store in its own mkdtemp directory, and a scratch arena (fixture.h). */
+typedef fx_store fixture;
 
 static int setup(void **state)
 {
-    fixture *f = calloc(1, sizeof *f);
-    snprintf(f->dir, sizeof f->dir, "/tmp/verifyd-events-XXXXXX");
-    assert_non_null(mkdtemp(f->dir));
-    strcat(f->dir, "/data");
-    store_config cfg = {.data_dir = f->dir, .synchronous_full = 1};
-    const char *errmsg = NULL;
-    assert_int_equal(store_open(&cfg, &f->st, &errmsg), 0);
-    f->a = arena_new();
-    *state = f;
+    *state = fx_store_new("events");
     return 0;
-}
-
-static int rm_entry(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
-{
-    (void)sb, (void)flag, (void)ftw;
-    return remove(path);
 }
 
 static int teardown(void **state)
 {
-    fixture *f = *state;
-    store_close(f->st);
-    arena_free(f->a);
-    *strrchr(f->dir, '/') = '\0';
-    nftw(f->dir, rm_entry, 8, FTW_DEPTH | FTW_PHYS);
-    free(f);
+    fx_store_free(*state);
     return 0;
 }
 
 /* ---- helpers ---- */
 
+/* fixture.h's plain session, in livemode or not. */
 static vs_session mk(const char *account, const char *id, int livemode)
 {
-    vs_session s;
-    memset(&s, 0, sizeof s);
-    snprintf(s.id, sizeof s.id, "%s", id);
-    s.account = account;
+    vs_session s = fx_session(account, id);
     s.livemode = livemode;
-    s.created = util_now();
-    s.status = VS_REQUIRES_INPUT;
-    s.type = VS_TYPE_DOCUMENT;
-    s.doc.require_id_number = s.doc.require_live_capture = s.doc.require_matching_selfie = VS_UNSET;
     return s;
 }
 

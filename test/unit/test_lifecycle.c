@@ -19,11 +19,9 @@
 #include <setjmp.h>
 #include <cmocka.h>
 
-#include <ftw.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 #include "events.h"
@@ -33,73 +31,33 @@
 #include "util.h"
 #include "worker.h"
 
-typedef struct fixture {
-    char dir[64];
-    store *st;
-    arena *a;
-    app ap;
-} fixture;
+#include "fixture.h"
+
+/* A fresh store in its own mkdtemp directory, a scratch arena and an app on the store with
+ * public_url http://verifyd.test (fixture.h). */
+typedef fx_store fixture;
 
 static int setup(void **state)
 {
-    fixture *f = calloc(1, sizeof *f);
-    snprintf(f->dir, sizeof f->dir, "/tmp/verifyd-lc-XXXXXX");
-    assert_non_null(mkdtemp(f->dir));
-    strcat(f->dir, "/data");
-    store_config cfg = {.data_dir = f->dir, .synchronous_full = 1};
-    const char *errmsg = NULL;
-    assert_int_equal(store_open(&cfg, &f->st, &errmsg), 0);
-    f->a = arena_new();
-    f->ap.st = f->st;
-    f->ap.public_url = "http://verifyd.test";
-    *state = f;
+    *state = fx_store_new("lc");
     return 0;
-}
-
-static int rm_entry(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
-{
-    (void)sb, (void)flag, (void)ftw;
-    return remove(path);
 }
 
 static int teardown(void **state)
 {
-    fixture *f = *state;
-    store_close(f->st);
-    arena_free(f->a);
-    *strrchr(f->dir, '/') = '\0';
-    nftw(f->dir, rm_entry, 8, FTW_DEPTH | FTW_PHYS);
-    free(f);
+    fx_store_free(*state);
     return 0;
 }
 
 /* ---- helpers ---- */
 
-static int insert_fn(store_txn *t, void *arg)
-{
-    return store_txn_session_insert(t, arg);
-}
-
 /* A stored requires_input session of type with a fresh client_secret / url. */
 static void new_session(fixture *f, const char *account, const char *id, vs_type type)
 {
-    vs_session s;
-    memset(&s, 0, sizeof s);
-    snprintf(s.id, sizeof s.id, "%s", id);
-    s.account = account;
-    s.created = util_now();
-    s.status = VS_REQUIRES_INPUT;
+    vs_session s = fx_session(account, id);
     s.type = type;
-    s.doc.require_id_number = s.doc.require_live_capture = s.doc.require_matching_selfie = VS_UNSET;
     vs_issue_secrets(&s, f->a);
-    assert_int_equal(store_run(f->st, insert_fn, &s), 0);
-}
-
-static vs_session get(fixture *f, const char *account, const char *id)
-{
-    vs_session s;
-    assert_int_equal(store_session_get(f->st, account, id, f->a, &s), 0);
-    return s;
+    assert_int_equal(fx_session_insert(f->st, &s), 0);
 }
 
 typedef enum { OP_PROCESS, OP_VERIFY, OP_REQUIRE_INPUT, OP_SCHEDULE } op_kind;
@@ -191,7 +149,7 @@ static void test_process(void **state)
     new_session(f, "acct_A", "vs_p", VS_TYPE_DOCUMENT);
     op_job j = {.id = "vs_p", .op = OP_PROCESS, .origin = {"req_p", "ik_p"}};
     assert_int_equal(run_op(f, &j), 0);
-    vs_session s = get(f, "acct_A", "vs_p");
+    vs_session s = fx_session_get(f, "acct_A", "vs_p");
     assert_int_equal(s.status, VS_PROCESSING);
     assert_null(s.last_verification_report);
     store_event *ev;
@@ -214,7 +172,7 @@ static void test_verify_from_requires_input(void **state)
     new_session(f, "acct_A", "vs_v", VS_TYPE_DOCUMENT);
     op_job j = {.id = "vs_v", .op = OP_VERIFY, .origin = {"req_v", NULL}};
     assert_int_equal(run_op(f, &j), 0);
-    vs_session s = get(f, "acct_A", "vs_v");
+    vs_session s = fx_session_get(f, "acct_A", "vs_v");
     assert_int_equal(s.status, VS_VERIFIED);
     assert_int_equal(s.has_last_error, 0);
     assert_true(s.outputs.present);
@@ -261,7 +219,7 @@ static void test_verify_from_processing(void **state)
     store_event *ev;
     assert_string_equal(event_types(f, "acct_A", "vs_vp", &ev), "processing,verified");
     assert_null(ev[1].request_id);
-    vs_session s = get(f, "acct_A", "vs_vp");
+    vs_session s = fx_session_get(f, "acct_A", "vs_vp");
     assert_int_equal(s.status, VS_VERIFIED);
     vr_report r;
     assert_int_equal(store_report_get(f->st, "acct_A", s.last_verification_report, f->a, &r), 0);
@@ -276,10 +234,10 @@ static void test_require_input(void **state)
 {
     fixture *f = *state;
     new_session(f, "acct_A", "vs_ri", VS_TYPE_DOCUMENT);
-    vs_session s0 = get(f, "acct_A", "vs_ri");
+    vs_session s0 = fx_session_get(f, "acct_A", "vs_ri");
     op_job j = {.id = "vs_ri", .op = OP_REQUIRE_INPUT, .origin = {"req_ri", "ik"}};
     assert_int_equal(run_op(f, &j), 0);
-    vs_session s = get(f, "acct_A", "vs_ri");
+    vs_session s = fx_session_get(f, "acct_A", "vs_ri");
     assert_int_equal(s.status, VS_REQUIRES_INPUT);
     assert_true(s.has_last_error);
     assert_string_equal(s.last_error_code, "document_unverified_other");
@@ -304,7 +262,7 @@ static void test_require_input(void **state)
     assert_int_equal(run_op(f, &p), 0);
     op_job k = {.id = "vs_ri", .op = OP_REQUIRE_INPUT, .code = "selfie_face_mismatch"};
     assert_int_equal(run_op(f, &k), 0);
-    vs_session s2 = get(f, "acct_A", "vs_ri");
+    vs_session s2 = fx_session_get(f, "acct_A", "vs_ri");
     assert_string_equal(s2.last_error_code, "selfie_face_mismatch");
     assert_string_not_equal(s2.last_verification_report, s.last_verification_report);
     assert_string_equal(event_types(f, "acct_A", "vs_ri", NULL),
@@ -313,7 +271,7 @@ static void test_require_input(void **state)
     /* Verifying after a failure clears last_error. */
     op_job v = {.id = "vs_ri", .op = OP_VERIFY};
     assert_int_equal(run_op(f, &v), 0);
-    vs_session s3 = get(f, "acct_A", "vs_ri");
+    vs_session s3 = fx_session_get(f, "acct_A", "vs_ri");
     assert_int_equal(s3.status, VS_VERIFIED);
     assert_false(s3.has_last_error);
     assert_null(s3.last_error_code);
@@ -322,7 +280,8 @@ static void test_require_input(void **state)
     new_session(f, "acct_A", "vs_idn", VS_TYPE_ID_NUMBER);
     op_job d = {.id = "vs_idn", .op = OP_REQUIRE_INPUT};
     assert_int_equal(run_op(f, &d), 0);
-    assert_string_equal(get(f, "acct_A", "vs_idn").last_error_code, "id_number_mismatch");
+    assert_string_equal(fx_session_get(f, "acct_A", "vs_idn").last_error_code,
+                        "id_number_mismatch");
 }
 
 /* Canceled or redacting sessions are in the wrong state for every transition. */
@@ -335,11 +294,11 @@ static void test_wrong_states(void **state)
 {
     fixture *f = *state;
     new_session(f, "acct_A", "vs_c", VS_TYPE_DOCUMENT);
-    vs_session s = get(f, "acct_A", "vs_c");
+    vs_session s = fx_session_get(f, "acct_A", "vs_c");
     s.status = VS_CANCELED;
     assert_int_equal(store_run(f->st, set_fn, &s), 0);
     new_session(f, "acct_A", "vs_r", VS_TYPE_DOCUMENT);
-    s = get(f, "acct_A", "vs_r");
+    s = fx_session_get(f, "acct_A", "vs_r");
     s.redaction = VS_REDACTION_PROCESSING;
     s.redaction_due = util_now_ms() + 3600000;
     assert_int_equal(store_run(f->st, set_fn, &s), 0);
@@ -362,7 +321,7 @@ static void test_wrong_states(void **state)
     new_session(f, "acct_A", "vs_rp", VS_TYPE_DOCUMENT);
     op_job p = {.id = "vs_rp", .op = OP_PROCESS};
     assert_int_equal(run_op(f, &p), 0);
-    s = get(f, "acct_A", "vs_rp");
+    s = fx_session_get(f, "acct_A", "vs_rp");
     s.redaction = VS_REDACTION_PROCESSING;
     assert_int_equal(store_run(f->st, set_fn, &s), 0);
     op_job v = {.id = "vs_rp", .op = OP_VERIFY};
@@ -384,7 +343,7 @@ static void test_schedule(void **state)
                 .due_ms = due,
                 .origin = {"req_s", NULL}};
     assert_int_equal(run_op(f, &j), 0);
-    vs_session s = get(f, "acct_A", "vs_s");
+    vs_session s = fx_session_get(f, "acct_A", "vs_s");
     assert_int_equal(s.status, VS_PROCESSING);
     assert_int_equal(s.pending, VS_PENDING_REQUIRE_INPUT);
     assert_string_equal(s.pending_code, "document_unverified_other");
@@ -402,7 +361,7 @@ static void test_schedule(void **state)
     /* A second schedule is refused: the session is processing. */
     op_job again = {.id = "vs_s", .op = OP_SCHEDULE, .outcome = VS_PENDING_VERIFY, .due_ms = 1};
     assert_int_equal(run_op(f, &again), LC_WRONG_STATE);
-    assert_int_equal(get(f, "acct_A", "vs_s").pending_due, due);
+    assert_int_equal(fx_session_get(f, "acct_A", "vs_s").pending_due, due);
 
     /* A verify outcome keeps no code; a chosen failure code is kept. */
     new_session(f, "acct_A", "vs_s2", VS_TYPE_DOCUMENT);
@@ -412,7 +371,7 @@ static void test_schedule(void **state)
                 .code = "selfie_manipulated",
                 .due_ms = due};
     assert_int_equal(run_op(f, &k), 0);
-    assert_null(get(f, "acct_A", "vs_s2").pending_code);
+    assert_null(fx_session_get(f, "acct_A", "vs_s2").pending_code);
     new_session(f, "acct_A", "vs_s3", VS_TYPE_DOCUMENT);
     op_job m = {.id = "vs_s3",
                 .op = OP_SCHEDULE,
@@ -420,12 +379,12 @@ static void test_schedule(void **state)
                 .code = "selfie_manipulated",
                 .due_ms = due};
     assert_int_equal(run_op(f, &m), 0);
-    assert_string_equal(get(f, "acct_A", "vs_s3").pending_code, "selfie_manipulated");
+    assert_string_equal(fx_session_get(f, "acct_A", "vs_s3").pending_code, "selfie_manipulated");
 
     /* Finishing a delayed session early (a test helper) forgets its outcome. */
     op_job v = {.id = "vs_s", .op = OP_VERIFY};
     assert_int_equal(run_op(f, &v), 0);
-    s = get(f, "acct_A", "vs_s");
+    s = fx_session_get(f, "acct_A", "vs_s");
     assert_int_equal(s.status, VS_VERIFIED);
     assert_int_equal(s.pending, VS_PENDING_NONE);
     assert_null(s.pending_code);
@@ -461,8 +420,8 @@ static void test_worker_completes_due_outcomes(void **state)
 
     worker *w = lc_worker_start(&f->ap);
     worker_sync(w);
-    vs_session a = get(f, "acct_A", "vs_due");
-    vs_session b = get(f, "acct_B", "vs_due_b");
+    vs_session a = fx_session_get(f, "acct_A", "vs_due");
+    vs_session b = fx_session_get(f, "acct_B", "vs_due_b");
     assert_int_equal(a.status, VS_VERIFIED);
     assert_int_equal(b.status, VS_REQUIRES_INPUT);
     assert_string_equal(b.last_error_code, "consent_declined");
@@ -478,7 +437,7 @@ static void test_worker_completes_due_outcomes(void **state)
 
     /* Not yet due: still processing after passes have run. */
     worker_sync(w);
-    vs_session l = get(f, "acct_A", "vs_later");
+    vs_session l = fx_session_get(f, "acct_A", "vs_later");
     assert_int_equal(l.status, VS_PROCESSING);
     assert_int_equal(l.pending, VS_PENDING_VERIFY);
     assert_string_equal(event_types(f, "acct_A", "vs_later", NULL), "processing");
@@ -489,10 +448,10 @@ static void test_worker_completes_due_outcomes(void **state)
     /* The clock reaches its due time: it completes. */
     util_clock_advance(now + 3600 * 1000 - util_now_ms() - 2000); /* 2 s before it is due */
     worker_sync(w);
-    assert_int_equal(get(f, "acct_A", "vs_later").status, VS_PROCESSING);
+    assert_int_equal(fx_session_get(f, "acct_A", "vs_later").status, VS_PROCESSING);
     util_clock_advance(2000);
     worker_sync(w);
-    assert_int_equal(get(f, "acct_A", "vs_later").status, VS_VERIFIED);
+    assert_int_equal(fx_session_get(f, "acct_A", "vs_later").status, VS_VERIFIED);
     assert_string_equal(event_types(f, "acct_A", "vs_later", NULL), "processing,verified");
     assert_int_equal(outcomes_due(f, INT64_MAX, NULL, NULL), 0);
 
@@ -522,7 +481,7 @@ static void test_worker_forgets_stale_outcomes(void **state)
     int64_t now = util_now_ms();
     schedule(f, "acct_A", "vs_done", VS_PENDING_REQUIRE_INPUT, NULL, now - 10);
     /* Finished meanwhile by a path that left the row (as a crash between writes could). */
-    vs_session s = get(f, "acct_A", "vs_done");
+    vs_session s = fx_session_get(f, "acct_A", "vs_done");
     s.status = VS_VERIFIED;
     assert_int_equal(store_run(f->st, set_fn, &s), 0);
     new_session(f, "acct_A", "vs_plain", VS_TYPE_DOCUMENT);
@@ -535,11 +494,11 @@ static void test_worker_forgets_stale_outcomes(void **state)
     worker_sync(w);
     worker_stop(w);
     assert_int_equal(outcomes_due(f, INT64_MAX, NULL, NULL), 0);
-    vs_session done = get(f, "acct_A", "vs_done");
+    vs_session done = fx_session_get(f, "acct_A", "vs_done");
     assert_int_equal(done.status, VS_VERIFIED);
     assert_null(done.last_verification_report);
     assert_string_equal(event_types(f, "acct_A", "vs_done", NULL), "processing");
-    vs_session plain = get(f, "acct_A", "vs_plain");
+    vs_session plain = fx_session_get(f, "acct_A", "vs_plain");
     assert_int_equal(plain.status, VS_REQUIRES_INPUT);
     assert_false(plain.has_last_error);
     assert_string_equal(event_types(f, "acct_A", "vs_plain", NULL), "");

@@ -18,11 +18,9 @@
 #include <setjmp.h>
 #include <cmocka.h>
 
-#include <ftw.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 #include "events.h"
@@ -33,59 +31,27 @@
 #include "util.h"
 #include "worker.h"
 
-typedef struct fixture {
-    char dir[64];
-    store *st;
-    arena *a;
-    app ap;
-} fixture;
+#include "fixture.h"
+
+/* A fresh store in its own mkdtemp directory, a scratch arena and an app on the store with
+ * public_url http://verifyd.test (fixture.h). */
+typedef fx_store fixture;
 
 static int setup(void **state)
 {
-    fixture *f = calloc(1, sizeof *f);
-    snprintf(f->dir, sizeof f->dir, "/tmp/verifyd-redactor-XXXXXX");
-    assert_non_null(mkdtemp(f->dir));
-    strcat(f->dir, "/data");
-    store_config cfg = {.data_dir = f->dir, .synchronous_full = 1};
-    const char *errmsg = NULL;
-    assert_int_equal(store_open(&cfg, &f->st, &errmsg), 0);
-    f->a = arena_new();
-    f->ap.st = f->st;
-    f->ap.public_url = "http://verifyd.test";
-    *state = f;
+    *state = fx_store_new("redactor");
     return 0;
-}
-
-static int rm_entry(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
-{
-    (void)sb, (void)flag, (void)ftw;
-    return remove(path);
 }
 
 static int teardown(void **state)
 {
-    fixture *f = *state;
-    store_close(f->st);
-    arena_free(f->a);
-    *strrchr(f->dir, '/') = '\0';
-    nftw(f->dir, rm_entry, 8, FTW_DEPTH | FTW_PHYS);
-    free(f);
+    fx_store_free(*state);
     return 0;
 }
 
 /* ---- helpers ---- */
 
 static vs_kv meta[] = {{"user", "jenny"}, {"plan", "gold"}};
-
-static int insert_fn(store_txn *t, void *arg)
-{
-    return store_txn_session_insert(t, arg);
-}
-
-static int update_fn(store_txn *t, void *arg)
-{
-    return store_txn_session_update(t, arg);
-}
 
 typedef struct verify_job {
     fixture *f;
@@ -105,44 +71,30 @@ static int read_and_verify_fn(store_txn *t, void *arg)
 /* A session with personal data. verified: taken through lc_verify (report, outputs, events). */
 static void new_session(fixture *f, const char *account, const char *id, int verified)
 {
-    vs_session s;
-    memset(&s, 0, sizeof s);
-    snprintf(s.id, sizeof s.id, "%s", id);
-    s.account = account;
-    s.created = util_now();
-    s.status = VS_REQUIRES_INPUT;
-    s.type = VS_TYPE_DOCUMENT;
-    s.doc.require_id_number = s.doc.require_live_capture = s.doc.require_matching_selfie = VS_UNSET;
+    vs_session s = fx_session(account, id);
     s.client_reference_id = "customer-42";
     s.provided_email = "jenny@example.com";
     s.provided_phone = "+15555550100";
     s.metadata = meta;
     s.n_metadata = 2;
     vs_issue_secrets(&s, f->a);
-    assert_int_equal(store_run(f->st, insert_fn, &s), 0);
+    assert_int_equal(fx_session_insert(f->st, &s), 0);
     if (verified) {
         verify_job j = {f, account, id};
         assert_int_equal(store_run(f->st, read_and_verify_fn, &j), 0);
     }
 }
 
-static vs_session get(fixture *f, const char *account, const char *id)
-{
-    vs_session s;
-    assert_int_equal(store_session_get(f->st, account, id, f->a, &s), 0);
-    return s;
-}
-
 /* Ask for id's redaction, due at due_ms (as sessions_redact does: a requires_input session is
  * canceled). */
 static void request_redaction(fixture *f, const char *account, const char *id, int64_t due_ms)
 {
-    vs_session s = get(f, account, id);
+    vs_session s = fx_session_get(f, account, id);
     if (s.status == VS_REQUIRES_INPUT) s.status = VS_CANCELED;
     s.secret_token = s.url_token = NULL;
     s.redaction = VS_REDACTION_PROCESSING;
     s.redaction_due = due_ms;
-    assert_int_equal(store_run(f->st, update_fn, &s), 0);
+    assert_int_equal(fx_session_update(f->st, &s), 0);
 }
 
 typedef struct idem_job {
@@ -199,7 +151,7 @@ static size_t events_of(fixture *f, const char *account, const char *id, store_e
 /* After a finished pass (worker_sync), the session as stored; it must be redacted. */
 static vs_session redacted(fixture *f, const char *account, const char *id)
 {
-    vs_session s = get(f, account, id);
+    vs_session s = fx_session_get(f, account, id);
     assert_int_equal(s.redaction, VS_REDACTION_REDACTED);
     return s;
 }
@@ -225,7 +177,8 @@ static void test_due_redaction_completes(void **state)
     new_session(f, "acct_A", "vs_keep", 0);
     put_idem(f, "acct_A", "k_red", "vs_red", util_now());
     put_idem(f, "acct_A", "k_wait", "vs_wait", util_now());
-    const char *report_id = arena_strdup(f->a, get(f, "acct_A", "vs_red").last_verification_report);
+    const char *report_id =
+        arena_strdup(f->a, fx_session_get(f, "acct_A", "vs_red").last_verification_report);
     assert_non_null(report_id);
 
     worker *w = redactor_start(&f->ap);
@@ -269,13 +222,13 @@ static void test_due_redaction_completes(void **state)
     assert_false(idem_exists(f, "acct_A", "k_red"));
 
     /* Not yet due: untouched. */
-    vs_session later = get(f, "acct_A", "vs_wait");
+    vs_session later = fx_session_get(f, "acct_A", "vs_wait");
     assert_int_equal(later.redaction, VS_REDACTION_PROCESSING);
     assert_string_equal(later.provided_email, "jenny@example.com");
     assert_int_equal(later.n_metadata, 2);
     assert_int_equal(events_of(f, "acct_A", "vs_wait", &ev), 0);
     assert_true(idem_exists(f, "acct_A", "k_wait"));
-    vs_session keep = get(f, "acct_A", "vs_keep");
+    vs_session keep = fx_session_get(f, "acct_A", "vs_keep");
     assert_int_equal(keep.redaction, VS_REDACTION_NONE);
     assert_string_equal(keep.provided_email, "jenny@example.com");
 

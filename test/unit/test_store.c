@@ -15,7 +15,6 @@
 #include <setjmp.h>
 #include <cmocka.h>
 
-#include <ftw.h>
 #include <pthread.h>
 #include <signal.h>
 #include <sqlite3.h>
@@ -33,60 +32,27 @@
 #include "store_backend.h"
 #include "util.h"
 
-/* ---- fixture: a fresh data directory and an open store ---- */
+#include "fixture.h"
 
-typedef struct fixture {
-    char dir[64];
-    store *st;
-    arena *a;
-} fixture;
+/* ---- fixture: a fresh data directory and an open store (fixture.h) ---- */
 
-static store *open_store(const char *dir)
-{
-    store_config cfg = {.data_dir = dir, .synchronous_full = 1};
-    store *st = NULL;
-    const char *errmsg = NULL;
-    int rc = store_open(&cfg, &st, &errmsg);
-    if (rc != 0) fprintf(stderr, "store_open: %s\n", errmsg);
-    assert_int_equal(rc, 0);
-    assert_non_null(st);
-    return st;
-}
+typedef fx_store fixture;
 
 static int setup(void **state)
 {
-    fixture *f = calloc(1, sizeof *f);
-    snprintf(f->dir, sizeof f->dir, "/tmp/verifyd-store-XXXXXX");
-    assert_non_null(mkdtemp(f->dir));
-    /* store_open creates data_dir itself: hand it a path that does not exist yet. */
-    strcat(f->dir, "/data");
-    f->st = open_store(f->dir);
-    f->a = arena_new();
-    *state = f;
+    *state = fx_store_new("store");
     return 0;
-}
-
-static int rm_entry(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
-{
-    (void)sb, (void)flag, (void)ftw;
-    return remove(path);
 }
 
 static int teardown(void **state)
 {
-    fixture *f = *state;
-    store_close(f->st);
-    arena_free(f->a);
-    *strrchr(f->dir, '/') = '\0';
-    nftw(f->dir, rm_entry, 8, FTW_DEPTH | FTW_PHYS);
-    free(f);
+    fx_store_free(*state);
     return 0;
 }
 
 static void reopen(fixture *f)
 {
-    store_close(f->st);
-    f->st = open_store(f->dir);
+    fx_store_reopen(f, NULL);
 }
 
 /* A direct connection to the database, for what the store API does not show. */
@@ -94,33 +60,18 @@ static sqlite3 *raw_db(const fixture *f)
 {
     char path[128];
     sqlite3 *db = NULL;
-    snprintf(path, sizeof path, "%s/verifyd.db", f->dir);
+    snprintf(path, sizeof path, "%s/verifyd.db", f->data);
     assert_int_equal(sqlite3_open_v2(path, &db, SQLITE_OPEN_READWRITE, NULL), SQLITE_OK);
     return db;
 }
 
-static int64_t raw_int(sqlite3 *db, const char *sql)
-{
-    sqlite3_stmt *stmt = NULL;
-    assert_int_equal(sqlite3_prepare_v2(db, sql, -1, &stmt, NULL), SQLITE_OK);
-    assert_int_equal(sqlite3_step(stmt), SQLITE_ROW);
-    int64_t v = sqlite3_column_int64(stmt, 0);
-    sqlite3_finalize(stmt);
-    return v;
-}
-
 /* ---- sessions and jobs ---- */
 
+/* fixture.h's plain session, created at a given time. */
 static vs_session mk(const char *account, const char *id, int64_t created)
 {
-    vs_session s;
-    memset(&s, 0, sizeof s);
-    snprintf(s.id, sizeof s.id, "%s", id);
-    s.account = account;
+    vs_session s = fx_session(account, id);
     s.created = created;
-    s.status = VS_REQUIRES_INPUT;
-    s.type = VS_TYPE_DOCUMENT;
-    s.doc.require_id_number = s.doc.require_live_capture = s.doc.require_matching_selfie = VS_UNSET;
     return s;
 }
 
@@ -134,11 +85,6 @@ static int insert_fn(store_txn *t, void *ctx)
     ins_ctx *c = ctx;
     int rc = store_txn_session_insert(t, c->s);
     return rc != 0 ? rc : c->ret;
-}
-
-static int update_fn(store_txn *t, void *ctx)
-{
-    return store_txn_session_update(t, ctx);
 }
 
 static int insert(fixture *f, const vs_session *s)
@@ -304,7 +250,7 @@ static void test_update(void **state)
     s.metadata = meta;
     s.n_metadata = 1;
     s.related_customer = "cus_9";
-    assert_int_equal(store_run(f->st, update_fn, &s), 0);
+    assert_int_equal(fx_session_update(f->st, &s), 0);
     vs_session got;
     assert_int_equal(get(f, "acct_A", "vs_u", &got), 0);
     assert_session_eq(&s, &got);
@@ -321,9 +267,9 @@ static void test_update(void **state)
     /* Update is by (account, id): another account's copy does not exist. */
     vs_session other = s;
     other.account = "acct_B";
-    assert_int_equal(store_run(f->st, update_fn, &other), STORE_NOT_FOUND);
+    assert_int_equal(fx_session_update(f->st, &other), STORE_NOT_FOUND);
     vs_session missing = mk("acct_A", "vs_missing", 1);
-    assert_int_equal(store_run(f->st, update_fn, &missing), STORE_NOT_FOUND);
+    assert_int_equal(fx_session_update(f->st, &missing), STORE_NOT_FOUND);
 }
 
 static void test_list_order_ties(void **state)
@@ -809,7 +755,7 @@ static void test_reads_follow_commits(void **state)
     assert_string_equal(got.client_reference_id, "v1");
 
     s.client_reference_id = "v2";
-    assert_int_equal(store_run(f->st, update_fn, &s), 0);
+    assert_int_equal(fx_session_update(f->st, &s), 0);
     assert_int_equal(get(f, "acct_A", "vs_cached", &got), 0);
     assert_string_equal(got.client_reference_id, "v2");
     assert_int_equal(get(f, "acct_B", "vs_cached", &got), STORE_NOT_FOUND);
@@ -822,7 +768,7 @@ static void test_max_batch(void **state)
 {
     fixture *f = *state;
     store_close(f->st);
-    store_config cfg = {.data_dir = f->dir, .synchronous_full = 1, .max_batch = 2};
+    store_config cfg = {.data_dir = f->data, .synchronous_full = 1, .max_batch = 2};
     const char *errmsg;
     assert_int_equal(store_open(&cfg, &f->st, &errmsg), 0);
 
@@ -881,7 +827,7 @@ static void test_close_drains_queue(void **state)
     store_submit(f->st, fail_plain_fn, NULL, NULL); /* done may be NULL */
     store_close(f->st);
     assert_int_equal(g_close_done, N);
-    f->st = open_store(f->dir);
+    f->st = fx_store_open(f->data, NULL);
     store_session_query q = {.account = "acct_A", .limit = 2};
     expect_list(f, &q, "vs_q299 vs_q298", 1);
     vs_session got;
@@ -1188,8 +1134,8 @@ static void test_events(void **state)
     assert_int_equal(store_run(f->st, event_fn, &e), 0);
 
     sqlite3 *db = raw_db(f);
-    assert_int_equal(raw_int(db, "SELECT count(*) FROM events WHERE object_id = 'vs_e'"), 2);
-    assert_int_equal(raw_int(db, "SELECT count(*) FROM events WHERE request_id IS NULL"), 1);
+    assert_int_equal(fx_sql_int(db, "SELECT count(*) FROM events WHERE object_id = 'vs_e'"), 2);
+    assert_int_equal(fx_sql_int(db, "SELECT count(*) FROM events WHERE request_id IS NULL"), 1);
     sqlite3_stmt *stmt;
     assert_int_equal(
         sqlite3_prepare_v2(db, "SELECT snapshot FROM events WHERE id = 'evt_1'", -1, &stmt, NULL),
@@ -1289,7 +1235,7 @@ static void test_redact_object(void **state)
     snapshot_of(f, db, "evt_keep", &got);
     assert_string_equal(got.provided_email, "jenny@example.com");
     assert_int_equal(got.n_metadata, 1);
-    assert_int_equal(raw_int(db, "SELECT count(*) FROM events WHERE snapshot IS NULL"), 1);
+    assert_int_equal(fx_sql_int(db, "SELECT count(*) FROM events WHERE snapshot IS NULL"), 1);
     sqlite3_close(db);
 
     store_idem idem;
@@ -1337,7 +1283,7 @@ static void test_redactions_due(void **state)
 
     /* Once redacted it is no longer due. */
     b.redaction = VS_REDACTION_REDACTED;
-    assert_int_equal(store_run(f->st, update_fn, &b), 0);
+    assert_int_equal(fx_session_update(f->st, &b), 0);
     assert_int_equal(store_redactions_due(f->st, 5000, 10, f->a, &accounts, &ids, &n), 0);
     assert_int_equal(n, 1);
     assert_string_equal(ids[0], "vs_ra");
@@ -1367,9 +1313,9 @@ static void test_migrations_and_settings(void **state)
     assert_int_equal(get(f, "acct_A", "vs_m", &got), 0);
 
     sqlite3 *db = raw_db(f);
-    assert_int_equal(raw_int(db, "PRAGMA user_version"), 2);
-    assert_int_equal(raw_int(db, "SELECT count(*) FROM sqlite_schema WHERE type = 'index'"
-                                 " AND name LIKE 'sessions_%'"),
+    assert_int_equal(fx_sql_int(db, "PRAGMA user_version"), 2);
+    assert_int_equal(fx_sql_int(db, "SELECT count(*) FROM sqlite_schema WHERE type = 'index'"
+                                    " AND name LIKE 'sessions_%'"),
                      6);
     sqlite3_stmt *stmt;
     assert_int_equal(sqlite3_prepare_v2(db, "PRAGMA journal_mode", -1, &stmt, NULL), SQLITE_OK);
@@ -1378,10 +1324,10 @@ static void test_migrations_and_settings(void **state)
     sqlite3_finalize(stmt);
 
     struct stat sb;
-    assert_int_equal(stat(f->dir, &sb), 0);
+    assert_int_equal(stat(f->data, &sb), 0);
     assert_int_equal(sb.st_mode & 0777, 0700);
     char path[128];
-    snprintf(path, sizeof path, "%s/verifyd.db", f->dir);
+    snprintf(path, sizeof path, "%s/verifyd.db", f->data);
     assert_int_equal(stat(path, &sb), 0);
     assert_int_equal(sb.st_mode & 0777, 0600);
 
@@ -1389,7 +1335,7 @@ static void test_migrations_and_settings(void **state)
     store_close(f->st);
     f->st = NULL;
     assert_int_equal(sqlite3_exec(db, "PRAGMA user_version = 99", NULL, NULL, NULL), SQLITE_OK);
-    store_config cfg = {.data_dir = f->dir, .synchronous_full = 1};
+    store_config cfg = {.data_dir = f->data, .synchronous_full = 1};
     const char *errmsg = NULL;
     store *st = NULL;
     assert_int_equal(store_open(&cfg, &st, &errmsg), STORE_EIO);
@@ -1404,20 +1350,11 @@ static void test_migrations_and_settings(void **state)
     assert_int_equal(store_open(&cfg, &st, &errmsg), STORE_EIO);
     assert_non_null(errmsg);
 
-    f->st = open_store(f->dir);
+    f->st = fx_store_open(f->data, NULL);
     assert_int_equal(get(f, "acct_A", "vs_m", &got), 0);
 }
 
 /* ---- session ids: merged into session_ids in rounds, the newest held in memory ---- */
-
-static store *open_store_merging(const char *dir, int merge_min)
-{
-    store_config cfg = {.data_dir = dir, .synchronous_full = 1, .id_merge_min = merge_min};
-    store *st = NULL;
-    const char *errmsg = NULL;
-    assert_int_equal(store_open(&cfg, &st, &errmsg), 0);
-    return st;
-}
 
 #define N_MERGE 200
 
@@ -1427,8 +1364,7 @@ static void test_session_ids_merge(void **state)
 {
     fixture *f = *state;
     static char ids[N_MERGE][32];
-    store_close(f->st);
-    f->st = open_store_merging(f->dir, 16);
+    fx_store_reopen(f, &(store_config){.id_merge_min = 16});
     /* An insert that rolls back first: its seq goes to ids[0] next, and its id must not reach
      * session_ids with it (checked at the end, once the id is used for real). */
     vs_session rb = mk("acct_A", "vs_rolled_back_early", 1);
@@ -1442,12 +1378,12 @@ static void test_session_ids_merge(void **state)
     /* Rounds ran (16 ids, one per batch here), and one is under way: the newest ids are in
      * memory only, some of the round's already in session_ids too. */
     sqlite3 *db = raw_db(f);
-    int64_t upto = raw_int(db, "SELECT seq FROM session_ids_merged");
+    int64_t upto = fx_sql_int(db, "SELECT seq FROM session_ids_merged");
     assert_true(upto >= N_MERGE / 2 && upto < N_MERGE);
-    assert_int_equal(raw_int(db, "SELECT count(*) FROM session_ids WHERE seq <= "
-                                 "(SELECT seq FROM session_ids_merged)"),
+    assert_int_equal(fx_sql_int(db, "SELECT count(*) FROM session_ids WHERE seq <= "
+                                    "(SELECT seq FROM session_ids_merged)"),
                      upto);
-    assert_true(raw_int(db, "SELECT count(*) FROM session_ids") > upto);
+    assert_true(fx_sql_int(db, "SELECT count(*) FROM session_ids") > upto);
     sqlite3_close(db);
 
     for (int pass = 0; pass < 2; pass++) {
@@ -1470,10 +1406,10 @@ static void test_session_ids_merge(void **state)
         /* Updates reach both kinds. */
         vs_session u = mk("acct_A", ids[0], 1000);
         u.client_reference_id = pass ? "again" : "merged";
-        assert_int_equal(store_run(f->st, update_fn, &u), 0);
+        assert_int_equal(fx_session_update(f->st, &u), 0);
         u = mk("acct_A", ids[N_MERGE - 1], 1000 + N_MERGE - 1);
         u.client_reference_id = "unmerged";
-        assert_int_equal(store_run(f->st, update_fn, &u), 0);
+        assert_int_equal(fx_session_update(f->st, &u), 0);
         /* Cold reads after a reopen: no session cache, the map refilled from the table. */
         reopen(f);
     }
@@ -1493,8 +1429,8 @@ static void test_session_ids_merge(void **state)
     assert_int_equal(get(f, "acct_A", "vs_rolled_back_early", &got), 0);
     assert_int_equal(got.created, 1);
     db = raw_db(f);
-    assert_int_equal(raw_int(db, "SELECT count(*) FROM session_ids s JOIN sessions t"
-                                 " ON t.seq = s.seq WHERE t.id <> s.id"),
+    assert_int_equal(fx_sql_int(db, "SELECT count(*) FROM session_ids s JOIN sessions t"
+                                    " ON t.seq = s.seq WHERE t.id <> s.id"),
                      0);
     sqlite3_close(db);
 
@@ -1515,7 +1451,7 @@ static void test_migration_from_v1(void **state)
     store_close(f->st);
     f->st = NULL;
     char path[128];
-    snprintf(path, sizeof path, "%s/verifyd.db", f->dir);
+    snprintf(path, sizeof path, "%s/verifyd.db", f->data);
     remove(path);
     sqlite3 *db = NULL;
     assert_int_equal(sqlite3_open_v2(path, &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, NULL),
@@ -1543,7 +1479,7 @@ static void test_migration_from_v1(void **state)
     }
     sqlite3_close(db);
 
-    f->st = open_store(f->dir);
+    f->st = fx_store_open(f->data, NULL);
     vs_session got;
     for (int i = 0; i < 3; i++) {
         assert_int_equal(get(f, "acct_A", old_ids[i], &got), 0);
@@ -1554,9 +1490,9 @@ static void test_migration_from_v1(void **state)
     store_session_query q = {.account = "acct_A", .limit = 10, .ending_before = "vs_old1"};
     expect_list(f, &q, "vs_old3 vs_old2", 0);
     db = raw_db(f);
-    assert_int_equal(raw_int(db, "PRAGMA user_version"), 2);
-    assert_int_equal(raw_int(db, "SELECT count(*) FROM session_ids"), 3);
-    assert_int_equal(raw_int(db, "SELECT seq FROM session_ids_merged"), 3);
+    assert_int_equal(fx_sql_int(db, "PRAGMA user_version"), 2);
+    assert_int_equal(fx_sql_int(db, "SELECT count(*) FROM session_ids"), 3);
+    assert_int_equal(fx_sql_int(db, "SELECT seq FROM session_ids_merged"), 3);
     sqlite3_close(db);
 }
 
@@ -1588,7 +1524,7 @@ static void test_big_transaction(void **state)
     fixture *f = *state;
     static char ids[N_BIG][32];
     store_close(f->st);
-    store_config cfg = {.data_dir = f->dir, .synchronous_full = 1, .cache_bytes = 128 << 10};
+    store_config cfg = {.data_dir = f->data, .synchronous_full = 1, .cache_bytes = 128 << 10};
     const char *errmsg = NULL;
     assert_int_equal(store_open(&cfg, &f->st, &errmsg), 0);
     for (int i = 0; i < N_BIG; i++)
@@ -1608,7 +1544,7 @@ static void test_big_transaction(void **state)
         reopen(f);
     }
     sqlite3 *db = raw_db(f);
-    assert_int_equal(raw_int(db, "SELECT count(*) FROM sessions"), N_BIG);
+    assert_int_equal(fx_sql_int(db, "SELECT count(*) FROM sessions"), N_BIG);
     sqlite3_stmt *stmt;
     assert_int_equal(sqlite3_prepare_v2(db, "PRAGMA integrity_check", -1, &stmt, NULL), SQLITE_OK);
     assert_int_equal(sqlite3_step(stmt), SQLITE_ROW);
@@ -1629,7 +1565,7 @@ static void test_kill9_keeps_acknowledged(void **state)
     assert_true(pid >= 0);
     if (pid == 0) {
         close(fds[0]);
-        store_config cfg = {.data_dir = f->dir, .synchronous_full = 1};
+        store_config cfg = {.data_dir = f->data, .synchronous_full = 1};
         store *st;
         const char *errmsg;
         if (store_open(&cfg, &st, &errmsg) != 0) _exit(2);
@@ -1655,7 +1591,7 @@ static void test_kill9_keeps_acknowledged(void **state)
     waitpid(pid, &status, 0);
     assert_true(WIFSIGNALED(status));
 
-    f->st = open_store(f->dir);
+    f->st = fx_store_open(f->data, NULL);
     vs_session got;
     char id[32];
     for (int i = 0; i <= acked; i++) {

@@ -21,7 +21,6 @@
 #include <cmocka.h>
 
 #include <fcntl.h>
-#include <ftw.h>
 #include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -31,6 +30,8 @@
 
 #include "wal_buffer.h"
 
+#include "fixture.h" /* fx_tmpdir, fx_rmtree, fx_sql_int */
+
 typedef struct fixture {
     char dir[64];
     char path[128]; /* dir/t.db */
@@ -39,23 +40,16 @@ typedef struct fixture {
 static int setup(void **state)
 {
     fixture *f = calloc(1, sizeof *f);
-    snprintf(f->dir, sizeof f->dir, "/tmp/verifyd-walbuf-XXXXXX");
-    assert_non_null(mkdtemp(f->dir));
+    fx_tmpdir(f->dir, sizeof f->dir, "walbuf");
     snprintf(f->path, sizeof f->path, "%s/t.db", f->dir);
     *state = f;
     return 0;
 }
 
-static int rm_entry(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
-{
-    (void)sb, (void)flag, (void)ftw;
-    return remove(path);
-}
-
 static int teardown(void **state)
 {
     fixture *f = *state;
-    nftw(f->dir, rm_entry, 8, FTW_DEPTH | FTW_PHYS);
+    fx_rmtree(f->dir);
     free(f);
     return 0;
 }
@@ -69,16 +63,6 @@ static void exec(sqlite3 *db, const char *sql)
     if (rc != SQLITE_OK) fprintf(stderr, "%s: %s\n", sql, err ? err : "?");
     sqlite3_free(err);
     assert_int_equal(rc, SQLITE_OK);
-}
-
-static int64_t one_int(sqlite3 *db, const char *sql)
-{
-    sqlite3_stmt *st = NULL;
-    assert_int_equal(sqlite3_prepare_v2(db, sql, -1, &st, NULL), SQLITE_OK);
-    assert_int_equal(sqlite3_step(st), SQLITE_ROW);
-    int64_t v = sqlite3_column_int64(st, 0);
-    sqlite3_finalize(st);
-    return v;
 }
 
 static const char *one_text(sqlite3 *db, const char *sql, char *out, size_t size)
@@ -187,7 +171,7 @@ static void test_small_transactions(void **state)
         if (i % 50 == 0) {
             char sql[64];
             snprintf(sql, sizeof sql, "SELECT count(*) FROM t WHERE id <= %lld", (long long)i);
-            assert_int_equal(one_int(reader, sql), i + 1);
+            assert_int_equal(fx_sql_int(reader, sql), i + 1);
         }
     }
     /* The frames are in the WAL, not yet checkpointed into the database file. */
@@ -200,7 +184,7 @@ static void test_small_transactions(void **state)
     sqlite3_close(db);
 
     db = open_db(f->path, NULL);
-    assert_int_equal(one_int(db, "SELECT count(*) FROM t"), 300);
+    assert_int_equal(fx_sql_int(db, "SELECT count(*) FROM t"), 300);
     sqlite3_stmt *st = NULL;
     unsigned char want[100 + 299 * 7];
     assert_int_equal(sqlite3_prepare_v2(db, "SELECT id, v FROM t ORDER BY id", -1, &st, NULL),
@@ -251,8 +235,8 @@ static void test_large_transactions(void **state)
     }
     sqlite3_finalize(st);
     exec(db, "COMMIT");
-    assert_int_equal(one_int(reader, "SELECT count(*) FROM t"), 2500);
-    assert_int_equal(one_int(reader, "SELECT sum(length(v)) FROM t"), 1250 * 4000 + 1250 * 3000);
+    assert_int_equal(fx_sql_int(reader, "SELECT count(*) FROM t"), 2500);
+    assert_int_equal(fx_sql_int(reader, "SELECT sum(length(v)) FROM t"), 1250 * 4000 + 1250 * 3000);
     sqlite3_close(reader);
     sqlite3_close(db);
 
@@ -286,7 +270,7 @@ static void test_64k_pages_and_checkpoint(void **state)
         SQLITE_OK);
     exec(db, "PRAGMA page_size = 65536; PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL;"
              "PRAGMA wal_autocheckpoint = 0;");
-    assert_int_equal(one_int(db, "PRAGMA page_size"), 65536);
+    assert_int_equal(fx_sql_int(db, "PRAGMA page_size"), 65536);
     exec(db, "CREATE TABLE t (id INTEGER PRIMARY KEY, v BLOB NOT NULL)");
     exec(db, "BEGIN");
     insert_rows(db, 0, 200, 60000);
