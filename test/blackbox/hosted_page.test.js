@@ -223,3 +223,19 @@ test('canceled and unknown links get a clear page, never another session', async
     assert.equal((await stripe.identity.verificationSessions.retrieve(s.id)).status, 'canceled');
     assert.ok(!srv.log.includes(p.pathname.slice('/start/'.length)), 'the token never reaches the log');
 });
+
+test('the page is sent with headers that keep its token out of caches, frames and Referer headers', async () => {
+    const { stripe } = await account();
+    const s = await stripe.identity.verificationSessions.create({ type: 'document' });
+    const u = new URL(s.url);
+    const r = await h.request(u.port, { path: u.pathname });
+    assert.equal(r.status, 200);
+    assert.match(r.headers['content-type'], /^text\/html; charset=utf-8/);
+    assert.equal(r.headers['referrer-policy'], 'no-referrer');
+    assert.equal(r.headers['x-frame-options'], 'DENY');
+    assert.equal(r.headers['x-content-type-options'], 'nosniff');
+    assert.equal(r.headers['cache-control'], 'no-store');
+    assert.match(r.headers['content-security-policy'], /default-src 'none'/);
+    assert.match(r.headers['content-security-policy'], /frame-ancestors 'none'/);
+    assert.match(r.headers['request-id'], /^req_/);
+});

@@ -89,6 +89,8 @@ test('malformed percent-encoding, bad UTF-8 and NUL: 400', async () => {
         'type=document&metadata[a%00]=x',
         'type=document&metadata[%FF]=x',
         'type%zz=document',
+        'type=document&metadata[a]b=x', // text after a closing bracket
+        'type=document&metadata[a]=x&metadata[b]c[d]=y',
     ];
     for (const body of bodies) {
         const r = await post(body);

@@ -82,7 +82,7 @@ test('create with every parameter echoes each one (return_url excepted)', async 
     const params = {
         type: 'document',
         client_reference_id: 'user_1234 ünïcode ✓',
-        metadata: { order: '42', note: 'hello world & more=stuff' },
+        metadata: { order: '42', note: 'hello world & more=stuff', quoted: 'say "hi" \\ tab\there\nline </script>' },
         options: {
             document: {
                 allowed_types: ['passport', 'id_card'],
@@ -340,6 +340,28 @@ test('update after cancel is a wrong-state 400 naming the action and status', as
     assert.equal(r.type, 'document');
     assert.equal(r.provided_details, null);
     assert.deepEqual(r.metadata, {}, 'a rejected update changes no field, metadata included');
+});
+
+test('redacting a processing session is the exact wrong-state 400, and changes nothing', async () => {
+    // CONTRACT.md §11: processing must finish first; verified and canceled may be redacted.
+    const p = await create({ type: 'document', metadata: { keep: 'me' } });
+    await helper(p.id, 'process');
+    const before = await vs().retrieve(p.id);
+    assert.equal(before.status, 'processing');
+    const err = await h.rejects(vs().redact(p.id), 'redact from processing must be refused');
+    x.sdkError(err, {
+        status: 400,
+        type: 'invalid_request_error',
+        code: null,
+        param: null,
+        message: 'You can only redact a VerificationSession while its status is requires_input, verified or canceled; this one is processing.',
+    });
+    assert.deepEqual(h.plain(await vs().retrieve(p.id)), h.plain(before), 'a refused redact changes nothing');
+    // Once verified, the same session may be redacted.
+    await helper(p.id, 'verify');
+    const r = await vs().redact(p.id);
+    assert.equal(r.status, 'verified');
+    assert.ok(r.redaction && ['processing', 'redacted'].includes(r.redaction.status));
 });
 
 test('redact a requires_input session: canceled + redaction processing, then redacted', async () => {

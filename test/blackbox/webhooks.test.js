@@ -134,6 +134,13 @@ test('invalid parameters get clear 400s, and an account has at most 16 endpoints
     sdkError(await h.rejects(stripe.webhookEndpoints.create({ url: 'http://x.test/', enabled_events: ['Not An Event'] })), {
         status: 400, param: 'enabled_events[0]',
     });
+    /* Shaped like event types, but with characters no event type has. */
+    for (const name of ['identity.Verification_session.created', 'identity.verification session.created', 'identity.verification-session.created']) {
+        sdkError(await h.rejects(stripe.webhookEndpoints.create({ url: 'http://x.test/', enabled_events: ['*', name] })), {
+            status: 400, type: 'invalid_request_error', code: 'parameter_invalid_value', param: 'enabled_events[1]',
+            message: `Invalid enabled_events[1]: ${name} is not an event type`,
+        });
+    }
     sdkError(await h.rejects(stripe.webhookEndpoints.create({ url: 'http://x.test/', enabled_events: ['*'], api_version: 'yesterday' })), {
         status: 400, param: 'api_version',
     });
@@ -178,6 +185,22 @@ test('an endpoint receives only its enabled_events', async () => {
     assert.deepEqual(rcvCanceled.events(sessionOf(s.id)).map((r) => r.json.type), ['identity.verification_session.canceled'],
         'created never reaches the canceled-only endpoint');
     assert.equal(rcvAll.events(sessionOf(s.id)).length, 2);
+});
+
+test('a redirect is not a delivery: a 302 is retried until a 2xx', async () => {
+    // CONTRACT.md §8: only a 2xx is a success (Stripe does not follow redirects).
+    let n = 0;
+    const rcv = await receiver(() => (++n === 1 ? 302 : 200));
+    const stripe = srv.stripe(h.randomKey());
+    await stripe.webhookEndpoints.create({ url: rcv.url, enabled_events: ['identity.verification_session.created'] });
+    const s = await stripe.identity.verificationSessions.create({ type: 'document' });
+    const got = await rcv.waitFor(2, sessionOf(s.id), 20000);
+    assert.equal(got[0].json.id, got[1].json.id, 'the same event, retried after the 302');
+    const ev = await h.eventually(async () => {
+        const e = (await stripe.events.list()).data[0];
+        return e.pending_webhooks === 0 && e;
+    }, { what: 'pending_webhooks 0 after the 200' });
+    assert.equal(ev.id, got[0].json.id);
 });
 
 test('a receiver that fails twice then answers 200 gets the event three times, freshly signed', async () => {
