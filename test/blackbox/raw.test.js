@@ -96,6 +96,13 @@ test('malformed percent-encoding, bad UTF-8 and NUL: 400', async () => {
         const r = await post(body);
         x.rawError(r, { status: 400, type: 'invalid_request_error' });
     }
+    // A closing bracket must end the key or open the next segment: the name is what is wrong,
+    // not the value it would have made.
+    for (const name of ['metadata[a]zb]', 'metadata[a]b', 'options[document]x[require_id_number]']) {
+        const r = await post(`type=document&${name}=x`);
+        x.rawError(r, { status: 400, type: 'invalid_request_error', code: null, param: null,
+            message: `Invalid request: Invalid parameter name: ${name}` });
+    }
     // The same in a query string.
     const q = await srv.request({ path: `${PATH}?client_reference_id=%zz`, key });
     x.rawError(q, { status: 400 });
