@@ -325,6 +325,18 @@ int main(int argc, char **argv)
         return 1;
     }
 
+    /* The forward endpoint and its secret before the first request can be served, so that
+     * whoever waits for the server to answer has the secret line by then. */
+    char forward_secret[64];
+    if (delivery_set_forward(ap.st, forward_to, forward_secret, sizeof forward_secret) != 0) {
+        fprintf(stderr, "verifyd: cannot set up --forward-to in the database\n");
+        store_close(ap.st);
+        return 1;
+    }
+    if (forward_to) /* the one place a secret is printed: the operator asked for it */
+        fprintf(stderr, "Ready! Your webhook signing secret is %s (forwarding to %s)\n",
+                forward_secret, forward_to);
+
     http_config hc = {
         .listen_addr = host,
         .port = port,
@@ -347,17 +359,7 @@ int main(int argc, char **argv)
                  strchr(host, ':') ? "http://[%s]:%d" : "http://%s:%d", host, bound);
     }
     ap.public_url = public_url;
-    /* --- events & webhooks: the forward endpoint, then the delivery worker --- */
-    char forward_secret[64];
-    if (delivery_set_forward(ap.st, forward_to, forward_secret, sizeof forward_secret) != 0) {
-        fprintf(stderr, "verifyd: cannot set up --forward-to in the database\n");
-        http_server_stop(srv);
-        store_close(ap.st);
-        return 1;
-    }
-    if (forward_to) /* the one place a secret is printed: the operator asked for it */
-        fprintf(stderr, "Ready! Your webhook signing secret is %s (forwarding to %s)\n",
-                forward_secret, forward_to);
+    /* --- events & webhooks: the delivery worker --- */
     dc.st = ap.st;
     dc.public_url = ap.public_url;
     if (delivery_start(&dc, &ap.delivery, &err) != 0) {

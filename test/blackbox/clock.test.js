@@ -29,16 +29,7 @@ before(async () => {
     servers.push(srv);
 });
 
-after(async () => {
-    for (const s of servers) {
-        try {
-            if (s.running) await s.stop();
-        } finally {
-            s.cleanup();
-        }
-    }
-    for (const r of receivers) await r.close();
-});
+after(() => h.closeAll(servers, receivers));
 
 const form = { 'Content-Type': 'application/x-www-form-urlencoded' };
 

@@ -12,15 +12,7 @@ const servers = [];
 const test = h.testWithLog(() => servers);
 const PATH = h.SESSIONS_PATH;
 
-after(async () => {
-    for (const s of servers) {
-        try {
-            if (s.running) await s.stop();
-        } finally {
-            s.cleanup();
-        }
-    }
-});
+after(() => h.closeAll(servers));
 
 /* Run fns with at most n in flight. */
 async function pool(items, n, fn) {

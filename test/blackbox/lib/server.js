@@ -334,6 +334,19 @@ function testWithLog(getSrv) {
     return wrapped;
 }
 
+/* Stop every server of a file (SIGTERM, a clean exit asserted) and remove their data
+ * directories, whatever a stop says; then close the receivers. For a file's after() hook. */
+async function closeAll(servers, receivers = []) {
+    for (const s of servers) {
+        try {
+            if (s.running) await s.stop();
+        } finally {
+            s.cleanup();
+        }
+    }
+    for (const r of receivers) await r.close();
+}
+
 /* Expect a promise (usually an SDK call) to reject; return the error. */
 async function rejects(promise, msg) {
     try {
@@ -372,6 +385,7 @@ module.exports = {
     randomAlnum,
     freePort,
     testWithLog,
+    closeAll,
     rejects,
     eventually,
     plain,
