@@ -216,6 +216,18 @@ function blackboxFiles(tree) {
     return fs.readdirSync(path.join(tree, 'test', 'blackbox')).filter((f) => f.endsWith('.test.js')).sort();
 }
 
+/* Empty a suite's tmp. A suite killed at its first failure can leave processes behind that
+ * are not in its process group (the browser starts its own): they are ended first, found by
+ * the directory in their command lines. */
+function clearTmp(tmp) {
+    spawnSync('pkill', ['-KILL', '-f', tmp]);
+    try {
+        fs.rmSync(tmp, { recursive: true, force: true, maxRetries: 10, retryDelay: 100 });
+    } catch (e) {
+        console.error(`mutate: could not empty ${tmp}: ${e.message}`);
+    }
+}
+
 /* Run the black-box files in order, stopping at the first failing test. Resolves
  * {failed: test name or null, timedOut}. */
 function blackbox(tree, files) {
@@ -223,7 +235,7 @@ function blackbox(tree, files) {
         /* Data directories and browser profiles go to the tree's own tmp, emptied after each
          * run: a suite killed at its first failure leaves them behind. */
         const tmp = path.join(tree, 'tmp');
-        fs.rmSync(tmp, { recursive: true, force: true });
+        clearTmp(tmp);
         fs.mkdirSync(tmp, { recursive: true });
         const env = Object.assign({}, process.env, { VERIFYD_BIN: path.join(tree, 'build', 'verifyd'), TMPDIR: tmp });
         const child = spawn('node', ['--test', '--test-concurrency=1', '--test-reporter=tap',
@@ -258,7 +270,7 @@ function blackbox(tree, files) {
         child.stderr.resume();
         child.on('close', (code) => {
             clearTimeout(timer);
-            fs.rmSync(tmp, { recursive: true, force: true });
+            clearTmp(tmp);
             if (failed === null && !timedOut && code !== 0) failed = `suite exited ${code}`;
             resolve({ failed, timedOut });
         });
