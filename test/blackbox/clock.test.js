@@ -146,7 +146,14 @@ test('webhook retries follow the test-mode schedule (10 min, 1 h, 3 h) and then 
     const vs = await stripe.identity.verificationSessions.create({ type: 'document' });
     await stripe.identity.verificationSessions.cancel(vs.id);
     const ofFirst = (ev) => ev.type === 'identity.verification_session.canceled' && ev.data.object.id === vs.id;
-    await failing.waitFor(1, ofFirst);
+    const [firstArrival] = await failing.waitFor(1, ofFirst);
+    const evtId = firstArrival.json.id;
+    /* A retry is due its delay after verifyd saw the attempt fail, which may be a moment after
+     * the receiver answered: the clock moves only once verifyd has logged the outcome. */
+    const outcomeLogged = (n) => h.eventually(
+        () => (s.log.match(new RegExp(`msg="webhook attempt" event=${evtId} \\S+ attempt=${n} status=500`, 'g')) || []).length === 1,
+        { what: `attempt ${n} of ${evtId} to be recorded` });
+    await outcomeLogged(1);
 
     /* Each retry is due its delay (±10%) after the attempt before. Just short of the earliest
      * due time nothing comes; just past the latest it does. The "nothing yet" checks are
@@ -157,6 +164,7 @@ test('webhook retries follow the test-mode schedule (10 min, 1 h, 3 h) and then 
         await advance(s, key, Math.ceil(steps[i] * 0.2) + 60);
         const got = await failing.waitFor(i + 2, ofFirst);
         assert.equal(got.length, i + 2, `attempt ${i + 2} after retry delay ${steps[i]} s`);
+        await outcomeLogged(i + 2);
         const ev = got[i + 1].json;
         assert.equal(ev.id, got[0].json.id, 'a retry sends the same event');
     }
