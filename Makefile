@@ -9,14 +9,17 @@ SAN     ?=
 PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS))
 PKG_LIBS   = $(shell pkg-config --libs $(PKGS))
 CFLAGS  = -std=c11 -D_GNU_SOURCE -DVERIFYD_VERSION='"$(VERSION)"' -Wall -Wextra -Werror \
-          -Wshadow -Wstrict-prototypes -Wno-missing-field-initializers -g $(OPT) $(SAN) $(PKG_CFLAGS) -MMD -MP
+          -Wshadow -Wstrict-prototypes -Wno-missing-field-initializers -g $(OPT) $(SAN) $(PKG_CFLAGS) -Isrc -MMD -MP
 LDLIBS  = $(PKG_LIBS) -lpthread
 ASAN    := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
 
-LIB_SRC   := $(filter-out src/main.c,$(wildcard src/*.c))
+SRC       := $(shell find src -name '*.c' | sort)
+LIB_SRC   := $(filter-out src/main.c,$(SRC))
 LIB_OBJ   := $(LIB_SRC:src/%.c=$(BUILD)/obj/%.o)
-UNIT_SRC  := $(wildcard test/unit/test_*.c)
+UNIT_SRC  := $(shell find test/unit -name 'test_*.c' | sort)
 UNIT_BIN  := $(UNIT_SRC:test/unit/%.c=$(BUILD)/unit/%)
+
+FORMAT_SRC = $(shell find src test/unit -name '*.[ch]' | sort) bench/baseline.c
 
 DATA_DIR ?= ./data
 LISTEN   ?= 127.0.0.1:12111
@@ -41,7 +44,7 @@ $(BUILD)/obj/main.o: src/main.c
 
 $(BUILD)/unit/%: test/unit/%.c $(BUILD)/libverifyd.a
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) -Isrc -o $@ $< $(BUILD)/libverifyd.a $(LDLIBS) -lcmocka
+	$(CC) $(CFLAGS) -Itest/unit -o $@ $< $(BUILD)/libverifyd.a $(LDLIBS) -lcmocka
 
 deps:
 	@scripts/deps.sh build
@@ -81,10 +84,10 @@ mutate: deps-test
 	node scripts/mutate.mjs $(MUTATE_ARGS)
 
 format:
-	clang-format -i src/*.c src/*.h test/unit/*.c test/unit/*.h bench/*.c
+	clang-format -i $(FORMAT_SRC)
 
 check-format:
-	clang-format --dry-run -Werror src/*.c src/*.h test/unit/*.c test/unit/*.h bench/*.c
+	clang-format --dry-run -Werror $(FORMAT_SRC)
 
 clean:
 	rm -rf build

@@ -202,8 +202,8 @@ function copyTree(dst) {
 }
 
 function unitBinaries(tree) {
-    return fs.readdirSync(path.join(tree, 'test', 'unit'))
-        .filter((f) => /^test_.*\.c$/.test(f))
+    return fs.readdirSync(path.join(tree, 'test', 'unit'), { recursive: true })
+        .filter((f) => /(^|\/)test_[^/]*\.c$/.test(f))
         .map((f) => path.join('build', 'unit', f.replace(/\.c$/, '')))
         .sort();
 }

@@ -11,13 +11,13 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "api.h"
-#include "delivery.h"
-#include "http.h"
-#include "lifecycle.h"
-#include "log.h"
-#include "redactor.h"
-#include "store.h"
+#include "endpoints/endpoints.h"
+#include "background/delivery.h"
+#include "http/http.h"
+#include "background/outcomes.h"
+#include "base/log.h"
+#include "background/redactor.h"
+#include "store/store.h"
 
 static const char usage[] =
     "Usage: verifyd [options]\n"
@@ -266,7 +266,7 @@ int main(int argc, char **argv)
                   &idle))
         return 2;
 
-    char public_url[VS_PUBLIC_URL_MAX + 1];
+    char public_url[SESSION_PUBLIC_URL_MAX + 1];
     const char *pu = env_or(f.public_url, "VERIFYD_PUBLIC_URL", NULL);
     if (pu) {
         size_t n = strlen(pu);
@@ -276,7 +276,7 @@ int main(int argc, char **argv)
             fprintf(stderr,
                     "verifyd: --public-url must be an absolute http:// or https:// URL with a "
                     "host, at most %d characters\n",
-                    VS_PUBLIC_URL_MAX);
+                    SESSION_PUBLIC_URL_MAX);
             return 2;
         }
         snprintf(public_url, sizeof public_url, "%.*s", (int)n, pu);
@@ -292,6 +292,8 @@ int main(int argc, char **argv)
     signal(SIGPIPE, SIG_IGN);
 
     app ap = {0};
+    ap.routes = endpoints_routes;
+    ap.n_routes = endpoints_n_routes;
     ap.redaction_delay_ms = redaction_delay;
     ap.hosted_delay_ms = hosted_delay;
     /* --- events & webhooks --- */
@@ -369,7 +371,7 @@ int main(int argc, char **argv)
         return 1;
     }
     ap.redactor = redactor_start(&ap);
-    ap.lifecycle = lc_worker_start(&ap); /* delayed outcomes */
+    ap.outcomes = outcomes_start(&ap); /* delayed outcomes */
     log_msg(LOG_WARN, "msg=\"verifyd %s listening on %s:%d\" data_dir=%s public_url=%s",
             VERIFYD_VERSION, host, bound, data_dir, public_url);
 
@@ -379,7 +381,7 @@ int main(int argc, char **argv)
     http_server_stop(srv);
     delivery_stop(ap.delivery); /* unsent deliveries stay pending for the next start */
     worker_stop(ap.redactor);
-    worker_stop(ap.lifecycle);
+    worker_stop(ap.outcomes);
     store_close(ap.st);
     api_keyring_free(ap.keys);
     log_msg(LOG_WARN, "msg=\"stopped\"");

@@ -28,11 +28,11 @@
 #include <strings.h>
 #include <time.h>
 
-#include "api.h"
-#include "http.h"
-#include "log.h"
-#include "store.h"
-#include "util.h"
+#include "api/api.h"
+#include "http/http.h"
+#include "base/log.h"
+#include "store/store.h"
+#include "base/util.h"
 
 #include "fixture.h"
 

@@ -33,11 +33,11 @@
 #include <string.h>
 #include <sys/stat.h>
 
-#include "api.h"
-#include "arena.h"
-#include "session.h"
-#include "store.h"
-#include "util.h"
+#include "endpoints/endpoints.h"
+#include "base/arena.h"
+#include "identity/session.h"
+#include "store/store.h"
+#include "base/util.h"
 
 /* The public_url an fx_store's app starts with (no trailing slash). */
 #define FX_PUBLIC_URL "http://verifyd.test"
@@ -105,6 +105,8 @@ static inline void fx_store_init(fx_store *f, const char *name)
     f->st = fx_store_open(f->data, NULL);
     f->a = arena_new();
     f->ap.st = f->st;
+    f->ap.routes = endpoints_routes;
+    f->ap.n_routes = endpoints_n_routes;
     f->ap.public_url = FX_PUBLIC_URL;
 }
 
@@ -123,6 +125,8 @@ static inline void fx_store_reopen(fx_store *f, const store_config *cfg)
     store_close(f->st);
     f->st = fx_store_open(f->data, cfg);
     f->ap.st = f->st;
+    f->ap.routes = endpoints_routes;
+    f->ap.n_routes = endpoints_n_routes;
 }
 
 /* fx_store_init on a new heap fixture. Release with fx_store_free. */
@@ -144,16 +148,17 @@ static inline void fx_store_free(fx_store *f)
 
 /* The session the store tests start from: id (copied) and account (borrowed), created now,
  * requires_input, type document, the document options unset, everything else zero. */
-static inline vs_session fx_session(const char *account, const char *id)
+static inline session fx_session(const char *account, const char *id)
 {
-    vs_session s;
+    session s;
     memset(&s, 0, sizeof s);
     snprintf(s.id, sizeof s.id, "%s", id);
     s.account = account;
     s.created = util_now();
-    s.status = VS_REQUIRES_INPUT;
-    s.type = VS_TYPE_DOCUMENT;
-    s.doc.require_id_number = s.doc.require_live_capture = s.doc.require_matching_selfie = VS_UNSET;
+    s.status = SESSION_REQUIRES_INPUT;
+    s.type = SESSION_TYPE_DOCUMENT;
+    s.doc.require_id_number = s.doc.require_live_capture = s.doc.require_matching_selfie =
+        SESSION_UNSET;
     return s;
 }
 
@@ -168,21 +173,21 @@ static inline int fx__update_fn(store_txn *t, void *arg)
 }
 
 /* Insert s in a job of its own; returns store_run's code (0, STORE_EXISTS, ...). */
-static inline int fx_session_insert(store *st, vs_session *s)
+static inline int fx_session_insert(store *st, session *s)
 {
     return store_run(st, fx__insert_fn, s);
 }
 
 /* Update s in a job of its own; returns store_run's code (0, STORE_NOT_FOUND, ...). */
-static inline int fx_session_update(store *st, vs_session *s)
+static inline int fx_session_update(store *st, session *s)
 {
     return store_run(st, fx__update_fn, s);
 }
 
 /* The stored session account/id, read into f->a; fails the test when it cannot be read. */
-static inline vs_session fx_session_get(fx_store *f, const char *account, const char *id)
+static inline session fx_session_get(fx_store *f, const char *account, const char *id)
 {
-    vs_session s;
+    session s;
     assert_int_equal(store_session_get(f->st, account, id, f->a, &s), 0);
     return s;
 }

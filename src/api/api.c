@@ -1,0 +1,672 @@
+/*
+ * api: Stripe's wire conventions for every endpoint: routing, API keys and accounts, request
+ * IDs, form decoding, idempotency keys, expand[] and the error object. CONTRACT.md §1, §11.
+ *
+ * Not for: any resource's rules (sessions.c and friends) or storage (store.h).
+ */
+#include "api/api.h"
+
+#include <ctype.h>
+#include <openssl/evp.h>
+#include <openssl/sha.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "base/ids.h"
+#include "base/log.h"
+#include "base/util.h"
+
+#define IDEM_KEY_MAX 255
+#define KEY_MAX 255
+
+/* ---- configured keys (live and restricted) ---- */
+
+typedef struct keyring_entry {
+    unsigned char hash[SHA256_DIGEST_LENGTH];
+    char *account;
+    int restricted;
+} keyring_entry;
+
+struct api_keyring {
+    keyring_entry *v;
+    size_t n;
+};
+
+static void sha256_hex(const void *data, size_t n, char out[65])
+{
+    unsigned char d[UTIL_SHA256_LEN];
+    util_sha256(data, n, d);
+    util_hex(d, sizeof d, out);
+}
+
+static int hex_to_bytes(const char *hex, unsigned char *out, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        unsigned v;
+        if (!isxdigit((unsigned char)hex[2 * i]) || !isxdigit((unsigned char)hex[2 * i + 1]) ||
+            sscanf(hex + 2 * i, "%2x", &v) != 1)
+            return -1;
+        out[i] = (unsigned char)v;
+    }
+    return hex[2 * n] == '\0' ? 0 : -1;
+}
+
+int api_keyring_load(const char *path, api_keyring **out, const char **errmsg)
+{
+    FILE *f = fopen(path, "r");
+    if (!f) {
+        *errmsg = "cannot open the keys file";
+        return -1;
+    }
+    api_keyring *k = xcalloc(1, sizeof *k);
+    char line[1024];
+    int rc = 0;
+    while (fgets(line, sizeof line, f)) {
+        char hash[128], account[256], flag[64] = "";
+        if (line[0] == '#' || line[0] == '\n') continue;
+        int got = sscanf(line, "%127s %255s %63s", hash, account, flag);
+        if (got < 2 || strlen(hash) != 64 || (got == 3 && strcmp(flag, "restricted") != 0)) {
+            *errmsg = "keys file: each line is '<sha256 hex of key> <account> [restricted]'";
+            rc = -1;
+            break;
+        }
+        k->v = xrealloc(k->v, (k->n + 1) * sizeof *k->v);
+        keyring_entry *e = &k->v[k->n];
+        if (hex_to_bytes(hash, e->hash, sizeof e->hash) != 0) {
+            *errmsg = "keys file: bad sha256 hex";
+            rc = -1;
+            break;
+        }
+        e->account = xstrdup(account);
+        e->restricted = got == 3;
+        k->n++;
+    }
+    fclose(f);
+    if (rc != 0) {
+        api_keyring_free(k);
+        return -1;
+    }
+    *out = k;
+    return 0;
+}
+
+void api_keyring_free(api_keyring *k)
+{
+    if (!k) return;
+    for (size_t i = 0; i < k->n; i++)
+        free(k->v[i].account);
+    free(k->v);
+    free(k);
+}
+
+/* ---- responses ---- */
+
+void api_json_begin(api_ctx *c, json_writer *w, buf *out)
+{
+    buf_init(out, c->a);
+    json_init(w, out, c->app->pretty_json);
+}
+
+/* In-flight idempotency keys: a second request with the same key while the first runs gets
+ * 409 (CONTRACT.md §1). In memory: one process owns the database. */
+typedef struct inflight {
+    char *key; /* account + '\n' + idempotency key */
+    struct inflight *next;
+} inflight;
+static inflight *inflight_head;
+static pthread_mutex_t inflight_lock = PTHREAD_MUTEX_INITIALIZER;
+
+static char *inflight_name(api_ctx *c)
+{
+    return arena_printf(c->a, "%s\n%s", c->account, c->idem_key);
+}
+
+static int inflight_add(api_ctx *c)
+{
+    char *name = inflight_name(c);
+    pthread_mutex_lock(&inflight_lock);
+    for (inflight *i = inflight_head; i; i = i->next) {
+        if (strcmp(i->key, name) == 0) {
+            pthread_mutex_unlock(&inflight_lock);
+            return -1;
+        }
+    }
+    inflight *n = xmalloc(sizeof *n);
+    n->key = xstrdup(name);
+    n->next = inflight_head;
+    inflight_head = n;
+    pthread_mutex_unlock(&inflight_lock);
+    return 0;
+}
+
+static void inflight_remove(api_ctx *c)
+{
+    char *name = inflight_name(c);
+    pthread_mutex_lock(&inflight_lock);
+    for (inflight **p = &inflight_head; *p; p = &(*p)->next) {
+        if (strcmp((*p)->key, name) == 0) {
+            inflight *dead = *p;
+            *p = dead->next;
+            free(dead->key);
+            free(dead);
+            break;
+        }
+    }
+    pthread_mutex_unlock(&inflight_lock);
+}
+
+/* What every answer shares: sent once, with its Request-Id, and one access-log line (a hosted-
+ * page token in the path is a credential and is never logged). */
+static void send_response(api_ctx *c, int status, const char *content_type, const char *body,
+                          size_t len)
+{
+    if (c->responded) abort(); /* a handler answered twice: a programming error */
+    c->responded = 1;
+    http_request *req = c->req;
+    http_add_header(req, "Request-Id", c->request_id);
+    if (log_enabled(LOG_INFO)) {
+        int64_t us = util_mono_us() - http_start_us(req);
+        const char *lp =
+            strncmp(http_path(req), "/start/", 7) == 0 ? "/start/[token]" : http_path(req);
+        log_msg(LOG_INFO, "method=%s path=%s status=%d ms=%.3f request_id=%s", http_method(req), lp,
+                status, (double)us / 1000.0, c->request_id);
+    }
+    http_respond(req, status, content_type, body, len);
+}
+
+/* An API answer: Stripe's headers, then send_response. */
+static void respond(api_ctx *c, int status, const char *body, size_t len)
+{
+    http_request *req = c->req;
+    const char *version = http_header(req, "Stripe-Version");
+    http_add_header(req, "Stripe-Version",
+                    version && strlen(version) < 64 ? version : API_VERSION_DEFAULT);
+    http_add_header(req, "Cache-Control", "no-cache, no-store");
+    if (status == 409 || status >= 500) http_add_header(req, "Stripe-Should-Retry", "true");
+    if (c->idem_key && c->account) inflight_remove(c);
+    send_response(c, status, "application/json", body, len);
+}
+
+void api_respond_json(api_ctx *c, int status, const buf *body)
+{
+    respond(c, status, body->data, body->len);
+}
+
+void api_render_error(api_ctx *c, const apierr *e, buf *out)
+{
+    json_writer w;
+    api_json_begin(c, &w, out);
+    apierr_render(e, c->request_id, &w);
+}
+
+void api_respond_error(api_ctx *c, const apierr *e)
+{
+    buf out;
+    api_render_error(c, e, &out);
+    respond(c, e->status, out.data, out.len);
+}
+
+int api_idem_save(api_ctx *c, store_txn *t, const api_result *res)
+{
+    if (!c->idem_key) return 0;
+    /* A key may be reused once its record is 24 h old (CONTRACT.md §1), even before the
+     * background prune has removed that record. */
+    if (c->idem_expired) {
+        int rc = store_txn_idem_prune(t, util_now() - IDEM_TTL_S);
+        if (rc != 0) return rc;
+    }
+    store_idem v;
+    memcpy(v.fingerprint, c->idem_fingerprint, sizeof v.fingerprint);
+    v.status = res->status;
+    v.body = res->body.data;
+    v.body_len = res->body.len;
+    v.created = util_now();
+    v.object_id = res->object_id;
+    return store_txn_idem_put(t, c->account, c->idem_key, &v);
+}
+
+int api_job_error(api_ctx *c, store_txn *t, api_result *res, const apierr *e)
+{
+    res->status = e->status;
+    api_render_error(c, e, &res->body);
+    return api_idem_save(c, t, res);
+}
+
+void api_finish(api_ctx *c, const api_result *res, int rc)
+{
+    if (rc != 0) {
+        apierr e;
+        apierr_set(&e, c->a, 500, "api_error", NULL, NULL,
+                   "An error occurred with our connection to the database. The request was not "
+                   "saved; it is safe to retry.");
+        api_respond_error(c, &e);
+        return;
+    }
+    respond(c, res->status, res->body.data, res->body.len);
+}
+
+void api_err_state(api_ctx *c, apierr *e, const char *action, const char *allowed,
+                   const char *current)
+{
+    apierr_set(e, c->a, 400, "invalid_request_error", NULL, NULL,
+               "You can only %s a VerificationSession while its status is %s; this one is %s.",
+               action, allowed, current);
+}
+
+int api_require_test_mode(api_ctx *c)
+{
+    if (!c->livemode) return 0;
+    /* Stripe: CONTRACT.md §11: test helpers are for test mode only. */
+    apierr e;
+    apierr_invalid(&e, c->a, NULL, NULL,
+                   "Test helpers can only be used with a test-mode key; this request used a "
+                   "live-mode key.");
+    api_respond_error(c, &e);
+    return -1;
+}
+
+void api_err_missing(api_ctx *c, apierr *e, const char *object, const char *param, const char *id)
+{
+    apierr_set(e, c->a, 404, "invalid_request_error", "resource_missing", param, "No such %s: '%s'",
+               object, id);
+}
+
+int api_read_failed(api_ctx *c, int rc, const char *object, const char *param)
+{
+    if (rc == 0) return 0;
+    if (rc == STORE_NOT_FOUND) {
+        apierr e;
+        api_err_missing(c, &e, object, param, c->path_id);
+        api_respond_error(c, &e);
+    } else {
+        api_finish(c, NULL, rc);
+    }
+    return 1;
+}
+
+/* ---- lists ---- */
+
+int api_page_read(api_ctx *c, api_page *p)
+{
+    memset(p, 0, sizeof *p);
+    p->limit = (int)params_int(c->params, "limit", 10);
+    p->starting_after = params_str(c->params, "starting_after");
+    p->ending_before = params_str(c->params, "ending_before");
+    params_range r;
+    params_get_range(c->params, "created", &r);
+    p->created = (store_range){r.has_eq, r.has_gt, r.has_gte, r.has_lt, r.has_lte,
+                               r.eq,     r.gt,     r.gte,     r.lt,     r.lte};
+    if (p->starting_after && p->ending_before) {
+        apierr e;
+        apierr_invalid(&e, c->a, NULL, "ending_before",
+                       "You may only specify one of these parameters: ending_before, "
+                       "starting_after.");
+        api_respond_error(c, &e);
+        return -1;
+    }
+    return 0;
+}
+
+void api_list_fail(api_ctx *c, const api_page *p, const char *object, int rc)
+{
+    if (rc != STORE_CURSOR) {
+        api_finish(c, NULL, rc);
+        return;
+    }
+    apierr e;
+    const char *cursor = p->starting_after ? p->starting_after : p->ending_before;
+    apierr_set(&e, c->a, 400, "invalid_request_error", "resource_missing",
+               p->starting_after ? "starting_after" : "ending_before", "No such %s: '%s'", object,
+               cursor);
+    api_respond_error(c, &e);
+}
+
+void api_list_begin(api_ctx *c, json_writer *w, api_result *res)
+{
+    res->status = 200;
+    api_json_begin(c, w, &res->body);
+    json_obj_begin(w);
+    json_kstr(w, "object", "list");
+    json_key(w, "data");
+    json_arr_begin(w);
+}
+
+void api_list_end(json_writer *w, int has_more, const char *url)
+{
+    json_arr_end(w);
+    json_kbool(w, "has_more", has_more);
+    json_kstr(w, "url", url);
+    json_obj_end(w);
+}
+
+/* ---- expand[] (CONTRACT.md §11 "Expand") ---- */
+
+int api_expand(api_ctx *c, const char *const *names, int list, unsigned *flags, apierr *e)
+{
+    *flags = 0;
+    form_node *node = form_get(c->params, "expand");
+    if (!node) return 0;
+    const form_node **items;
+    size_t n = params_array(node, c->a, &items);
+    for (size_t i = 0; i < n; i++) {
+        const char *path = items[i]->str;
+        const char *param = arena_printf(c->a, "expand[%zu]", i);
+        int levels = 1;
+        for (const char *p = path; *p; p++)
+            levels += *p == '.';
+        if (levels > 4)
+            return apierr_invalid(e, c->a, NULL, param,
+                                  "You cannot expand more than 4 levels of a property. "
+                                  "Property: %s",
+                                  path);
+        const char *field = path;
+        if (list) {
+            if (strncmp(path, "data.", 5) != 0) goto bad;
+            field = path + 5;
+        }
+        size_t flen = strcspn(field, ".");
+        int found = 0;
+        for (int b = 0; names[b]; b++) {
+            if (strlen(names[b]) == flen && strncmp(names[b], field, flen) == 0) {
+                *flags |= 1u << b;
+                found = 1;
+            }
+        }
+        if (!found) goto bad;
+        continue;
+    bad:
+        return apierr_invalid(e, c->a, NULL, param, "This property cannot be expanded (%s).", path);
+    }
+    return 0;
+}
+
+/* ---- authentication (CONTRACT.md §1 "Base and authentication", §11 "Keys and accounts") ---- */
+
+static const char *NO_KEY_MSG =
+    "You did not provide an API key. You need to provide your API key in the Authorization "
+    "header, using Bearer auth (e.g. 'Authorization: Bearer YOUR_SECRET_KEY'). See "
+    "https://stripe.com/docs/api#authentication for details, or we can help at "
+    "https://support.stripe.com/.";
+
+/* Masks a key for messages: its prefix up to the second '_', "****", its last four. */
+static const char *mask_key(arena *a, const char *key)
+{
+    size_t n = strlen(key);
+    const char *u1 = strchr(key, '_');
+    const char *u2 = u1 ? strchr(u1 + 1, '_') : NULL;
+    size_t prefix = u2 ? (size_t)(u2 - key) + 1 : 0;
+    if (n <= prefix + 4 || n > KEY_MAX)
+        return arena_printf(a, "%.*s****", (int)(prefix < 16 ? prefix : 0), key);
+    return arena_printf(a, "%.*s****%s", (int)prefix, key, key + n - 4);
+}
+
+static int key_chars_ok(const char *s)
+{
+    size_t n = 0;
+    for (; s[n]; n++) {
+        if (!isalnum((unsigned char)s[n]) && s[n] != '_') return 0;
+    }
+    return n >= 1 && n <= 247;
+}
+
+static const char *extract_key(api_ctx *c)
+{
+    const char *h = http_header(c->req, "Authorization");
+    if (!h) return NULL;
+    if (strncasecmp(h, "Bearer ", 7) == 0) {
+        h += 7;
+        while (*h == ' ')
+            h++;
+        return *h ? arena_strndup(c->a, h, strnlen(h, KEY_MAX + 1)) : NULL;
+    }
+    if (strncasecmp(h, "Basic ", 6) == 0) {
+        const char *b64 = h + 6;
+        while (*b64 == ' ')
+            b64++;
+        size_t n = strlen(b64);
+        if (n == 0 || n > 4 * (KEY_MAX + 8) / 3 + 4) return NULL;
+        unsigned char *out = arena_alloc(c->a, n + 1);
+        int len = EVP_DecodeBlock(out, (const unsigned char *)b64, (int)n);
+        if (len < 0) return NULL;
+        while (len > 0 && out[len - 1] == '\0' && b64[n - 1] == '=') /* base64 padding */
+            len--, n--;
+        out[len] = '\0';
+        char *colon = strchr((char *)out, ':');
+        if (colon) *colon = '\0';
+        return out[0] ? (const char *)out : NULL;
+    }
+    return NULL;
+}
+
+/* Returns 0 with c->account/livemode set, or -1 with *e. */
+static int authenticate(api_ctx *c, apierr *e)
+{
+    const char *key = extract_key(c);
+    if (!key)
+        return apierr_set(e, c->a, 401, "invalid_request_error", NULL, NULL, "%s", NO_KEY_MSG);
+    size_t n = strlen(key);
+    if (strncmp(key, "pk_", 3) == 0)
+        return apierr_set(e, c->a, 403, "invalid_request_error", "secret_key_required", NULL,
+                          "This API call cannot be made with a publishable API key. Please use a "
+                          "secret API key. You can find a list of your API keys at "
+                          "https://dashboard.stripe.com/account/apikeys.");
+    if (n <= KEY_MAX && strncmp(key, "sk_test_", 8) == 0 && key_chars_ok(key + 8)) {
+        /* Open test mode: every test key is its own account, named by its hash. */
+        char hex[65];
+        sha256_hex(key, n, hex);
+        c->account = arena_printf(c->a, "acct_t%.24s", hex);
+        c->livemode = 0;
+        return 0;
+    }
+    if (c->app->keys && n <= KEY_MAX &&
+        (strncmp(key, "sk_live_", 8) == 0 || strncmp(key, "rk_live_", 8) == 0 ||
+         strncmp(key, "rk_test_", 8) == 0)) {
+        unsigned char d[UTIL_SHA256_LEN];
+        util_sha256(key, n, d);
+        const keyring_entry *match = NULL;
+        for (size_t i = 0; i < c->app->keys->n; i++) {
+            if (util_ct_equal(d, c->app->keys->v[i].hash, sizeof d)) match = &c->app->keys->v[i];
+        }
+        if (match) {
+            c->account = match->account;
+            c->livemode = strstr(key, "_live_") != NULL;
+            c->restricted = match->restricted || key[0] == 'r';
+            return 0;
+        }
+    }
+    return apierr_set(e, c->a, 401, "invalid_request_error", NULL, NULL,
+                      "Invalid API Key provided: %s", mask_key(c->a, key));
+}
+
+/* ---- routing ---- */
+
+/* Matches path against r; sets *id (arena) for routes with an id segment. */
+static int route_match(api_ctx *c, const api_route *r, const char *path, const char **id)
+{
+    size_t plen = strlen(r->prefix);
+    if (strncmp(path, r->prefix, plen) != 0) return 0;
+    const char *rest = path + plen;
+    if (!r->suffix) return *rest == '\0';
+    size_t idlen = strcspn(rest, "/");
+    if (idlen == 0 || strcmp(rest + idlen, r->suffix) != 0) return 0;
+    *id = arena_strndup(c->a, rest, idlen);
+    return 1;
+}
+
+static int decode_params(api_ctx *c, apierr *e)
+{
+    const char *data;
+    size_t len;
+    int is_post = strcmp(http_method(c->req), "POST") == 0;
+    if (is_post) {
+        data = http_body(c->req, &len);
+        const char *ct = http_header(c->req, "Content-Type");
+        if (len > 0 && (!ct || strncasecmp(ct, "application/x-www-form-urlencoded", 33) != 0))
+            return apierr_invalid(
+                e, c->a, NULL, NULL,
+                "Invalid request: the Stripe API takes request bodies form-encoded "
+                "(Content-Type: application/x-www-form-urlencoded), for example "
+                "`type=document&metadata[order]=6735`. JSON and multipart bodies are not "
+                "accepted.");
+        if (len == 0) {
+            data = http_query(c->req);
+            len = strlen(data);
+        }
+    } else {
+        data = http_query(c->req);
+        len = strlen(data);
+    }
+    const char *msg;
+    if (form_parse(c->a, data, len, &form_default_limits, &c->params, &msg) != 0)
+        return apierr_invalid(e, c->a, NULL, NULL, "Invalid request: %s", msg);
+    return 0;
+}
+
+/* Idempotency (CONTRACT.md §1, §11): returns 1 when the request was answered here (replay,
+ * conflict, bad key), 0 to go on. */
+static int idempotency_begin(api_ctx *c)
+{
+    const char *key = http_header(c->req, "Idempotency-Key");
+    if (!key || strcmp(http_method(c->req), "POST") != 0) return 0;
+    apierr e;
+    if (strlen(key) > IDEM_KEY_MAX || !util_utf8_valid(key, strlen(key))) {
+        apierr_invalid(&e, c->a, NULL, NULL,
+                       "Invalid idempotency key: keys must be at most %d characters long.",
+                       IDEM_KEY_MAX);
+        api_respond_error(c, &e);
+        return 1;
+    }
+    c->idem_key = arena_strdup(c->a, key);
+    {
+        /* The request's identity: its path, its query string (where a POST without a body
+         * carries its parameters) and its body, exactly as sent. */
+        size_t len;
+        const char *body = http_body(c->req, &len);
+        buf whole;
+        buf_init(&whole, c->a);
+        buf_append(&whole, http_path(c->req), strlen(http_path(c->req)) + 1);
+        buf_append(&whole, http_query(c->req), strlen(http_query(c->req)) + 1);
+        buf_append(&whole, body, len);
+        unsigned char d[UTIL_SHA256_LEN];
+        util_sha256(whole.data, whole.len, d);
+        util_hex(d, sizeof d, c->idem_fingerprint);
+    }
+    if (inflight_add(c) != 0) {
+        c->idem_key = NULL; /* not ours to remove */
+        apierr_set(&e, c->a, 409, "idempotency_error", "idempotency_key_in_use", NULL,
+                   "There is currently another in-progress request using this Idempotency Key "
+                   "(that probably means you submitted twice, and the other request is still "
+                   "going through): %s. Please try again later.",
+                   key);
+        api_respond_error(c, &e);
+        return 1;
+    }
+    store_idem saved;
+    int rc = store_idem_get(c->app->st, c->account, c->idem_key, c->a, &saved);
+    if (rc == STORE_OK && saved.created >= util_now() - IDEM_TTL_S) {
+        if (strcmp(saved.fingerprint, c->idem_fingerprint) != 0) {
+            apierr_set(&e, c->a, 400, "idempotency_error", NULL, NULL,
+                       "Keys for idempotent requests can only be used with the same parameters "
+                       "they were first used with. Try using a key other than '%s' if you meant "
+                       "to execute a different request.",
+                       key);
+            api_respond_error(c, &e);
+            return 1;
+        }
+        http_add_header(c->req, "Idempotent-Replayed", "true");
+        respond(c, saved.status, saved.body, saved.body_len);
+        return 1;
+    }
+    if (rc == STORE_OK) c->idem_expired = 1; /* found, but older than 24 h */
+    if (rc != STORE_OK && rc != STORE_NOT_FOUND) {
+        api_finish(c, NULL, rc);
+        return 1;
+    }
+    return 0;
+}
+
+void api_handle(http_request *req, void *userdata)
+{
+    app *ap = userdata;
+    arena *a = http_arena(req);
+    api_ctx *c = arena_calloc(a, sizeof *c);
+    c->app = ap;
+    c->req = req;
+    c->a = a;
+    char rid[32];
+    ids_random(rid, sizeof rid, "req_", 14);
+    c->request_id = arena_strdup(a, rid);
+
+    apierr e;
+    const char *method = http_method(req);
+    const char *path = http_path(req);
+    const api_route *r = NULL;
+    for (size_t i = 0; i < ap->n_routes && !r; i++) {
+        const api_route *ri = &ap->routes[i];
+        if (strcmp(ri->method, method) == 0 && (!ri->clock || ap->test_clock) &&
+            route_match(c, ri, path, &c->path_id))
+            r = ri;
+    }
+    if (http_body_too_large(req)) {
+        apierr_set(&e, a, 413, "invalid_request_error", NULL, NULL,
+                   "Request body too large: verifyd accepts request bodies up to the configured "
+                   "limit.");
+        api_respond_error(c, &e);
+        return;
+    }
+    if (!r) {
+        size_t plen = strnlen(path, 512);
+        apierr_set(&e, a, 404, "invalid_request_error", NULL, NULL,
+                   "Unrecognized request URL (%s: %.*s).", method, (int)plen,
+                   util_utf8_valid(path, plen) ? path : "(invalid UTF-8)");
+        e.bare = 1;
+        api_respond_error(c, &e);
+        return;
+    }
+    if (r->page) { /* the token in the path is the page's credential */
+        r->fn(c);
+        return;
+    }
+    if (authenticate(c, &e) != 0 || decode_params(c, &e) != 0) {
+        api_respond_error(c, &e);
+        return;
+    }
+    if (idempotency_begin(c)) return;
+    r->fn(c);
+}
+
+/* --- expand paths below the first level, page responses --- */
+
+int api_expand_path(api_ctx *c, const char *path, int list)
+{
+    form_node *node = form_get(c->params, "expand");
+    if (!node) return 0;
+    const form_node **items;
+    size_t n = params_array(node, c->a, &items);
+    for (size_t i = 0; i < n; i++) {
+        const char *p = items[i]->str;
+        if (!p) continue;
+        if (list) {
+            if (strncmp(p, "data.", 5) != 0) continue;
+            p += 5;
+        }
+        if (strcmp(p, path) == 0) return 1;
+    }
+    return 0;
+}
+
+void api_respond_page(api_ctx *c, int status, const char *content_type, const buf *body)
+{
+    http_request *req = c->req;
+    http_add_header(req, "Cache-Control", "no-store");
+    /* The token in the URL is a credential: never sent on as a Referer, never framed. */
+    http_add_header(req, "Referrer-Policy", "no-referrer");
+    http_add_header(req, "X-Frame-Options", "DENY");
+    http_add_header(req, "X-Content-Type-Options", "nosniff");
+    http_add_header(req, "Content-Security-Policy",
+                    "default-src 'none'; style-src 'unsafe-inline'; img-src data:; "
+                    "base-uri 'none'; frame-ancestors 'none'");
+    send_response(c, status, content_type, body->data, body->len);
+}

@@ -1,0 +1,135 @@
+/*
+ * api: the Stripe-conventions layer between the HTTP adapter and the resources. It owns
+ * routing, authentication (CONTRACT.md §1, §11 "Keys and accounts"), request IDs, parameter
+ * decoding, idempotency keys, and writing responses and error objects. Resource handlers
+ * (sessions.c, ...) receive an api_ctx with the account and the decoded parameters and
+ * answer through api_respond_* exactly once.
+ *
+ * Write handlers run their database work as store jobs; the job renders the response (so an
+ * idempotency record can be committed in the same transaction) and the job's completion sends
+ * it. After a handler has submitted a job it must not touch the context again: the job owns it.
+ */
+#ifndef VERIFYD_API_H
+#define VERIFYD_API_H
+
+#include <stdint.h>
+
+#include "api/apierr.h"
+#include "base/arena.h"
+#include "api/form.h"
+#include "http/http.h"
+#include "api/params.h"
+#include "store/store.h"
+#include "app.h"
+#include "identity/api_version.h"
+#include "identity/limits.h"
+
+/* One route: method and path pattern, the handler, and how the request is treated. The table
+ * lives with the handlers (endpoints/routes.c) and reaches api_handle through app.routes. */
+typedef struct api_keyring api_keyring;
+typedef struct api_ctx api_ctx;
+typedef struct api_route {
+    const char *method;
+    const char *prefix; /* path up to the {id} segment, or the whole path */
+    const char *suffix; /* after {id}: "" or "/cancel"; NULL for routes without an id */
+    void (*fn)(api_ctx *c);
+    int page;  /* a page route (hosted page): no API key, no form decoding, no idempotency */
+    int clock; /* served only with --test-clock (app.test_clock) */
+} api_route;
+
+struct api_ctx {
+    app *app;
+    http_request *req;
+    arena *a;
+    const char *request_id;
+    const char *account; /* derived from the key; never the key itself */
+    int livemode;
+    int restricted;       /* an rk_ key */
+    form_node *params;    /* decoded body (POST) or query string (GET/DELETE) */
+    const char *path_id;  /* the {id} path segment, when the route has one */
+    const char *idem_key; /* POST Idempotency-Key, or NULL */
+    char idem_fingerprint[65];
+    int idem_expired; /* an expired record holds the key: prune before saving (api_idem_save) */
+    int responded;
+};
+
+/* Responses. Each sends exactly once; body strings live in the request arena. */
+void api_respond_json(api_ctx *c, int status, const buf *body);
+void api_respond_error(api_ctx *c, const apierr *e);
+
+/* Render an error object into a fresh arena buffer (for jobs that store it). */
+void api_render_error(api_ctx *c, const apierr *e, buf *out);
+/* Start a JSON document in out with the app's formatting. */
+void api_json_begin(api_ctx *c, json_writer *w, buf *out);
+
+/* A finished response produced inside a store job: status + body, committed together with the
+ * idempotency record when the request carried a key. */
+typedef struct api_result {
+    int status;
+    buf body;
+    const char *object_id; /* the object in the body, if any (idempotency records keep it) */
+} api_result;
+
+/* Inside a job: save res as the idempotency record of c (no-op without a key). */
+int api_idem_save(api_ctx *c, store_txn *t, const api_result *res);
+/* Inside a job: the answer is the error e (a 404, a wrong state: anything after execution
+ * started), rendered into res and saved for idempotent replay with the job's transaction.
+ * Returns what the job should return. */
+int api_job_error(api_ctx *c, store_txn *t, api_result *res, const apierr *e);
+/* Job completion helper: send res, or a 500 when rc says the transaction failed. */
+void api_finish(api_ctx *c, const api_result *res, int rc);
+
+/* Stripe's wrong-state error (CONTRACT.md §11 "Errors"). */
+void api_err_state(api_ctx *c, apierr *e, const char *action, const char *allowed,
+                   const char *current);
+/* Test helpers are for test-mode keys: 0 for one, else -1 after answering Stripe's 400. */
+int api_require_test_mode(api_ctx *c);
+/* 404 resource_missing "No such <object>: '<id>'" with param. */
+void api_err_missing(api_ctx *c, apierr *e, const char *object, const char *param, const char *id);
+
+/* Answer a failed read of the object named by the path: STORE_NOT_FOUND as the 404 "No such
+ * <object>: '<id>'" with param, anything else as the 500 of api_finish. Returns 1 when it
+ * answered (rc was a failure), 0 when rc is 0. */
+int api_read_failed(api_ctx *c, int rc, const char *object, const char *param);
+
+/* expand[] handling: validate c->params' expand list against the expandable fields of the
+ * object (list==1: each entry must start with "data."). Sets *flags bits for the fields named
+ * in names[] (bit i for names[i]). Returns 0 or -1 with *e. */
+int api_expand(api_ctx *c, const char *const *names, int list, unsigned *flags, apierr *e);
+
+/* ---- lists (CONTRACT.md §1 "Lists and pagination") ---- */
+
+typedef struct api_page {
+    int limit; /* 1..100, default 10 */
+    const char *starting_after;
+    const char *ending_before;
+    store_range created; /* all zero when the endpoint has no created filter */
+} api_page;
+
+/* Read limit, starting_after, ending_before and created from c's validated parameters. Returns
+ * 0, or -1 after answering the error for both cursors at once. */
+int api_page_read(api_ctx *c, api_page *p);
+/* Answer a failed list read: STORE_CURSOR as Stripe's 400 naming the cursor and the object
+ * ("No such <object>: '<id>'"), anything else as the 500 of api_finish. */
+void api_list_fail(api_ctx *c, const api_page *p, const char *object, int rc);
+/* The list envelope around the caller's items: begin starts res (status 200) with
+ * {"object":"list","data":[ ; end closes it with has_more and url. The caller then sends res
+ * with api_finish. */
+void api_list_begin(api_ctx *c, json_writer *w, api_result *res);
+void api_list_end(json_writer *w, int has_more, const char *url);
+
+/* The HTTP entry point (http_handler). */
+void api_handle(http_request *req, void *userdata);
+
+/* Configured keys: load "sha256hex account [restricted]" lines. Returns 0 or -1 with errmsg. */
+int api_keyring_load(const char *path, api_keyring **out, const char **errmsg);
+void api_keyring_free(api_keyring *k);
+
+/* 1 when expand[] holds exactly path (list: "data." + path). For fields below the first level,
+ * such as the restricted verified_outputs.dob. */
+int api_expand_path(api_ctx *c, const char *path, int list);
+/* Answer a page route: an HTML (or other non-JSON) body, with headers that keep the page out of
+ * caches, frames and Referer headers. The access log shows the route, never the token. */
+void api_respond_page(api_ctx *c, int status, const char *content_type, const buf *body);
+
+#endif

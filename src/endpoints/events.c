@@ -1,0 +1,126 @@
+/*
+ * events_api: GET /v1/events (list, filters type with '*' wildcards, types[], created,
+ * delivery_success; cursor pagination like the sessions list) and GET /v1/events/{id}.
+ * CONTRACT.md §8 "Event endpoints", §11 "Events and webhooks".
+ *
+ * Both only read. Not for: writing events (identity/event.c) or their delivery (delivery.c).
+ */
+#include <string.h>
+
+#include "endpoints/endpoints.h"
+#include "identity/event.h"
+
+#define TYPES_MAX 20
+
+/* ---- parameter specs (identity-openapi.json, /v1/events) ---- */
+
+static const param_spec string_item[] = {{"", P_STRING, 0, .max_len = 5000}, {NULL}};
+
+#define EXPAND_PARAM                                                                               \
+    {                                                                                              \
+        "expand", P_ARRAY, 0, .fields = string_item                                                \
+    }
+
+static const param_spec list_spec[] = {
+    {"created", P_RANGE},
+    {"delivery_success", P_BOOL},
+    {"ending_before", P_STRING, 0, .max_len = 5000},
+    EXPAND_PARAM,
+    {"limit", P_INT, 0, .min = 1, .max = 100},
+    {"starting_after", P_STRING, 0, .max_len = 5000},
+    {"type", P_STRING, 0, .max_len = 5000},
+    {"types", P_ARRAY, 0, .fields = string_item, .max_items = TYPES_MAX},
+    {NULL}};
+
+static const param_spec retrieve_spec[] = {EXPAND_PARAM, {NULL}};
+
+/* x-expandableFields of event: both are always inline, so expanding them changes nothing. */
+static const char *const expandable[] = {"data", "request", NULL};
+
+/* 0, or -1 when an error was answered. */
+static int validate(api_ctx *c, const param_spec *spec, int list)
+{
+    apierr e;
+    unsigned flags;
+    if (params_validate(c->params, spec, c->a, &e) != 0 ||
+        api_expand(c, expandable, list, &flags, &e) != 0) {
+        api_respond_error(c, &e);
+        return -1;
+    }
+    return 0;
+}
+
+/* Render e into w, or answer 500 and return -1 when its snapshot is unreadable. */
+static int render(api_ctx *c, const store_event *e, json_writer *w)
+{
+    if (event_render(e, NULL, c->app->public_url, c->a, w) != 0) {
+        api_finish(c, NULL, STORE_CORRUPT);
+        return -1;
+    }
+    return 0;
+}
+
+void events_retrieve(api_ctx *c)
+{
+    if (validate(c, retrieve_spec, 0) != 0) return;
+    store_event ev;
+    int rc = store_event_get(c->app->st, c->account, c->path_id, c->a, &ev);
+    if (api_read_failed(c, rc, "event", "id")) return;
+    api_result res = {.status = 200};
+    json_writer w;
+    api_json_begin(c, &w, &res.body);
+    if (render(c, &ev, &w) != 0) return;
+    api_finish(c, &res, 0);
+}
+
+void events_list(api_ctx *c)
+{
+    api_page p;
+    if (validate(c, list_spec, 1) != 0 || api_page_read(c, &p) != 0) return;
+    apierr e;
+    store_event_query q = {.account = c->account,
+                           .limit = p.limit,
+                           .starting_after = p.starting_after,
+                           .ending_before = p.ending_before,
+                           .created = p.created};
+    q.delivery_success = params_bool(c->params, "delivery_success", -1);
+
+    const char *type = params_str(c->params, "type");
+    form_node *types = form_get(c->params, "types");
+    if (type && types) {
+        apierr_invalid(&e, c->a, NULL, "types",
+                       "You may only specify one of these parameters: type, types.");
+        api_respond_error(c, &e);
+        return;
+    }
+    if (type) {
+        const char **one = arena_alloc(c->a, sizeof *one);
+        one[0] = type;
+        q.types = one;
+        q.n_types = 1;
+    } else if (types) {
+        const form_node **items;
+        size_t n = params_array(types, c->a, &items);
+        const char **v = arena_alloc(c->a, (n ? n : 1) * sizeof *v);
+        for (size_t i = 0; i < n; i++)
+            v[i] = items[i]->str;
+        q.types = v;
+        q.n_types = n;
+    }
+    store_event *items;
+    size_t n;
+    int has_more;
+    int rc = store_event_list(c->app->st, &q, c->a, &items, &n, &has_more);
+    if (rc != 0) {
+        api_list_fail(c, &p, "event", rc);
+        return;
+    }
+    api_result res;
+    json_writer w;
+    api_list_begin(c, &w, &res);
+    for (size_t i = 0; i < n; i++) {
+        if (render(c, &items[i], &w) != 0) return;
+    }
+    api_list_end(&w, has_more, "/v1/events");
+    api_finish(c, &res, 0);
+}

@@ -1,0 +1,36 @@
+/*
+ * routes: which handler answers which method and path. api_handle (api.c) walks this table in
+ * order; the first match wins.
+ */
+#include "endpoints/endpoints.h"
+
+const api_route endpoints_routes[] = {
+    {"POST", "/v1/identity/verification_sessions", NULL, sessions_create},
+    {"GET", "/v1/identity/verification_sessions", NULL, sessions_list},
+    {"GET", "/v1/identity/verification_sessions/", "", sessions_retrieve},
+    {"POST", "/v1/identity/verification_sessions/", "", sessions_update},
+    {"POST", "/v1/identity/verification_sessions/", "/cancel", sessions_cancel},
+    {"POST", "/v1/identity/verification_sessions/", "/redact", sessions_redact},
+    {"POST", "/v1/test_helpers/identity/verification_sessions/", "/process",
+     session_helpers_process},
+    {"POST", "/v1/test_helpers/identity/verification_sessions/", "/verify", session_helpers_verify},
+    {"POST", "/v1/test_helpers/identity/verification_sessions/", "/require_input",
+     session_helpers_require_input},
+    {"GET", "/v1/identity/verification_reports", NULL, reports_list},
+    {"GET", "/v1/identity/verification_reports/", "", reports_retrieve},
+    {"GET", "/start/", "", hosted_page_get, 1},
+    {"POST", "/start/", "", hosted_page_post, 1},
+    /* --- events & webhooks --- */
+    {"GET", "/v1/events", NULL, events_list},
+    {"GET", "/v1/events/", "", events_retrieve},
+    {"POST", "/v1/webhook_endpoints", NULL, webhook_endpoints_create},
+    {"GET", "/v1/webhook_endpoints", NULL, webhook_endpoints_list},
+    {"GET", "/v1/webhook_endpoints/", "", webhook_endpoints_retrieve},
+    {"POST", "/v1/webhook_endpoints/", "", webhook_endpoints_update},
+    {"DELETE", "/v1/webhook_endpoints/", "", webhook_endpoints_delete},
+    /* --- end events & webhooks --- */
+    {"GET", "/v1/test_helpers/verifyd/clock", NULL, clock_retrieve, 0, 1},
+    {"POST", "/v1/test_helpers/verifyd/clock/advance", NULL, clock_advance, 0, 1},
+};
+
+const size_t endpoints_n_routes = sizeof endpoints_routes / sizeof *endpoints_routes;

@@ -1,0 +1,491 @@
+/*
+ * webhooks_api: the /v1/webhook_endpoints endpoints: create, retrieve, update, list, delete.
+ * CONTRACT.md §8 "Webhook endpoints", §11 "Events and webhooks".
+ *
+ * Writes run as store jobs that check, write, render and save the idempotent response in one
+ * transaction (as sessions.c does). The endpoint's secret (whsec_...) is rendered only in the
+ * create response. Not for: matching events to endpoints (the store's fan-out) or sending them
+ * (delivery.c).
+ */
+#include <arpa/inet.h>
+#include <ctype.h>
+#include <stdio.h>
+#include <string.h>
+#include <strings.h>
+
+#include "endpoints/endpoints.h"
+#include "background/delivery.h"
+#include "base/ids.h"
+#include "base/util.h"
+
+#define ENDPOINTS_MAX 16 /* Stripe: CONTRACT.md §8 "Limits: up to 16 endpoints" */
+#define METADATA_MAX_KEYS 50
+#define URL_MAX 2048
+
+/* ---- parameter specs (identity-openapi.json, /v1/webhook_endpoints) ---- */
+
+static const param_spec string_item[] = {{"", P_STRING, 0, .max_len = 5000}, {NULL}};
+static const param_spec event_item[] = {{"", P_STRING, 0, .max_len = 5000}, {NULL}};
+
+#define EXPAND_PARAM                                                                               \
+    {                                                                                              \
+        "expand", P_ARRAY, 0, .fields = string_item                                                \
+    }
+
+static const param_spec create_spec[] = {
+    {"api_version", P_STRING, 0, .max_len = 5000},
+    {"connect", P_BOOL},
+    {"description", P_STRING, P_EMPTY_OK, .max_len = 5000},
+    {"enabled_events", P_ARRAY, P_REQUIRED, .fields = event_item, .max_items = 300},
+    EXPAND_PARAM,
+    {"metadata", P_METADATA},
+    {"url", P_STRING, P_REQUIRED, .max_len = 5000},
+    {NULL}};
+
+static const param_spec update_spec[] = {
+    {"description", P_STRING, P_EMPTY_OK, .max_len = 5000},
+    {"disabled", P_BOOL},
+    {"enabled_events", P_ARRAY, 0, .fields = event_item, .max_items = 300},
+    EXPAND_PARAM,
+    {"metadata", P_METADATA},
+    {"url", P_STRING, 0, .max_len = 5000},
+    {NULL}};
+
+static const param_spec expand_only_spec[] = {EXPAND_PARAM, {NULL}};
+
+static const param_spec list_spec[] = {{"ending_before", P_STRING, 0, .max_len = 5000},
+                                       EXPAND_PARAM,
+                                       {"limit", P_INT, 0, .min = 1, .max = 100},
+                                       {"starting_after", P_STRING, 0, .max_len = 5000},
+                                       {NULL}};
+
+static const char *const no_expandable[] = {NULL}; /* x-expandableFields: [] */
+
+/* ---- shared pieces ---- */
+
+typedef struct wh_job {
+    api_ctx *c;
+    store_webhook w;
+    int kick; /* an endpoint was (re-)enabled: its deliveries may be due */
+    api_result res;
+} wh_job;
+
+static int validate(api_ctx *c, const param_spec *spec, int list)
+{
+    apierr e;
+    unsigned flags;
+    if (params_validate(c->params, spec, c->a, &e) != 0 ||
+        api_expand(c, no_expandable, list, &flags, &e) != 0) {
+        api_respond_error(c, &e);
+        return -1;
+    }
+    return 0;
+}
+
+static void render_webhook(json_writer *w, const store_webhook *wh, int with_secret)
+{
+    json_obj_begin(w);
+    json_kstr(w, "id", wh->id);
+    json_kstr(w, "object", "webhook_endpoint");
+    json_kstr(w, "api_version", wh->api_version);
+    json_knull(w, "application");
+    json_kint(w, "created", wh->created);
+    json_kstr(w, "description", wh->description);
+    json_key(w, "enabled_events");
+    json_arr_begin(w);
+    for (size_t i = 0; i < wh->n_enabled_events; i++)
+        json_str(w, wh->enabled_events[i]);
+    json_arr_end(w);
+    json_kbool(w, "livemode", wh->livemode);
+    json_key(w, "metadata");
+    json_obj_begin(w);
+    for (size_t i = 0; i < wh->n_metadata; i++)
+        json_kstr(w, wh->metadata[i].key, wh->metadata[i].value);
+    json_obj_end(w);
+    if (with_secret) json_kstr(w, "secret", wh->secret);
+    json_kstr(w, "status", wh->disabled ? "disabled" : "enabled");
+    json_kstr(w, "url", wh->url);
+    json_obj_end(w);
+}
+
+static void respond_webhook(api_ctx *c, const store_webhook *wh, int with_secret, buf *out)
+{
+    json_writer w;
+    api_json_begin(c, &w, out);
+    render_webhook(&w, wh, with_secret);
+}
+
+static void job_done(void *arg, int rc)
+{
+    wh_job *j = arg;
+    if (rc == 0 && j->kick && j->c->app->delivery) delivery_kick(j->c->app->delivery);
+    api_finish(j->c, &j->res, rc);
+}
+
+/* ---- validation of values ---- */
+
+/* 1 when host (a literal, without brackets) names this machine or a private network. Only
+ * literals and localhost are judged here; the delivery worker checks every resolved address. */
+static int private_host(const char *host)
+{
+    unsigned char a[16];
+    if (strcasecmp(host, "localhost") == 0) return 1;
+    size_t n = strlen(host);
+    if (n > 10 && strcasecmp(host + n - 10, ".localhost") == 0) return 1;
+    if (inet_pton(AF_INET, host, a) == 1)
+        return a[0] == 127 || a[0] == 10 || a[0] == 0 || (a[0] == 172 && (a[1] & 0xf0) == 16) ||
+               (a[0] == 192 && a[1] == 168) || (a[0] == 169 && a[1] == 254) ||
+               (a[0] == 100 && (a[1] & 0xc0) == 64);
+    if (inet_pton(AF_INET6, host, a) == 1) {
+        static const unsigned char zero[16];
+        int loopback = memcmp(a, zero, 15) == 0 && a[15] <= 1;
+        return loopback || (a[0] & 0xfe) == 0xfc || (a[0] == 0xfe && (a[1] & 0xc0) == 0x80) ||
+               (memcmp(a, zero, 10) == 0 && a[10] == 0xff && a[11] == 0xff);
+    }
+    return 0;
+}
+
+/* CONTRACT.md §11: any http(s) URL in test mode, loopback included; live mode requires https
+ * and refuses private and loopback hosts unless the operator allows them. 0 or -1 with *e. */
+static int check_url(api_ctx *c, const char *url, apierr *e)
+{
+    size_t n = strlen(url);
+    const char *rest = NULL;
+    int https = 0;
+    if (strncasecmp(url, "https://", 8) == 0)
+        rest = url + 8, https = 1;
+    else if (strncasecmp(url, "http://", 7) == 0)
+        rest = url + 7;
+    int ok = rest != NULL && n <= URL_MAX;
+    for (size_t i = 0; ok && i < n; i++)
+        ok = (unsigned char)url[i] > 0x20 && (unsigned char)url[i] < 0x7f;
+    /* host: up to the first '/', '?' or '#', without userinfo and port. */
+    char host[256] = "";
+    if (ok) {
+        size_t auth = strcspn(rest, "/?#");
+        const char *at = memchr(rest, '@', auth);
+        const char *h = at ? at + 1 : rest;
+        size_t hlen = auth - (size_t)(h - rest);
+        if (hlen > 0 && h[0] == '[') {
+            const char *close = memchr(h, ']', hlen);
+            ok = close != NULL && close - h - 1 > 0 && (size_t)(close - h - 1) < sizeof host;
+            if (ok) snprintf(host, sizeof host, "%.*s", (int)(close - h - 1), h + 1);
+        } else {
+            const char *colon = memchr(h, ':', hlen);
+            size_t len = colon ? (size_t)(colon - h) : hlen;
+            ok = len > 0 && len < sizeof host;
+            if (ok) snprintf(host, sizeof host, "%.*s", (int)len, h);
+        }
+    }
+    if (!ok)
+        return apierr_invalid(e, c->a, "url_invalid", "url",
+                              "Invalid URL: %.100s. A webhook endpoint URL must be an absolute "
+                              "http:// or https:// URL with a host name.",
+                              url);
+    if (c->livemode && !https)
+        return apierr_invalid(e, c->a, "url_invalid", "url",
+                              "Invalid URL: %.100s. Live mode webhook endpoints must use https.",
+                              url);
+    if (c->livemode && !c->app->allow_private_webhooks && private_host(host))
+        return apierr_invalid(e, c->a, "url_invalid", "url",
+                              "Invalid URL: %.100s. Live mode webhook endpoints cannot point at "
+                              "loopback or private network addresses.",
+                              url);
+    return 0;
+}
+
+/* Event names: '*' or dotted lowercase names like identity.verification_session.verified. The
+ * spec's list has 266 values and is open (x-stripeBypassValidation); we check the form. */
+static int event_name_ok(const char *s)
+{
+    if (strcmp(s, "*") == 0) return 1;
+    int dots = 0;
+    size_t n = strlen(s);
+    if (n == 0 || s[0] == '.' || s[n - 1] == '.') return 0;
+    for (size_t i = 0; i < n; i++) {
+        unsigned char ch = (unsigned char)s[i];
+        if (ch == '.') {
+            if (s[i + 1] == '.') return 0;
+            dots++;
+        } else if (!(islower(ch) || isdigit(ch) || ch == '_' || ch == '*')) {
+            return 0;
+        }
+    }
+    return dots > 0;
+}
+
+/* Read enabled_events into w. 0 or -1 with *e. */
+static int read_events(api_ctx *c, store_webhook *w, apierr *e)
+{
+    const form_node **items;
+    size_t n = params_array(form_get(c->params, "enabled_events"), c->a, &items);
+    if (n == 0)
+        return apierr_invalid(e, c->a, "parameter_missing", "enabled_events",
+                              "Missing required param: enabled_events.");
+    w->enabled_events = arena_alloc(c->a, n * sizeof *w->enabled_events);
+    w->n_enabled_events = 0;
+    for (size_t i = 0; i < n; i++) {
+        const char *name = items[i]->str;
+        if (!event_name_ok(name))
+            return apierr_invalid(
+                e, c->a, "parameter_invalid_value", arena_printf(c->a, "enabled_events[%zu]", i),
+                "Invalid enabled_events[%zu]: %.100s is not an event type", i, name);
+        int dup = 0;
+        for (size_t k = 0; k < w->n_enabled_events && !dup; k++)
+            dup = strcmp(w->enabled_events[k], name) == 0;
+        if (!dup) w->enabled_events[w->n_enabled_events++] = name;
+    }
+    return 0;
+}
+
+/* Stripe's API versions: YYYY-MM-DD, optionally followed by .name. */
+static int api_version_ok(const char *s)
+{
+    for (int i = 0; i < 10; i++) {
+        if (i == 4 || i == 7) {
+            if (s[i] != '-') return 0;
+        } else if (!isdigit((unsigned char)s[i])) {
+            return 0;
+        }
+    }
+    if (s[10] == '\0') return 1;
+    if (s[10] != '.' || s[11] == '\0') return 0;
+    for (const char *p = s + 11; *p; p++)
+        if (!islower((unsigned char)*p)) return 0;
+    return 1;
+}
+
+/* metadata="" clears, metadata[k]="" removes k, anything else sets k (CONTRACT.md §1). */
+static int merge_metadata(api_ctx *c, store_webhook *w, apierr *e)
+{
+    form_node *md = form_get(c->params, "metadata");
+    if (!md) return 0;
+    if (md->kind == FORM_STR) {
+        w->metadata = NULL;
+        w->n_metadata = 0;
+        return 0;
+    }
+    metadata_kv *out = arena_alloc(c->a, (w->n_metadata + md->count + 1) * sizeof *out);
+    size_t n = 0;
+    for (size_t i = 0; i < w->n_metadata; i++) {
+        form_node *v = form_get(md, w->metadata[i].key);
+        if (!v)
+            out[n++] = w->metadata[i];
+        else if (v->len > 0)
+            out[n++] = (metadata_kv){w->metadata[i].key, v->str};
+    }
+    for (form_node *v = md->first; v; v = v->next) {
+        int existed = 0;
+        for (size_t i = 0; i < w->n_metadata && !existed; i++)
+            existed = strcmp(w->metadata[i].key, v->key) == 0;
+        if (!existed && v->len > 0) out[n++] = (metadata_kv){v->key, v->str};
+    }
+    if (n > METADATA_MAX_KEYS)
+        return apierr_invalid(e, c->a, NULL, "metadata",
+                              "Invalid metadata: metadata can have at most %d keys.",
+                              METADATA_MAX_KEYS);
+    w->metadata = out;
+    w->n_metadata = n;
+    return 0;
+}
+
+/* ---- create ---- */
+
+static int create_job(store_txn *t, void *arg)
+{
+    wh_job *j = arg;
+    api_ctx *c = j->c;
+    int count = 0;
+    int rc = store_txn_webhook_count(t, c->account, &count);
+    if (rc != 0) return rc;
+    if (count >= ENDPOINTS_MAX) {
+        apierr e;
+        apierr_invalid(&e, c->a, NULL, "url",
+                       "You have reached the maximum of %d webhook endpoints on this account. "
+                       "Delete one before adding another.",
+                       ENDPOINTS_MAX);
+        return api_job_error(j->c, t, &j->res, &e);
+    }
+    rc = store_txn_webhook_insert(t, &j->w);
+    if (rc != 0) return rc;
+    j->res.status = 200;
+    j->res.object_id = j->w.id;
+    respond_webhook(c, &j->w, 1, &j->res.body);
+    return api_idem_save(c, t, &j->res);
+}
+
+void webhook_endpoints_create(api_ctx *c)
+{
+    if (validate(c, create_spec, 0) != 0) return;
+    wh_job *j = arena_calloc(c->a, sizeof *j);
+    j->c = c;
+    store_webhook *w = &j->w;
+    apierr e;
+    const char *url = params_str(c->params, "url");
+    const char *version = params_str(c->params, "api_version");
+    const char *description = params_str(c->params, "description");
+    if (check_url(c, url, &e) != 0 || read_events(c, w, &e) != 0 || merge_metadata(c, w, &e) != 0)
+        goto refused;
+    if (version && !api_version_ok(version)) {
+        apierr_invalid(&e, c->a, "parameter_invalid_value", "api_version",
+                       "Invalid api_version: %.100s is not a Stripe API version (such as %s)",
+                       version, API_VERSION_DEFAULT);
+        goto refused;
+    }
+    char id[40], secret[48];
+    ids_random(id, sizeof id, "we_", IDS_OBJECT_LEN);
+    ids_random(secret, sizeof secret, "whsec_", 32);
+    w->id = arena_strdup(c->a, id);
+    w->secret = arena_strdup(c->a, secret);
+    w->account = c->account;
+    w->livemode = c->livemode;
+    w->created = util_now();
+    w->url = url;
+    w->api_version = version;
+    w->description = description && *description ? description : NULL;
+    store_submit(c->app->st, create_job, job_done, j);
+    return;
+refused:
+    api_respond_error(c, &e);
+}
+
+/* ---- retrieve, update, delete ---- */
+
+void webhook_endpoints_retrieve(api_ctx *c)
+{
+    if (validate(c, expand_only_spec, 0) != 0) return;
+    store_webhook w;
+    int rc = store_webhook_get(c->app->st, c->account, c->path_id, c->a, &w);
+    if (api_read_failed(c, rc, "webhook_endpoint", "webhook_endpoint")) return;
+    api_result res = {.status = 200};
+    respond_webhook(c, &w, 0, &res.body);
+    api_finish(c, &res, 0);
+}
+
+static int update_job(store_txn *t, void *arg)
+{
+    wh_job *j = arg;
+    api_ctx *c = j->c;
+    store_webhook *w = &j->w;
+    apierr e;
+    int rc = store_txn_webhook_get(t, c->account, c->path_id, c->a, w);
+    if (rc == STORE_NOT_FOUND) {
+        api_err_missing(c, &e, "webhook_endpoint", "webhook_endpoint", c->path_id);
+        return api_job_error(j->c, t, &j->res, &e);
+    }
+    if (rc != 0) return rc;
+    const char *url = params_str(c->params, "url");
+    const char *description = params_str(c->params, "description");
+    int disabled = params_bool(c->params, "disabled", -1);
+    if (url) w->url = url;
+    if (description) w->description = *description ? description : NULL;
+    if (form_get(c->params, "enabled_events") && read_events(c, w, &e) != 0)
+        return api_job_error(j->c, t, &j->res, &e);
+    if (merge_metadata(c, w, &e) != 0) return api_job_error(j->c, t, &j->res, &e);
+    if (disabled >= 0) {
+        /* CONTRACT.md §8: re-enabling before the next attempt resumes the retries. */
+        j->kick = w->disabled && !disabled;
+        w->disabled = disabled;
+    }
+    rc = store_txn_webhook_update(t, w);
+    if (rc != 0) return rc;
+    j->res.status = 200;
+    j->res.object_id = w->id;
+    respond_webhook(c, w, 0, &j->res.body);
+    return api_idem_save(c, t, &j->res);
+}
+
+void webhook_endpoints_update(api_ctx *c)
+{
+    if (validate(c, update_spec, 0) != 0) return;
+    apierr e;
+    const char *url = params_str(c->params, "url");
+    if (url && check_url(c, url, &e) != 0) {
+        api_respond_error(c, &e);
+        return;
+    }
+    wh_job *j = arena_calloc(c->a, sizeof *j);
+    j->c = c;
+    store_submit(c->app->st, update_job, job_done, j);
+}
+
+static int delete_job(store_txn *t, void *arg)
+{
+    wh_job *j = arg;
+    api_ctx *c = j->c;
+    int rc = store_txn_webhook_delete(t, c->account, c->path_id);
+    if (rc == STORE_NOT_FOUND) {
+        apierr e;
+        api_err_missing(c, &e, "webhook_endpoint", "webhook_endpoint", c->path_id);
+        return api_job_error(j->c, t, &j->res, &e);
+    }
+    if (rc != 0) return rc;
+    /* deleted_webhook_endpoint */
+    json_writer w;
+    api_json_begin(c, &w, &j->res.body);
+    json_obj_begin(&w);
+    json_kstr(&w, "id", c->path_id);
+    json_kstr(&w, "object", "webhook_endpoint");
+    json_kbool(&w, "deleted", 1);
+    json_obj_end(&w);
+    j->res.status = 200;
+    return api_idem_save(c, t, &j->res);
+}
+
+void webhook_endpoints_delete(api_ctx *c)
+{
+    if (validate(c, expand_only_spec, 0) != 0) return;
+    wh_job *j = arena_calloc(c->a, sizeof *j);
+    j->c = c;
+    store_submit(c->app->st, delete_job, job_done, j);
+}
+
+/* ---- list ---- */
+
+/* An account has at most ENDPOINTS_MAX endpoints, so the list reads them all and pages in
+ * memory, with the same cursor rules as every other list (CONTRACT.md §1). */
+void webhook_endpoints_list(api_ctx *c)
+{
+    api_page p;
+    if (validate(c, list_spec, 1) != 0 || api_page_read(c, &p) != 0) return;
+    int limit = p.limit;
+    const char *after = p.starting_after;
+    const char *before = p.ending_before;
+    store_webhook *all;
+    size_t n;
+    int rc = store_webhook_list(c->app->st, c->account, c->a, &all, &n);
+    if (rc != 0) {
+        api_finish(c, NULL, rc);
+        return;
+    }
+    size_t from = 0, to = n; /* the window [from, to) before limiting */
+    const char *cursor = after ? after : before;
+    if (cursor) {
+        size_t i = 0;
+        while (i < n && strcmp(all[i].id, cursor) != 0)
+            i++;
+        if (i == n) {
+            api_list_fail(c, &p, "webhook_endpoint", STORE_CURSOR);
+            return;
+        }
+        if (after)
+            from = i + 1;
+        else
+            to = i;
+    }
+    int has_more = 0;
+    if (to - from > (size_t)limit) {
+        has_more = 1;
+        if (before)
+            from = to - (size_t)limit; /* ending_before: the page just newer than the cursor */
+        else
+            to = from + (size_t)limit;
+    }
+    api_result res;
+    json_writer w;
+    api_list_begin(c, &w, &res);
+    for (size_t i = from; i < to; i++)
+        render_webhook(&w, &all[i], 0);
+    api_list_end(&w, has_more, "/v1/webhook_endpoints");
+    api_finish(c, &res, 0);
+}

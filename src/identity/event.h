@@ -1,0 +1,39 @@
+/*
+ * events: writing and rendering identity.verification_session.* events. Every status change
+ * calls event_emit() inside the same store job (so the same transaction) as the change itself,
+ * and that same call puts the event's webhook deliveries in the outbox: CONTRACT.md §4, §8,
+ * §11 "Events and webhooks".
+ *
+ * Not for: the /v1/events endpoints (endpoints/events.c) or sending webhooks (delivery.c).
+ */
+#ifndef VERIFYD_EVENTS_H
+#define VERIFYD_EVENTS_H
+
+#include "base/arena.h"
+#include "base/json.h"
+#include "identity/session.h"
+#include "store/store.h"
+
+/* Event type names. */
+#define EVT_CREATED "identity.verification_session.created"
+#define EVT_PROCESSING "identity.verification_session.processing"
+#define EVT_REQUIRES_INPUT "identity.verification_session.requires_input"
+#define EVT_VERIFIED "identity.verification_session.verified"
+#define EVT_CANCELED "identity.verification_session.canceled"
+#define EVT_REDACTED "identity.verification_session.redacted"
+
+/* Record an event of type for s as it is now, with one pending delivery per subscribed enabled
+ * endpoint (the commit then wakes the delivery worker through the store's outbox hook).
+ * request_id / idem_key are NULL for changes made in the background. Returns 0 or a STORE_E*
+ * code (the job should then fail). Scratch memory comes from a. */
+int event_emit(store_txn *t, arena *a, const session *s, const char *type, const char *request_id,
+               const char *idem_key);
+
+/* Render a stored event as Stripe's event object: data.object is the session snapshot,
+ * unexpanded (never verified_outputs), api_version as given (NULL: API_VERSION_DEFAULT).
+ * public_url is the base of the session's url. Returns 0, or STORE_CORRUPT (nothing usable was
+ * written) when the snapshot cannot be decoded. Scratch memory comes from a. */
+int event_render(const store_event *e, const char *api_version, const char *public_url, arena *a,
+                 json_writer *w);
+
+#endif
