@@ -109,54 +109,6 @@ void api_json_begin(api_ctx *c, json_writer *w, buf *out)
     json_init(w, out, c->app->pretty_json);
 }
 
-/* In-flight idempotency keys: a second request with the same key while the first runs gets
- * 409 (CONTRACT.md §1). In memory: one process owns the database. */
-typedef struct inflight {
-    char *key; /* account + '\n' + idempotency key */
-    struct inflight *next;
-} inflight;
-static inflight *inflight_head;
-static pthread_mutex_t inflight_lock = PTHREAD_MUTEX_INITIALIZER;
-
-static char *inflight_name(api_ctx *c)
-{
-    return arena_printf(c->a, "%s\n%s", c->account, c->idem_key);
-}
-
-static int inflight_add(api_ctx *c)
-{
-    char *name = inflight_name(c);
-    pthread_mutex_lock(&inflight_lock);
-    for (inflight *i = inflight_head; i; i = i->next) {
-        if (strcmp(i->key, name) == 0) {
-            pthread_mutex_unlock(&inflight_lock);
-            return -1;
-        }
-    }
-    inflight *n = xmalloc(sizeof *n);
-    n->key = xstrdup(name);
-    n->next = inflight_head;
-    inflight_head = n;
-    pthread_mutex_unlock(&inflight_lock);
-    return 0;
-}
-
-static void inflight_remove(api_ctx *c)
-{
-    char *name = inflight_name(c);
-    pthread_mutex_lock(&inflight_lock);
-    for (inflight **p = &inflight_head; *p; p = &(*p)->next) {
-        if (strcmp((*p)->key, name) == 0) {
-            inflight *dead = *p;
-            *p = dead->next;
-            free(dead->key);
-            free(dead);
-            break;
-        }
-    }
-    pthread_mutex_unlock(&inflight_lock);
-}
-
 /* What every answer shares: sent once, with its Request-Id, and one access-log line (a hosted-
  * page token in the path is a credential and is never logged). */
 static void send_response(api_ctx *c, int status, const char *content_type, const char *body,
@@ -185,7 +137,10 @@ static void respond(api_ctx *c, int status, const char *body, size_t len)
                     version && strlen(version) < 64 ? version : API_VERSION_DEFAULT);
     http_add_header(req, "Cache-Control", "no-cache, no-store");
     if (status == 409 || status >= 500) http_add_header(req, "Stripe-Should-Retry", "true");
-    if (c->idem_key && c->account) inflight_remove(c);
+    if (c->idem_held) { /* the key is free again once the answer is decided */
+        c->idem_held = 0;
+        store_idem_end(c->app->st, c->account, c->idem_key);
+    }
     send_response(c, status, "application/json", body, len);
 }
 
@@ -211,12 +166,6 @@ void api_respond_error(api_ctx *c, const apierr *e)
 int api_idem_save(api_ctx *c, store_txn *t, const api_result *res)
 {
     if (!c->idem_key) return 0;
-    /* A key may be reused once its record is 24 h old (CONTRACT.md §1), even before the
-     * background prune has removed that record. */
-    if (c->idem_expired) {
-        int rc = store_txn_idem_prune(t, util_now() - IDEM_TTL_S);
-        if (rc != 0) return rc;
-    }
     store_idem v;
     memcpy(v.fingerprint, c->idem_fingerprint, sizeof v.fingerprint);
     v.status = res->status;
@@ -224,7 +173,12 @@ int api_idem_save(api_ctx *c, store_txn *t, const api_result *res)
     v.body_len = res->body.len;
     v.created = util_now();
     v.object_id = res->object_id;
-    return store_txn_idem_put(t, c->account, c->idem_key, &v);
+    /* A key may be reused once its record is 24 h old (CONTRACT.md §1), even before the
+     * background prune has removed that record. A younger record saved meanwhile (by a request
+     * on another process) wins: the job rolls back and api_finish answers with that one. */
+    c->idem_saved = arena_calloc(c->a, sizeof *c->idem_saved);
+    return store_txn_idem_put(t, c->account, c->idem_key, &v, v.created - IDEM_TTL_S, c->a,
+                              c->idem_saved);
 }
 
 int api_job_error(api_ctx *c, store_txn *t, api_result *res, const apierr *e)
@@ -234,8 +188,41 @@ int api_job_error(api_ctx *c, store_txn *t, api_result *res, const apierr *e)
     return api_idem_save(c, t, res);
 }
 
+/* Answer with the response saved under c's key: its replay, or Stripe's 400 when the key was
+ * first used with other parameters. */
+static void idem_answer_saved(api_ctx *c, const store_idem *saved)
+{
+    if (strcmp(saved->fingerprint, c->idem_fingerprint) != 0) {
+        apierr e;
+        apierr_set(&e, c->a, 400, "idempotency_error", NULL, NULL,
+                   "Keys for idempotent requests can only be used with the same parameters "
+                   "they were first used with. Try using a key other than '%s' if you meant "
+                   "to execute a different request.",
+                   c->idem_key);
+        api_respond_error(c, &e);
+        return;
+    }
+    http_add_header(c->req, "Idempotent-Replayed", "true");
+    respond(c, saved->status, saved->body, saved->body_len);
+}
+
 void api_finish(api_ctx *c, const api_result *res, int rc)
 {
+    if (rc == STORE_EXISTS && c->idem_saved != NULL && c->idem_saved->body != NULL) {
+        idem_answer_saved(c, c->idem_saved);
+        return;
+    }
+    if (rc == STORE_CONFLICT) {
+        /* Another change to the object came first (another process): Stripe's answer to
+         * concurrent changes of one object, which the SDKs retry. */
+        apierr e;
+        apierr_set(&e, c->a, 429, "invalid_request_error", "lock_timeout", NULL,
+                   "This object cannot be accessed right now because another API request or "
+                   "Stripe process is currently accessing it. If you see this error "
+                   "intermittently, retry the request.");
+        api_respond_error(c, &e);
+        return;
+    }
     if (rc != 0) {
         apierr e;
         apierr_set(&e, c->a, 500, "api_error", NULL, NULL,
@@ -553,38 +540,30 @@ static int idempotency_begin(api_ctx *c)
         util_sha256(whole.data, whole.len, d);
         util_hex(d, sizeof d, c->idem_fingerprint);
     }
-    if (inflight_add(c) != 0) {
-        c->idem_key = NULL; /* not ours to remove */
+    int found;
+    store_idem saved;
+    int rc = store_idem_begin(c->app->st, c->account, c->idem_key, c->a, &found, &saved);
+    if (rc == STORE_BUSY) {
         apierr_set(&e, c->a, 409, "idempotency_error", "idempotency_key_in_use", NULL,
                    "There is currently another in-progress request using this Idempotency Key "
                    "(that probably means you submitted twice, and the other request is still "
                    "going through): %s. Please try again later.",
                    key);
+        c->idem_key = NULL; /* not ours to release */
         api_respond_error(c, &e);
         return 1;
     }
-    store_idem saved;
-    int rc = store_idem_get(c->app->st, c->account, c->idem_key, c->a, &saved);
-    if (rc == STORE_OK && saved.created >= util_now() - IDEM_TTL_S) {
-        if (strcmp(saved.fingerprint, c->idem_fingerprint) != 0) {
-            apierr_set(&e, c->a, 400, "idempotency_error", NULL, NULL,
-                       "Keys for idempotent requests can only be used with the same parameters "
-                       "they were first used with. Try using a key other than '%s' if you meant "
-                       "to execute a different request.",
-                       key);
-            api_respond_error(c, &e);
-            return 1;
-        }
-        http_add_header(c->req, "Idempotent-Replayed", "true");
-        respond(c, saved.status, saved.body, saved.body_len);
-        return 1;
-    }
-    if (rc == STORE_OK) c->idem_expired = 1; /* found, but older than 24 h */
-    if (rc != STORE_OK && rc != STORE_NOT_FOUND) {
+    if (rc != 0) {
+        c->idem_key = NULL;
         api_finish(c, NULL, rc);
         return 1;
     }
-    return 0;
+    c->idem_held = 1;
+    if (found && saved.created >= util_now() - IDEM_TTL_S) {
+        idem_answer_saved(c, &saved);
+        return 1;
+    }
+    return 0; /* none saved, or only one older than 24 h: this request runs */
 }
 
 void api_handle(http_request *req, void *userdata)

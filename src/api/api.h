@@ -49,7 +49,8 @@ struct api_ctx {
     const char *path_id;  /* the {id} path segment, when the route has one */
     const char *idem_key; /* POST Idempotency-Key, or NULL */
     char idem_fingerprint[65];
-    int idem_expired; /* an expired record holds the key: prune before saving (api_idem_save) */
+    int idem_held;          /* the key is held (store_idem_begin) until the answer is sent */
+    store_idem *idem_saved; /* api_idem_save: a response saved first by another request */
     int responded;
 };
 

@@ -6,6 +6,7 @@
  * scheduled before a restart completes after it; its events carry request null.
  */
 #include "background/outcomes.h"
+#include "identity/session_store.h"
 
 #include "identity/lifecycle.h"
 
@@ -15,7 +16,7 @@ static int complete_one(store_txn *t, void *arg)
 {
     worker_item *j = arg;
     session s;
-    int rc = store_txn_session_get(t, j->account, j->id, j->a, &s);
+    int rc = session_store_txn_get(t, j->account, j->id, j->a, &s);
     if (rc == STORE_NOT_FOUND) return store_txn_outcome_clear(t, j->account, j->id);
     if (rc != 0) return rc;
     if (s.pending == SESSION_PENDING_NONE || s.status != SESSION_PROCESSING)

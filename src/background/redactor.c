@@ -4,6 +4,8 @@
  * their 24 h (an hour past), once a minute.
  */
 #include "background/redactor.h"
+#include "identity/redaction.h"
+#include "identity/session_store.h"
 
 #include "identity/event.h"
 #include "identity/limits.h"
@@ -17,16 +19,18 @@ static int complete_one(store_txn *t, void *arg)
 {
     worker_item *j = arg;
     session s;
-    int rc = store_txn_session_get(t, j->account, j->id, j->a, &s);
+    int rc = session_store_txn_get(t, j->account, j->id, j->a, &s);
     if (rc == STORE_NOT_FOUND) return 0;
     if (rc != 0) return rc;
     if (s.redaction != SESSION_REDACTION_PROCESSING || s.redaction_due > j->now_ms)
         return 0; /* completed meanwhile, or not due */
+    session_status was = s.status;
     session_redact(&s);
     s.redaction = SESSION_REDACTION_REDACTED;
-    rc = store_txn_session_update(t, &s);
-    if (rc == 0) rc = store_txn_redact_object(t, s.account, s.id);
-    if (rc == 0) rc = event_emit(t, j->a, &s, EVT_REDACTED, NULL, NULL);
+    store_record rec;
+    rc = session_store_update(t, j->a, &s, was, &rec);
+    if (rc == 0) rc = redaction_erase_copies(t, j->a, &s);
+    if (rc == 0) rc = event_emit(t, j->a, &s, &rec, EVT_REDACTED, NULL, NULL);
     j->done = rc == 0;
     return rc;
 }

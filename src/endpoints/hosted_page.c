@@ -17,6 +17,7 @@
 #include <string.h>
 
 #include "endpoints/endpoints.h"
+#include "identity/session_store.h"
 #include "background/worker.h"
 #include "identity/lifecycle.h"
 #include "base/log.h"
@@ -271,8 +272,8 @@ static int load(api_ctx *c, session *s)
         respond_unknown(c);
         return 1;
     }
-    int rc = store_link_find(c->app->st, token, c->a, &account, &id);
-    if (rc == 0) rc = store_session_get(c->app->st, account, id, c->a, s);
+    int rc = session_store_find_link(c->app->st, token, c->a, &account, &id);
+    if (rc == 0) rc = session_store_get(c->app->st, account, id, c->a, s);
     if (rc == STORE_NOT_FOUND) {
         respond_unknown(c);
         return 1;
@@ -310,7 +311,7 @@ static int page_run(store_txn *t, void *arg)
 {
     page_job *j = arg;
     api_ctx *c = j->c;
-    int rc = store_txn_session_get(t, j->account, j->session_id, c->a, &j->s);
+    int rc = session_store_txn_get(t, j->account, j->session_id, c->a, &j->s);
     if (rc != 0) return rc;
     /* Checked again inside the transaction: another tab may have used the link meanwhile. */
     j->refused = link_state_of(&j->s, c->path_id);

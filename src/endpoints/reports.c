@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "endpoints/endpoints.h"
+#include "identity/report_store.h"
 #include "identity/report.h"
 
 static const char *const type_values[] = {"document", "id_number", NULL};
@@ -54,7 +55,7 @@ void reports_retrieve(api_ctx *c)
     unsigned show;
     if (prepare(c, retrieve_spec, 0, &show) != 0) return;
     report r;
-    int rc = store_report_get(c->app->st, c->account, c->path_id, c->a, &r);
+    int rc = report_store_get(c->app->st, NULL, c->account, c->path_id, c->a, &r);
     if (api_read_failed(c, rc, "verification_report", "report")) return;
     api_result res = {.status = 200};
     json_writer w;
@@ -83,7 +84,7 @@ void reports_list(api_ctx *c)
     report *items;
     size_t n;
     int has_more;
-    int rc = store_report_list(c->app->st, &q, c->a, &items, &n, &has_more);
+    int rc = report_store_list(c->app->st, &q, c->a, &items, &n, &has_more);
     if (rc != 0) {
         api_list_fail(c, &p, "verification_report", rc);
         return;

@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "endpoints/endpoints.h"
+#include "identity/session_store.h"
 #include "background/worker.h"
 #include "identity/lifecycle.h"
 #include "identity/report.h"
@@ -40,7 +41,7 @@ static int th_run(store_txn *t, void *arg)
     api_ctx *c = j->c;
     session s;
     apierr e;
-    int rc = store_txn_session_get(t, c->account, c->path_id, c->a, &s);
+    int rc = session_store_txn_get(t, c->account, c->path_id, c->a, &s);
     if (rc == STORE_NOT_FOUND) {
         api_err_missing(c, &e, "verification_session", "session", c->path_id);
         return api_job_error(j->c, t, &j->res, &e);

@@ -11,6 +11,8 @@
 #include <string.h>
 
 #include "endpoints/endpoints.h"
+#include "identity/report_store.h"
+#include "identity/session_store.h"
 #include "identity/event.h"
 #include "base/ids.h"
 #include "base/log.h"
@@ -125,8 +127,7 @@ static void render_report(void *arg, const session *s, json_writer *w)
     report_ctx *x = arg;
     report r;
     const char *id = s->last_verification_report;
-    int rc = x->t ? store_txn_report_get(x->t, x->c->account, id, x->c->a, &r)
-                  : store_report_get(x->c->app->st, x->c->account, id, x->c->a, &r);
+    int rc = report_store_get(x->c->app->st, x->t, x->c->account, id, x->c->a, &r);
     if (rc == 0) {
         report_render(&r, x->show, w);
         return;
@@ -279,8 +280,9 @@ static int create_job(store_txn *t, void *arg)
 {
     vs_job *j = arg;
     api_ctx *c = j->c;
-    int rc = store_txn_session_insert(t, &j->s);
-    if (rc == 0) rc = event_emit(t, c->a, &j->s, EVT_CREATED, c->request_id, c->idem_key);
+    store_record rec;
+    int rc = session_store_insert(t, c->a, &j->s, &rec);
+    if (rc == 0) rc = event_emit(t, c->a, &j->s, &rec, EVT_CREATED, c->request_id, c->idem_key);
     if (rc != 0) return rc;
     j->res.status = 200;
     j->res.object_id = j->s.id;
@@ -350,17 +352,20 @@ static int modify_job(store_txn *t, void *arg)
     api_ctx *c = j->c;
     session s;
     apierr e;
-    int rc = store_txn_session_get(t, c->account, c->path_id, c->a, &s);
+    int rc = session_store_txn_get(t, c->account, c->path_id, c->a, &s);
     if (rc == STORE_NOT_FOUND) {
         api_err_missing(c, &e, "verification_session", "session", c->path_id);
         return api_job_error(j->c, t, &j->res, &e);
     }
     if (rc != 0) return rc;
+    session_status was = s.status;
     int changed = j->apply(j, t, &s, &e);
     if (changed < 0) return api_job_error(j->c, t, &j->res, &e);
     if (changed == 0) {
-        rc = store_txn_session_update(t, &s);
-        if (rc == 0 && j->event) rc = event_emit(t, c->a, &s, j->event, c->request_id, c->idem_key);
+        store_record rec;
+        rc = session_store_update(t, c->a, &s, was, &rec);
+        if (rc == 0 && j->event)
+            rc = event_emit(t, c->a, &s, &rec, j->event, c->request_id, c->idem_key);
         if (rc != 0) return rc;
     }
     j->res.status = 200;
@@ -479,7 +484,7 @@ void sessions_retrieve(api_ctx *c)
     unsigned expand;
     if (validate(c, expand_only_spec, 0, &expand) != 0) return;
     session s;
-    int rc = store_session_get(c->app->st, c->account, c->path_id, c->a, &s);
+    int rc = session_store_get(c->app->st, c->account, c->path_id, c->a, &s);
     if (api_read_failed(c, rc, "verification_session", "session")) return;
     if (s.status == SESSION_REQUIRES_INPUT && s.redaction == SESSION_REDACTION_NONE &&
         util_now() - s.secret_issued >= SECRET_TTL_S) {
@@ -513,13 +518,15 @@ void sessions_list(api_ctx *c)
     q.related_customer_account = params_str(c->params, "related_customer_account");
     const char *status = params_str(c->params, "status");
     if (status) {
+        session_status st;
+        session_status_parse(status, &st);
         q.has_status = 1;
-        session_status_parse(status, &q.status);
+        q.status = (int)st;
     }
     session *items;
     size_t n;
     int has_more;
-    int rc = store_session_list(c->app->st, &q, c->a, &items, &n, &has_more);
+    int rc = session_store_list(c->app->st, &q, c->a, &items, &n, &has_more);
     if (rc != 0) {
         api_list_fail(c, &p, "verification_session", rc);
         return;

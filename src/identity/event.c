@@ -7,18 +7,29 @@
  */
 #include "identity/event.h"
 
+#include <string.h>
+
 #include "identity/api_version.h"
 #include "base/ids.h"
 #include "base/util.h"
 
-int event_emit(store_txn *t, arena *a, const session *s, const char *type, const char *request_id,
-               const char *idem_key)
+int event_goes_to(const store_webhook *w, const store_event *e)
+{
+    if (w->disabled) return 0;
+    int forward = strcmp(w->account, STORE_FORWARD_ACCOUNT) == 0;
+    if (!forward && (strcmp(w->account, e->account) != 0 || !w->livemode != !e->livemode))
+        return 0;
+    for (size_t i = 0; i < w->n_enabled_events; i++)
+        if (strcmp(w->enabled_events[i], "*") == 0 || strcmp(w->enabled_events[i], e->type) == 0)
+            return 1;
+    return 0;
+}
+
+int event_emit(store_txn *t, arena *a, const session *s, const store_record *snapshot,
+               const char *type, const char *request_id, const char *idem_key)
 {
     char id[40];
     ids_time_ordered(id, sizeof id, "evt_", IDS_OBJECT_LEN);
-    buf snap;
-    buf_init(&snap, a);
-    session_encode(s, &snap);
     store_event e = {
         .id = id,
         .account = s->account,
@@ -28,23 +39,35 @@ int event_emit(store_txn *t, arena *a, const session *s, const char *type, const
         .object_id = s->id,
         .request_id = request_id,
         .idempotency_key = request_id ? idem_key : NULL,
-        .snapshot = snap.data,
-        .snapshot_len = snap.len,
     };
+    if (snapshot != NULL) {
+        e.snapshot = *snapshot;
+    } else {
+        buf snap;
+        buf_init(&snap, a);
+        session_encode(s, &snap);
+        e.snapshot = (store_record){snap.data, snap.len};
+    }
     /* CONTRACT.md §11: the outbox rows and the event commit together, so an event is delivered
      * exactly when it exists (at least once). */
-    int n = 0;
-    int rc = store_txn_outbox_add(t, &e, util_now_ms(), &n);
-    if (rc != 0) return rc;
-    e.pending_webhooks = n;
-    return store_txn_event_insert(t, &e);
+    store_webhook *w;
+    size_t n;
+    int rc = store_txn_webhook_candidates(t, s->account, a, &w, &n);
+    int64_t now_ms = util_now_ms();
+    for (size_t i = 0; rc == 0 && i < n; i++) {
+        if (!event_goes_to(&w[i], &e)) continue;
+        rc = store_txn_delivery_add(t, &e, w[i].id, now_ms);
+        e.pending_webhooks++;
+    }
+    return rc != 0 ? rc : store_txn_event_insert(t, &e);
 }
 
 int event_render(const store_event *e, const char *api_version, const char *public_url, arena *a,
                  json_writer *w)
 {
     session s;
-    if (session_decode(a, e->snapshot, e->snapshot_len, &s) != 0) return STORE_CORRUPT;
+    if (session_decode(a, e->snapshot.data != NULL ? e->snapshot.data : "", e->snapshot.len, &s) != 0)
+        return STORE_CORRUPT;
     s.account = e->account;
     /* Stripe: CONTRACT.md §4, objects inside events are never expanded. */
     session_render_opts o = {.public_url = public_url};

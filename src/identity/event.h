@@ -22,12 +22,19 @@
 #define EVT_CANCELED "identity.verification_session.canceled"
 #define EVT_REDACTED "identity.verification_session.redacted"
 
-/* Record an event of type for s as it is now, with one pending delivery per subscribed enabled
- * endpoint (the commit then wakes the delivery worker through the store's outbox hook).
- * request_id / idem_key are NULL for changes made in the background. Returns 0 or a STORE_E*
- * code (the job should then fail). Scratch memory comes from a. */
-int event_emit(store_txn *t, arena *a, const session *s, const char *type, const char *request_id,
-               const char *idem_key);
+/* Record an event of type for s, with one pending delivery per endpoint it goes to (the commit
+ * then wakes the delivery worker through the store's outbox hook). snapshot is s's record as the
+ * job just saved it (session_store_update's *rec), or NULL to encode s as it is now (an event
+ * of a state that is not saved). request_id / idem_key are NULL for changes made in the
+ * background. Returns 0 or a STORE_E* code (the job should then fail). Scratch memory comes
+ * from a. */
+int event_emit(store_txn *t, arena *a, const session *s, const store_record *snapshot,
+               const char *type, const char *request_id, const char *idem_key);
+
+/* Which endpoints an event goes to (CONTRACT.md §8): an enabled endpoint of the event's account
+ * and mode, or the --forward-to endpoint, whose enabled_events hold the event's type or '*'.
+ * 1 or 0. */
+int event_goes_to(const store_webhook *w, const store_event *e);
 
 /* Render a stored event as Stripe's event object: data.object is the session snapshot,
  * unexpanded (never verified_outputs), api_version as given (NULL: API_VERSION_DEFAULT).

@@ -10,6 +10,8 @@
 #include "base/ids.h"
 #include "base/log.h"
 #include "identity/report.h"
+#include "identity/report_store.h"
+#include "identity/session_store.h"
 #include "base/util.h"
 
 static int can_submit(const session *s)
@@ -23,27 +25,25 @@ static int can_finish(const session *s)
            s->redaction == SESSION_REDACTION_NONE;
 }
 
-/* requires_input -> processing, with its event (not yet saved: the caller saves once). */
-static int to_processing(store_txn *t, arena *a, session *s, const lifecycle_origin *o)
+/* Save s, read in this job with status was, with its event; forget a delayed outcome it no
+ * longer has. */
+static int save(store_txn *t, arena *a, session *s, session_status was, int had_pending,
+                const char *event, const lifecycle_origin *o)
 {
-    s->status = SESSION_PROCESSING;
-    return event_emit(t, a, s, EVT_PROCESSING, o->request_id, o->idem_key);
-}
-
-/* Save s; forget a delayed outcome it no longer has. */
-static int save(store_txn *t, session *s, int had_pending)
-{
-    int rc = store_txn_session_update(t, s);
+    store_record rec;
+    int rc = session_store_update(t, a, s, was, &rec);
     if (rc == 0 && had_pending && s->pending == SESSION_PENDING_NONE)
         rc = store_txn_outcome_clear(t, s->account, s->id);
+    if (rc == 0) rc = event_emit(t, a, s, &rec, event, o->request_id, o->idem_key);
     return rc;
 }
 
 int lifecycle_process(store_txn *t, arena *a, session *s, const lifecycle_origin *o)
 {
     if (!can_submit(s)) return LIFECYCLE_WRONG_STATE;
-    int rc = to_processing(t, a, s, o);
-    return rc != 0 ? rc : save(t, s, 0);
+    session_status was = s->status;
+    s->status = SESSION_PROCESSING;
+    return save(t, a, s, was, 0, EVT_PROCESSING, o);
 }
 
 /* The end of processing: a report, then the session's final state and its event. */
@@ -51,13 +51,18 @@ static int finish(store_txn *t, arena *a, session *s, const char *fail_code,
                   const lifecycle_origin *o)
 {
     int had_pending = s->pending != SESSION_PENDING_NONE;
+    session_status was = s->status;
     int rc = 0;
-    if (s->status == SESSION_REQUIRES_INPUT) rc = to_processing(t, a, s, o);
+    if (s->status == SESSION_REQUIRES_INPUT) {
+        /* Through processing first, with its event; that state is never saved on its own. */
+        s->status = SESSION_PROCESSING;
+        rc = event_emit(t, a, s, NULL, EVT_PROCESSING, o->request_id, o->idem_key);
+    }
     if (rc != 0) return rc;
 
     report *r = arena_alloc(a, sizeof *r);
     report_generate(a, s, fail_code, util_now(), r);
-    rc = store_txn_report_insert(t, r);
+    rc = report_store_insert(t, a, r);
     if (rc != 0) return rc;
     s->last_verification_report = r->id;
     s->pending = SESSION_PENDING_NONE;
@@ -80,9 +85,7 @@ static int finish(store_txn *t, arena *a, session *s, const char *fail_code,
         report_verified_outputs(r, &s->outputs);
         event = EVT_VERIFIED;
     }
-    rc = save(t, s, had_pending);
-    if (rc == 0) rc = event_emit(t, a, s, event, o->request_id, o->idem_key);
-    return rc;
+    return save(t, a, s, was, had_pending, event, o);
 }
 
 int lifecycle_verify(store_txn *t, arena *a, session *s, const lifecycle_origin *o)
@@ -102,14 +105,14 @@ int lifecycle_schedule(store_txn *t, arena *a, session *s, session_pending outco
                        const char *code, int64_t due_ms, const lifecycle_origin *o)
 {
     if (!can_submit(s)) return LIFECYCLE_WRONG_STATE;
-    int rc = to_processing(t, a, s, o);
-    if (rc != 0) return rc;
+    session_status was = s->status;
+    s->status = SESSION_PROCESSING;
     s->pending = outcome;
     s->pending_code = outcome == SESSION_PENDING_REQUIRE_INPUT
                           ? (code ? code : report_default_error_code(s))
                           : NULL;
     s->pending_due = due_ms;
-    rc = save(t, s, 0);
+    int rc = save(t, a, s, was, 0, EVT_PROCESSING, o);
     if (rc == 0) rc = store_txn_outcome_set(t, s->account, s->id, due_ms);
     return rc;
 }

@@ -1,13 +1,28 @@
 /*
- * store: the one storage interface verifyd uses. The SQLite implementation (store/sqlite/sqlite.c)
- * is the embedded default; another backend (PostgreSQL) implements the same functions behind the
- * same ops table.
+ * store: the one storage interface verifyd uses, and the contract every backend keeps. The
+ * embedded SQLite backend (store/sqlite/) is the default; a backend shared by several processes
+ * (PostgreSQL) implements the same operations behind the same table (store/backend.h).
  *
- * Reads may be called from any thread (each thread gets its own connection). Writes run as jobs
- * on one writer thread, which batches the jobs that are waiting into one transaction (group
- * commit) and calls each job's completion only after that transaction is durably on disk. Each
- * job runs inside its own savepoint: a job that fails is rolled back alone, its batch-mates
- * commit.
+ * A backend stores, indexes and queries records; it knows no Stripe rule. What a stored session
+ * or report means (its encoding, redaction, hosted links, which endpoints an event goes to) is
+ * decided above it (identity/); the store sees encoded records plus the few columns that lists
+ * filter and sort on.
+ *
+ * The guarantees callers may rely on, on every backend and across processes sharing one
+ * database. Nothing else is promised: not one writer thread, not an order between concurrent
+ * jobs, not that a job's reads stay true unless an operation below says so.
+ *  - Durability: a job's done callback runs only once its changes are durable (committed and,
+ *    as the backend is configured, on disk); a job's changes commit all together or not at all.
+ *  - Unique ids: inserting a session, report, event or endpoint whose id exists (in any account)
+ *    fails with STORE_EXISTS and changes nothing.
+ *  - Conditional state changes: store_txn_session_update applies only while the stored status
+ *    is still the one the caller read (STORE_CONFLICT otherwise), so of two jobs that change one
+ *    session at once, on any processes, exactly one wins.
+ *  - Idempotency keys: store_idem_begin holds a key for one request at a time across every
+ *    process; store_txn_idem_put saves a response unless one is already saved and hands that one
+ *    back instead.
+ *  - Limits: store_txn_webhook_insert refuses an endpoint beyond the account's limit.
+ *  - Reads see every write whose done callback has started, on every process.
  *
  * Return codes: 0, or a negative STORE_E* value. Everything a function hands back lives in the
  * arena the caller passed in.
@@ -19,57 +34,112 @@
 #include <stdint.h>
 
 #include "base/arena.h"
-#include "identity/session.h"
+#include "store/sqlite/config.h"
 
 enum {
     STORE_OK = 0,
     STORE_NOT_FOUND = -1,
-    STORE_EIO = -2,     /* the database failed; the job's changes are not committed */
-    STORE_CORRUPT = -3, /* a stored record could not be decoded */
-    STORE_ABORTED = -4, /* a job asked for its own changes to be rolled back */
-    STORE_CURSOR = -5,  /* list: starting_after / ending_before names no object of the account */
-    STORE_EXISTS = -6,  /* insert: that id (or account + idempotency key) is already stored */
+    STORE_EIO = -2,      /* the database failed; the job's changes are not committed */
+    STORE_CORRUPT = -3,  /* a stored record could not be decoded (set by the layer that decodes) */
+    STORE_ABORTED = -4,  /* a job asked for its own changes to be rolled back */
+    STORE_CURSOR = -5,   /* list: starting_after / ending_before names no object of the account */
+    STORE_EXISTS = -6,   /* insert: that id (or account + idempotency key) is already stored */
+    STORE_CONFLICT = -7, /* a conditional update found the row changed since it was read */
+    STORE_BUSY = -8,     /* idempotency: another request holds the key right now */
+    STORE_LIMIT = -9,    /* insert: the account already has the most it may have */
 };
 
 typedef struct store store;
 typedef struct store_txn store_txn;
 
 typedef struct store_config {
-    const char *data_dir; /* created if missing; the database is data_dir/verifyd.db */
-    int64_t cache_bytes;  /* SQLite page cache per connection (0: 16 MiB) */
-    int synchronous_full; /* 1 (default): fsync on every commit; 0 only for throwaway data */
-    int max_batch;        /* jobs per group commit (0: 512) */
-    int id_merge_min;     /* new session ids held in memory before they are indexed (0: 32768) */
     /* Which backend: NULL, "" or "sqlite:" is the embedded SQLite database in data_dir. Other
      * schemes (postgres://...) are refused with an errmsg until a backend implements them. */
     const char *url;
+    const char *data_dir;    /* created if missing; SQLite keeps data_dir/verifyd.db there */
+    store_sqlite_config sqlite; /* settings of the SQLite backend (store/sqlite/config.h) */
 } store_config;
 
 /* On success returns 0 and *out is the open store (release with store_close). On failure returns
  * STORE_EIO, *out is NULL and *errmsg is a static string saying what failed (the details, such as
- * SQLite's own message, go to stderr). Creates data_dir (mode 0700) and the schema if missing and
- * runs pending migrations; refuses a database whose schema is newer than this build. */
+ * the database's own message, go to stderr). Creates the schema if missing and runs pending
+ * migrations; refuses a database whose schema is newer than this build. */
 int store_open(const store_config *cfg, store **out, const char **errmsg);
-/* Drains the pending write jobs (their done callbacks all run), stops the writer, closes every
- * connection and frees st. No other thread may use st during or after this call. NULL is a no-op.
- */
+/* Drains the pending write jobs (their done callbacks all run), stops the backend's threads,
+ * closes every connection and frees st. No other thread may use st during or after this call.
+ * NULL is a no-op. */
 void store_close(store *st);
 
-/* ---- reads (any thread) ---- */
-
-/* 0 and *out filled (strings in a), STORE_NOT_FOUND (no such id in that account), STORE_CORRUPT
- * or STORE_EIO. Reads see every batch whose done callbacks have started. */
-int store_session_get(store *st, const char *account, const char *id, arena *a, session *out);
+/* An encoded record as stored (session_encode, report_encode): opaque bytes to the store. */
+typedef struct store_record {
+    const void *data;
+    size_t len;
+} store_record;
 
 typedef struct store_range {
     int has_eq, has_gt, has_gte, has_lt, has_lte;
     int64_t eq, gt, gte, lt, lte;
 } store_range;
 
+/* ---- write jobs ---- */
+
+/* A job: runs inside one transaction of the backend's choosing (it may share it with other
+ * jobs: group commit). Return 0 to keep its changes, non-zero to roll back all of them (that
+ * value is passed to done). */
+typedef int (*store_job_fn)(store_txn *t, void *ctx);
+/* Called once the job's changes are durable (rc = the job's return value), or after they failed
+ * (rc = STORE_EIO, nothing of the job committed). Runs on a backend thread; must not block. */
+typedef void (*store_done_fn)(void *ctx, int rc);
+
+/* Queue a job; returns at once. done may be NULL. ctx, and every record a job hands to the
+ * store, must stay valid until done has been called. */
+void store_submit(store *st, store_job_fn fn, store_done_fn done, void *ctx);
+/* Queue a job and wait for it: returns the rc that done would have received. */
+int store_run(store *st, store_job_fn fn, void *ctx);
+
+/* 1 when concurrent writes keep the store busy, else 0. A hint for background work that should
+ * yield to requests; any thread. */
+int store_busy(store *st);
+
+/*
+ * Every store_txn_* call below runs inside a job and sees the changes of that job (and of jobs
+ * committed before it). Each returns 0 or a STORE_E* code as listed, or STORE_EIO; after
+ * STORE_EIO the job should return non-zero (its transaction may already be gone, and then the
+ * job gets STORE_EIO whatever it returns).
+ */
+
+/* ---- sessions ---- */
+
+/* A session as stored: the columns the lists filter and sort on, and its record. */
+typedef struct store_session {
+    const char *id;
+    const char *account;
+    int64_t created; /* unix seconds; immutable (part of every list order) */
+    int status;      /* the session's status code (filters, conditional updates) */
+    const char *client_reference_id;      /* NULL: none */
+    const char *related_customer;         /* NULL: none */
+    const char *related_customer_account; /* NULL: none */
+    int64_t redaction_due;                /* unix ms of a processing redaction, 0: none */
+    store_record record;
+} store_session;
+
+/* The record of (account, id): 0 and *out (in a), STORE_NOT_FOUND (no such id in that account)
+ * or STORE_EIO. */
+int store_session_get(store *st, const char *account, const char *id, arena *a,
+                      store_record *out);
+int store_txn_session_get(store_txn *t, const char *account, const char *id, arena *a,
+                          store_record *out);
+/* STORE_EXISTS when a session with that id exists in any account. */
+int store_txn_session_insert(store_txn *t, const store_session *s);
+/* Rewrite every column but id, account and created. Applies only when the stored status is
+ * if_status (any status when if_status < 0): STORE_CONFLICT when it is another, STORE_NOT_FOUND
+ * when the session is gone. */
+int store_txn_session_update(store_txn *t, const store_session *s, int if_status);
+
 typedef struct store_session_query {
     const char *account;
     int has_status;
-    session_status status;
+    int status;
     const char *client_reference_id; /* NULL: no filter */
     const char *related_customer;
     const char *related_customer_account;
@@ -80,53 +150,51 @@ typedef struct store_session_query {
 } store_session_query;
 
 /* Newest first (created DESC, then insertion order DESC). *items is an arena array of *n
- * sessions; *has_more says whether more exist beyond this page in the paging direction (older
+ * records; *has_more says whether more exist beyond this page in the paging direction (older
  * ones, or with ending_before newer ones). Filters combine with AND. A limit outside 1..100 is
  * clamped. Returns 0, STORE_CURSOR (a cursor names no session of the account, or both cursors
- * are set), STORE_CORRUPT or STORE_EIO; on failure *n is 0. */
-int store_session_list(store *st, const store_session_query *q, arena *a, session **items,
+ * are set) or STORE_EIO; on failure *n is 0. */
+int store_session_list(store *st, const store_session_query *q, arena *a, store_record **items,
                        size_t *n, int *has_more);
+
+/* Sessions whose redaction_due is set and at or before now_ms: up to max of them, as parallel
+ * arrays of account and id, oldest due first. 0 (possibly *n == 0) or STORE_EIO. */
+int store_redactions_due(store *st, int64_t now_ms, size_t max, arena *a, const char ***accounts,
+                         const char ***ids, size_t *n);
+
+/* ---- idempotency keys ---- */
 
 typedef struct store_idem {
     char fingerprint[65]; /* hex SHA-256 of the request that first used the key */
     int status;           /* HTTP status of the saved response */
-    const char *body;     /* saved response body */
+    const char *body;     /* saved response body (NUL-terminated copy) */
     size_t body_len;
     int64_t created;       /* unix seconds */
     const char *object_id; /* the object the response carries (for redaction), or NULL */
 } store_idem;
 
-/* 0 and *out filled (body copied into a, NUL-terminated), STORE_NOT_FOUND or STORE_EIO. */
+/* Hold (account, key) for the calling request until store_idem_end, on every process that
+ * shares the database. 0: held, and *found says whether a response is saved under the key (then
+ * *saved is it); STORE_BUSY: another request holds the key (nothing to release); STORE_EIO. A
+ * process that dies holding a key releases it (the backend's part: a lock that dies with the
+ * session or a lease). */
+int store_idem_begin(store *st, const char *account, const char *key, arena *a, int *found,
+                     store_idem *saved);
+/* Release a key held by store_idem_begin. */
+void store_idem_end(store *st, const char *account, const char *key);
+/* The saved response of (account, key): 0 and *out, STORE_NOT_FOUND or STORE_EIO. */
 int store_idem_get(store *st, const char *account, const char *key, arena *a, store_idem *out);
+/* Save v as the response of (account, key). A record saved before replace_before (unix seconds)
+ * is replaced; a younger one is kept, handed back in *existing (in a) with STORE_EXISTS: the
+ * first response is the one Stripe replays. */
+int store_txn_idem_put(store_txn *t, const char *account, const char *key, const store_idem *v,
+                       int64_t replace_before, arena *a, store_idem *existing);
+/* Delete the records created before cutoff (unix seconds). */
+int store_txn_idem_prune(store_txn *t, int64_t cutoff);
+/* Delete the records whose saved response carries object_id (redaction). */
+int store_txn_idem_delete_object(store_txn *t, const char *account, const char *object_id);
 
-/* Sessions whose redaction is processing and due at or before now_ms: up to max of them, as
- * parallel arrays of account and id, oldest due first. 0 (possibly *n == 0) or STORE_EIO. */
-int store_redactions_due(store *st, int64_t now_ms, size_t max, arena *a, const char ***accounts,
-                         const char ***ids, size_t *n);
-
-/* ---- writes (jobs on the writer thread) ---- */
-
-/* A job: runs inside the batch transaction. Return 0 to keep its changes, non-zero to roll
- * them back (that value is passed to done). */
-typedef int (*store_job_fn)(store_txn *t, void *ctx);
-/* Called on the writer thread once the batch is durable (rc = the job's return value), or after
- * it failed (rc = STORE_EIO, nothing of the job committed). Must not block. */
-typedef void (*store_done_fn)(void *ctx, int rc);
-
-/* Queue a job; returns at once. done may be NULL. ctx stays the caller's: it must stay valid
- * until done has been called. */
-void store_submit(store *st, store_job_fn fn, store_done_fn done, void *ctx);
-/* Queue a job and wait for it: returns the rc that done would have received. */
-int store_run(store *st, store_job_fn fn, void *ctx);
-
-/* Inside a job. They see the changes of earlier jobs of the same batch. Each returns 0,
- * STORE_NOT_FOUND (get, update), STORE_EXISTS (insert), STORE_CORRUPT (get) or STORE_EIO; on
- * STORE_EIO the job should return non-zero (its batch may already have been rolled back, and then
- * every job of the batch gets STORE_EIO whatever it returns). */
-int store_txn_session_get(store_txn *t, const char *account, const char *id, arena *a,
-                          session *out);
-int store_txn_session_insert(store_txn *t, const session *s);
-int store_txn_session_update(store_txn *t, const session *s);
+/* ---- events ---- */
 
 typedef struct store_event {
     const char *id; /* evt_... */
@@ -137,37 +205,13 @@ typedef struct store_event {
     const char *object_id;  /* the session's id */
     const char *request_id; /* NULL for background changes */
     const char *idempotency_key;
-    const void *snapshot; /* session_encode() of the session right after the change */
-    size_t snapshot_len;
-    int pending_webhooks; /* deliveries not yet succeeded */
+    store_record snapshot; /* the session's record right after the change */
+    int pending_webhooks;  /* deliveries not yet succeeded */
 } store_event;
+
+/* STORE_EXISTS on a duplicate id. */
 int store_txn_event_insert(store_txn *t, const store_event *e);
-
-/* Read inside a job, so that check-then-put is atomic against other requests with the key. */
-int store_txn_idem_get(store_txn *t, const char *account, const char *key, arena *a,
-                       store_idem *out);
-/* Save the response for (account, key); STORE_EXISTS if the key is already saved (nothing is
- * overwritten: the first response is the one Stripe replays). */
-int store_txn_idem_put(store_txn *t, const char *account, const char *key, const store_idem *v);
-/* Redaction reaches every copy (CONTRACT.md §11): rewrite the snapshot of every event of
- * object_id with session_redact() applied, and delete the idempotency records whose saved response
- * carries object_id. */
-int store_txn_redact_object(store_txn *t, const char *account, const char *object_id);
-
-/* Delete idempotency records created before cutoff (unix seconds). */
-int store_txn_idem_prune(store_txn *t, int64_t cutoff);
-
-/* --- events & webhooks --- */
-/*
- * Events are read back for GET /v1/events; webhook endpoints are stored per account; every event
- * gets one row per matching enabled endpoint in a durable outbox (deliveries), written in the
- * event's own transaction, that the delivery worker (delivery.h) drains. The --forward-to target
- * is stored as one more endpoint, id STORE_FORWARD_ID, owned by no account (it matches every
- * account's events and appears in no account's lists).
- */
-#define STORE_FORWARD_ID "we_forward"
-
-/* 0 and *out (strings in a), STORE_NOT_FOUND, STORE_CORRUPT or STORE_EIO. */
+/* 0 and *out (strings in a), STORE_NOT_FOUND or STORE_EIO. */
 int store_event_get(store *st, const char *account, const char *id, arena *a, store_event *out);
 
 typedef struct store_event_query {
@@ -185,6 +229,27 @@ typedef struct store_event_query {
 int store_event_list(store *st, const store_event_query *q, arena *a, store_event **items,
                      size_t *n, int *has_more);
 
+/* The events of object_id created at or after since (unix seconds: the object's own creation
+ * bounds the search), with their ids and snapshots, oldest first. 0 or STORE_EIO. */
+int store_txn_event_snapshots(store_txn *t, const char *account, const char *object_id,
+                              int64_t since, arena *a, store_event **items, size_t *n);
+/* Replace the snapshot of event id. STORE_NOT_FOUND when it is gone. */
+int store_txn_event_snapshot_set(store_txn *t, const char *account, const char *id,
+                                 const store_record *snapshot);
+/* Delete up to a bounded batch of the oldest events created before cutoff (unix seconds), with
+ * their deliveries; *n is how many events went (call again while *n > 0). */
+int store_txn_events_prune(store_txn *t, int64_t cutoff, int *n);
+
+/* ---- webhook endpoints and the delivery outbox ---- */
+/*
+ * Endpoints are stored per account; every event gets one delivery per endpoint it goes to, in a
+ * durable outbox written in the event's own transaction, that the delivery worker (delivery.h)
+ * drains. The --forward-to target is stored as one more endpoint, id STORE_FORWARD_ID, owned by
+ * no account (account STORE_FORWARD_ACCOUNT): it appears in no account's lists.
+ */
+#define STORE_FORWARD_ID "we_forward"
+#define STORE_FORWARD_ACCOUNT "*"
+
 typedef struct store_webhook {
     const char *id; /* we_... */
     const char *account;
@@ -197,14 +262,35 @@ typedef struct store_webhook {
     const char *description; /* NULL: none */
     const char **enabled_events;
     size_t n_enabled_events;
-    metadata_kv *metadata;
-    size_t n_metadata;
+    store_record metadata; /* encoded by the layer above (metadata_encode) */
 } store_webhook;
 
 /* 0 and *out (strings in a), STORE_NOT_FOUND or STORE_EIO. */
 int store_webhook_get(store *st, const char *account, const char *id, arena *a, store_webhook *out);
 /* Every endpoint of the account (at most a few dozen), newest first. 0 or STORE_EIO. */
 int store_webhook_list(store *st, const char *account, arena *a, store_webhook **items, size_t *n);
+
+int store_txn_webhook_get(store_txn *t, const char *account, const char *id, arena *a,
+                          store_webhook *out);
+/* The endpoints an event of account may go to: the account's own and the forward endpoint,
+ * enabled or not (the caller decides which match). 0 or STORE_EIO. */
+int store_txn_webhook_candidates(store_txn *t, const char *account, arena *a,
+                                 store_webhook **items, size_t *n);
+/* STORE_EXISTS on a duplicate id; STORE_LIMIT when the account already has max endpoints. */
+int store_txn_webhook_insert(store_txn *t, const store_webhook *w, int max);
+/* Rewrite every field but id, account, livemode, created and secret (STORE_NOT_FOUND if gone). */
+int store_txn_webhook_update(store_txn *t, const store_webhook *w);
+/* Delete the endpoint and fail its pending deliveries (no further attempts). */
+int store_txn_webhook_delete(store_txn *t, const char *account, const char *id);
+/* Enable the forward endpoint with url (keeping its secret if it exists, else taking new_secret)
+ * and set *secret (in a) to the secret in force; url NULL disables it (its pending deliveries wait
+ * for the next start with a url). */
+int store_txn_forward_set(store_txn *t, const char *url, const char *new_secret, arena *a,
+                          const char **secret);
+
+/* One pending delivery of event e to endpoint_id, due at due_ms. */
+int store_txn_delivery_add(store_txn *t, const store_event *e, const char *endpoint_id,
+                           int64_t due_ms);
 
 /* A delivery that is due, with what the worker needs to send it. */
 typedef struct store_delivery {
@@ -225,67 +311,49 @@ int store_deliveries_due(store *st, int64_t now_ms, int64_t after_seq, size_t ma
 /* The earliest due time after after_ms of a pending delivery to an enabled endpoint: 0 and
  * *out_ms, STORE_NOT_FOUND (none), STORE_EIO. */
 int store_delivery_next_due(store *st, int64_t after_ms, int64_t *out_ms);
-
-/* Called on the writer thread right after a commit that added deliveries (before the jobs'
- * done callbacks). Must not block. One hook per store; NULL removes it. */
-typedef void (*store_outbox_hook)(void *ctx);
-void store_set_outbox_hook(store *st, store_outbox_hook fn, void *ctx);
-
-/* 1 when concurrent writes keep the store busy (several jobs in the last group commit or
- * waiting for the next), else 0. A hint for background work that should yield to requests;
- * any thread. */
-int store_busy(store *st);
-
-/* Inside a job: one pending delivery, due at now_ms, for every enabled endpoint of e's account
- * and mode whose enabled_events has e->type or '*', plus the forward endpoint when enabled;
- * *n is how many. Call before inserting e (set e->pending_webhooks = *n). */
-int store_txn_outbox_add(store_txn *t, const store_event *e, int64_t now_ms, int *n);
 /* Record an attempt: ok = delivered (the event's pending_webhooks drops by one); otherwise
  * next_ms is the next attempt's due time, or -1 to give up (the delivery is failed). A delivery
  * that is no longer pending (its endpoint was deleted meanwhile) is left alone. */
 int store_txn_delivery_result(store_txn *t, int64_t seq, const char *event_id, int ok,
                               int64_t next_ms);
 
-/* Inside a job: endpoint CRUD. get: 0, STORE_NOT_FOUND, STORE_EIO. count: how many endpoints
- * the account has. insert: STORE_EXISTS on a duplicate id. update rewrites every field but id,
- * account, livemode, created and secret (STORE_NOT_FOUND if gone). delete also fails the
- * endpoint's pending deliveries (no further attempts). */
-int store_txn_webhook_get(store_txn *t, const char *account, const char *id, arena *a,
-                          store_webhook *out);
-int store_txn_webhook_count(store_txn *t, const char *account, int *n);
-int store_txn_webhook_insert(store_txn *t, const store_webhook *w);
-int store_txn_webhook_update(store_txn *t, const store_webhook *w);
-int store_txn_webhook_delete(store_txn *t, const char *account, const char *id);
+/* Called right after a commit that added deliveries, before the jobs' done callbacks (and, on a
+ * backend shared by processes, when another process added some). Must not block. One hook per
+ * store; NULL removes it. */
+typedef void (*store_outbox_hook)(void *ctx);
+void store_set_outbox_hook(store *st, store_outbox_hook fn, void *ctx);
 
-/* Inside a job: enable the forward endpoint with url (keeping its secret if it exists, else
- * taking new_secret) and set *secret (in a) to the secret in force; url NULL disables it (its
- * pending deliveries wait for the next start with a url). */
-int store_txn_forward_set(store_txn *t, const char *url, const char *new_secret, arena *a,
-                          const char **secret);
+/* ---- verification reports ---- */
 
-/* Inside a job: delete up to a bounded batch of the oldest events created before cutoff (unix
- * seconds), with their deliveries; *n is how many events went (call again while *n > 0). */
-int store_txn_events_prune(store_txn *t, int64_t cutoff, int *n);
-/* --- end events & webhooks --- */
+/* A report as stored: the columns the list filters on, and its record. Reports are immutable
+ * once written, except that redaction rewrites them. */
+typedef struct store_report {
+    const char *id;
+    const char *account;
+    int64_t created;
+    int type; /* the report's type code (filter) */
+    const char *verification_session;
+    const char *client_reference_id;
+    store_record record;
+} store_report;
 
-/* --- verification reports, hosted links, delayed outcomes --- */
-/*
- * Reports (report.h) are immutable once written, except that redaction rewrites them:
- * store_txn_redact_object(account, session id) also redacts every report of that session.
- * Hosted links: every url_token a session is stored with is remembered (by its SHA-256) so the
- * hosted page can find the session from the token alone; old tokens keep pointing at their
- * session, so a used link can be told apart from an unknown one. Outcomes: a delayed outcome's
- * due time, polled by the lifecycle worker (lifecycle.h).
- */
-struct report;
-
-/* 0 and *out (strings in a), STORE_NOT_FOUND, STORE_CORRUPT or STORE_EIO. */
-int store_report_get(store *st, const char *account, const char *id, arena *a, struct report *out);
+/* The record of (account, id): 0 and *out, STORE_NOT_FOUND or STORE_EIO. */
+int store_report_get(store *st, const char *account, const char *id, arena *a,
+                     store_record *out);
+int store_txn_report_get(store_txn *t, const char *account, const char *id, arena *a,
+                         store_record *out);
+/* STORE_EXISTS on a duplicate id. */
+int store_txn_report_insert(store_txn *t, const store_report *r);
+/* Rewrite the record and client_reference_id of report r->id (redaction). */
+int store_txn_report_update(store_txn *t, const store_report *r);
+/* Every report of one session (id and record filled), oldest first. 0 or STORE_EIO. */
+int store_txn_session_reports(store_txn *t, const char *account, const char *session_id,
+                              arena *a, store_report **items, size_t *n);
 
 typedef struct store_report_query {
     const char *account;
     int has_type;
-    session_type type;
+    int type;
     const char *client_reference_id;  /* NULL: no filter */
     const char *verification_session; /* NULL: no filter */
     store_range created;
@@ -294,24 +362,26 @@ typedef struct store_report_query {
     int limit; /* 1..100 */
 } store_report_query;
 /* Newest first, like store_session_list (same paging and return codes). */
-int store_report_list(store *st, const store_report_query *q, arena *a, struct report **items,
+int store_report_list(store *st, const store_report_query *q, arena *a, store_record **items,
                       size_t *n, int *has_more);
 
-/* The session a hosted-page token was issued for: 0 with *account and *session_id (in a),
- * STORE_NOT_FOUND or STORE_EIO. The caller still compares the token with the session's own. */
-int store_link_find(store *st, const char *token, arena *a, const char **account,
+/* ---- hosted links and delayed outcomes ---- */
+
+/* Remember that the link key (key_len <= 64 bytes, chosen above the store) belongs to the
+ * session; a key that is already stored keeps its session. */
+int store_txn_link_put(store_txn *t, const void *key, size_t key_len, const char *account,
+                       const char *session_id);
+/* The session a link key belongs to: 0 with *account and *session_id (in a), STORE_NOT_FOUND or
+ * STORE_EIO. */
+int store_link_find(store *st, const void *key, size_t key_len, arena *a, const char **account,
                     const char **session_id);
 
+/* Schedule (or move) the session's delayed outcome to due_ms; clear forgets it (no error if
+ * there is none). */
+int store_txn_outcome_set(store_txn *t, const char *account, const char *id, int64_t due_ms);
+int store_txn_outcome_clear(store_txn *t, const char *account, const char *id);
 /* Sessions whose delayed outcome is due at or before now_ms, oldest first, at most max. */
 int store_outcomes_due(store *st, int64_t now_ms, size_t max, arena *a, const char ***accounts,
                        const char ***ids, size_t *n);
-
-/* Inside a job. report_insert: STORE_EXISTS on a duplicate id. outcome_set schedules (or moves)
- * the session's delayed outcome; outcome_clear forgets it (no error if there is none). */
-int store_txn_report_insert(store_txn *t, const struct report *r);
-int store_txn_report_get(store_txn *t, const char *account, const char *id, arena *a,
-                         struct report *out);
-int store_txn_outcome_set(store_txn *t, const char *account, const char *id, int64_t due_ms);
-int store_txn_outcome_clear(store_txn *t, const char *account, const char *id);
 
 #endif
