@@ -18,7 +18,6 @@
 #include "base/log.h"
 #include "base/util.h"
 
-#define IDEM_KEY_MAX 255
 #define KEY_MAX 255
 
 /* ---- configured keys (live and restricted) ---- */
@@ -291,7 +290,7 @@ int api_read_failed(api_ctx *c, int rc, const char *object, const char *param)
 int api_page_read(api_ctx *c, api_page *p)
 {
     memset(p, 0, sizeof *p);
-    p->limit = (int)params_int(c->params, "limit", 10);
+    p->limit = (int)params_int(c->params, "limit", PAGE_LIMIT_DEFAULT);
     p->starting_after = params_str(c->params, "starting_after");
     p->ending_before = params_str(c->params, "ending_before");
     params_range r;

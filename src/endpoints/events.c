@@ -26,7 +26,7 @@ static const param_spec list_spec[] = {
     {"delivery_success", P_BOOL},
     {"ending_before", P_STRING, 0, .max_len = 5000},
     EXPAND_PARAM,
-    {"limit", P_INT, 0, .min = 1, .max = 100},
+    {"limit", P_INT, 0, .min = 1, .max = PAGE_LIMIT_MAX},
     {"starting_after", P_STRING, 0, .max_len = 5000},
     {"type", P_STRING, 0, .max_len = 5000},
     {"types", P_ARRAY, 0, .fields = string_item, .max_items = TYPES_MAX},

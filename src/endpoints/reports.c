@@ -20,7 +20,7 @@ static const param_spec list_spec[] = {{"client_reference_id", P_STRING, 0, .max
                                        {"created", P_RANGE},
                                        {"ending_before", P_STRING, 0, .max_len = 5000},
                                        {"expand", P_ARRAY, 0, .fields = string_item},
-                                       {"limit", P_INT, 0, .min = 1, .max = 100},
+                                       {"limit", P_INT, 0, .min = 1, .max = PAGE_LIMIT_MAX},
                                        {"starting_after", P_STRING, 0, .max_len = 5000},
                                        {"type", P_ENUM, 0, .enums = type_values},
                                        {"verification_session", P_STRING, 0, .max_len = 5000},
