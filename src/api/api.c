@@ -322,7 +322,9 @@ void api_list_fail(api_ctx *c, const api_page *p, const char *object, int rc)
     api_respond_error(c, &e);
 }
 
-void api_list_begin(api_ctx *c, json_writer *w, api_result *res)
+/* The list envelope around the items: begin starts res (status 200) with
+ * {"object":"list","data":[ ; end closes it with has_more and url. */
+static void list_begin(api_ctx *c, json_writer *w, api_result *res)
 {
     res->status = 200;
     api_json_begin(c, w, &res->body);
@@ -332,12 +334,29 @@ void api_list_begin(api_ctx *c, json_writer *w, api_result *res)
     json_arr_begin(w);
 }
 
-void api_list_end(json_writer *w, int has_more, const char *url)
+static void list_end(json_writer *w, int has_more, const char *url)
 {
     json_arr_end(w);
     json_kbool(w, "has_more", has_more);
     json_kstr(w, "url", url);
     json_obj_end(w);
+}
+
+void api_list_answer(api_ctx *c, const api_page *p, const char *object, const char *url, int rc,
+                     const void *items, size_t n, size_t item_size, int has_more,
+                     api_item_render render, void *ctx)
+{
+    if (rc != 0) {
+        api_list_fail(c, p, object, rc);
+        return;
+    }
+    api_result res;
+    json_writer w;
+    list_begin(c, &w, &res);
+    for (size_t i = 0; i < n && rc == 0; i++)
+        rc = render(ctx, (const char *)items + i * item_size, &w);
+    if (rc == 0) list_end(&w, has_more, url);
+    api_finish(c, &res, rc);
 }
 
 /* ---- expand[] (CONTRACT.md §11 "Expand") ---- */

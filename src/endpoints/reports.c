@@ -63,6 +63,13 @@ void reports_retrieve(api_ctx *c)
     api_finish(c, &res, 0);
 }
 
+/* A list item (api_item_render): the report, with the sensitive fields *ctx (REPORT_SHOW_*). */
+static int render_item(void *ctx, const void *item, json_writer *w)
+{
+    report_render(item, *(const unsigned *)ctx, w);
+    return 0;
+}
+
 void reports_list(api_ctx *c)
 {
     unsigned show;
@@ -84,15 +91,6 @@ void reports_list(api_ctx *c)
     size_t n;
     int has_more;
     int rc = store_report_list(c->app->st, &q, c->a, &items, &n, &has_more);
-    if (rc != 0) {
-        api_list_fail(c, &p, "verification_report", rc);
-        return;
-    }
-    api_result res;
-    json_writer w;
-    api_list_begin(c, &w, &res);
-    for (size_t i = 0; i < n; i++)
-        report_render(&items[i], show, &w);
-    api_list_end(&w, has_more, "/v1/identity/verification_reports");
-    api_finish(c, &res, 0);
+    api_list_answer(c, &p, "verification_report", "/v1/identity/verification_reports", rc, items, n,
+                    sizeof *items, has_more, render_item, &show);
 }

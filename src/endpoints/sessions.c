@@ -471,6 +471,21 @@ void sessions_retrieve(api_ctx *c)
 
 /* ---- list ---- */
 
+/* What a list item needs: the rendering options and, through them, the report reader. */
+typedef struct list_render {
+    session_render_opts o;
+    const report_ctx *x;
+} list_render;
+
+/* A list item (api_item_render): the session; a failed read of its expanded report ends the list
+ * with that store error. */
+static int render_item(void *ctx, const void *item, json_writer *w)
+{
+    const list_render *l = ctx;
+    session_render(item, &l->o, w);
+    return l->x->rc;
+}
+
 void sessions_list(api_ctx *c)
 {
     unsigned expand;
@@ -493,19 +508,10 @@ void sessions_list(api_ctx *c)
     size_t n;
     int has_more;
     int rc = store_session_list(c->app->st, &q, c->a, &items, &n, &has_more);
-    if (rc != 0) {
-        api_list_fail(c, &p, "verification_session", rc);
-        return;
-    }
-    api_result res;
-    json_writer w;
-    api_list_begin(c, &w, &res);
     report_ctx x = {0};
-    session_render_opts o = render_opts(c, expand, 1, &x);
-    for (size_t i = 0; i < n; i++)
-        session_render(&items[i], &o, &w);
-    api_list_end(&w, has_more, "/v1/identity/verification_sessions");
-    api_finish(c, &res, x.rc);
+    list_render l = {render_opts(c, expand, 1, &x), &x};
+    api_list_answer(c, &p, "verification_session", "/v1/identity/verification_sessions", rc, items,
+                    n, sizeof *items, has_more, render_item, &l);
 }
 
 int sessions_validate(api_ctx *c, const param_spec *spec, unsigned *expand)

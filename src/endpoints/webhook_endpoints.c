@@ -416,6 +416,14 @@ void webhook_endpoints_delete(api_ctx *c)
 
 /* ---- list ---- */
 
+/* A list item (api_item_render): the endpoint, without its secret. */
+static int render_item(void *ctx, const void *item, json_writer *w)
+{
+    (void)ctx;
+    render_webhook(w, item, 0);
+    return 0;
+}
+
 /* An account has at most ENDPOINTS_MAX endpoints, so the list reads them all and pages in
  * memory, with the same cursor rules as every other list (CONTRACT.md §1). */
 void webhook_endpoints_list(api_ctx *c)
@@ -455,11 +463,6 @@ void webhook_endpoints_list(api_ctx *c)
         else
             to = from + (size_t)limit;
     }
-    api_result res;
-    json_writer w;
-    api_list_begin(c, &w, &res);
-    for (size_t i = from; i < to; i++)
-        render_webhook(&w, &all[i], 0);
-    api_list_end(&w, has_more, "/v1/webhook_endpoints");
-    api_finish(c, &res, 0);
+    api_list_answer(c, &p, "webhook_endpoint", "/v1/webhook_endpoints", 0, all + from, to - from,
+                    sizeof *all, has_more, render_item, NULL);
 }
