@@ -309,9 +309,12 @@ int main(int argc, char **argv)
                 schedule);
         return 2;
     }
-    if (forward_to && (strlen(forward_to) > 2048 || !http_url_ok(forward_to, strlen(forward_to)))) {
-        fprintf(stderr, "verifyd: --forward-to takes an absolute http:// or https:// URL with a "
-                        "host, at most 2048 characters\n");
+    if (forward_to &&
+        (strlen(forward_to) > URL_MAX || !http_url_ok(forward_to, strlen(forward_to)))) {
+        fprintf(stderr,
+                "verifyd: --forward-to takes an absolute http:// or https:// URL with a "
+                "host, at most %d characters\n",
+                URL_MAX);
         return 2;
     }
     ap.pretty_json = f.pretty || strcmp(pretty, "1") == 0;

@@ -18,7 +18,6 @@
 #include "base/log.h"
 #include "base/util.h"
 
-#define IDEM_KEY_MAX 255
 #define KEY_MAX 255
 
 /* ---- configured keys (live and restricted) ---- */
@@ -278,7 +277,7 @@ int api_read_failed(api_ctx *c, int rc, const char *object, const char *param)
 int api_page_read(api_ctx *c, api_page *p)
 {
     memset(p, 0, sizeof *p);
-    p->limit = (int)params_int(c->params, "limit", 10);
+    p->limit = (int)params_int(c->params, "limit", PAGE_LIMIT_DEFAULT);
     p->starting_after = params_str(c->params, "starting_after");
     p->ending_before = params_str(c->params, "ending_before");
     params_range r;
@@ -310,7 +309,9 @@ void api_list_fail(api_ctx *c, const api_page *p, const char *object, int rc)
     api_respond_error(c, &e);
 }
 
-void api_list_begin(api_ctx *c, json_writer *w, api_result *res)
+/* The list envelope around the items: begin starts res (status 200) with
+ * {"object":"list","data":[ ; end closes it with has_more and url. */
+static void list_begin(api_ctx *c, json_writer *w, api_result *res)
 {
     res->status = 200;
     api_json_begin(c, w, &res->body);
@@ -320,12 +321,29 @@ void api_list_begin(api_ctx *c, json_writer *w, api_result *res)
     json_arr_begin(w);
 }
 
-void api_list_end(json_writer *w, int has_more, const char *url)
+static void list_end(json_writer *w, int has_more, const char *url)
 {
     json_arr_end(w);
     json_kbool(w, "has_more", has_more);
     json_kstr(w, "url", url);
     json_obj_end(w);
+}
+
+void api_list_answer(api_ctx *c, const api_page *p, const char *object, const char *url, int rc,
+                     const void *items, size_t n, size_t item_size, int has_more,
+                     api_item_render render, void *ctx)
+{
+    if (rc != 0) {
+        api_list_fail(c, p, object, rc);
+        return;
+    }
+    api_result res;
+    json_writer w;
+    list_begin(c, &w, &res);
+    for (size_t i = 0; i < n && rc == 0; i++)
+        rc = render(ctx, (const char *)items + i * item_size, &w);
+    if (rc == 0) list_end(&w, has_more, url);
+    api_finish(c, &res, rc);
 }
 
 /* ---- expand[] (CONTRACT.md §11 "Expand") ---- */

@@ -113,11 +113,16 @@ int api_page_read(api_ctx *c, api_page *p);
 /* Answer a failed list read: STORE_CURSOR as Stripe's 400 naming the cursor and the object
  * ("No such <object>: '<id>'"), anything else as the 500 of api_finish. */
 void api_list_fail(api_ctx *c, const api_page *p, const char *object, int rc);
-/* The list envelope around the caller's items: begin starts res (status 200) with
- * {"object":"list","data":[ ; end closes it with has_more and url. The caller then sends res
- * with api_finish. */
-void api_list_begin(api_ctx *c, json_writer *w, api_result *res);
-void api_list_end(json_writer *w, int has_more, const char *url);
+
+/* Renders one list item into w (ctx as given to api_list_answer). Returns 0, or a STORE_E* code
+ * that ends the list: the answer is then the 500 of api_finish. */
+typedef int (*api_item_render)(void *ctx, const void *item, json_writer *w);
+/* The end of every list handler. With rc (the list read's result) a failure, answers it as
+ * api_list_fail does. Otherwise answers 200 with {"object":"list","data":[...],"has_more":...,
+ * "url":url}, the data being items[0..n) (each item_size bytes apart) rendered by render. */
+void api_list_answer(api_ctx *c, const api_page *p, const char *object, const char *url, int rc,
+                     const void *items, size_t n, size_t item_size, int has_more,
+                     api_item_render render, void *ctx);
 
 /* The HTTP entry point (http_handler). */
 void api_handle(http_request *req, void *userdata);

@@ -18,11 +18,10 @@
 
 #include <string.h>
 
+#include "identity/limits.h"
+
 #define DEFAULT_MAX_LEN 5000
 #define DEFAULT_MAX_ITEMS 100
-#define METADATA_MAX_KEYS 50
-#define METADATA_MAX_KEY_LEN 40
-#define METADATA_MAX_VALUE_LEN 500
 /* Values echoed in messages are cut to this many characters. */
 #define ECHO_MAX 100
 /* Stripe's too-long message quotes the first 20 characters. */
@@ -487,6 +486,25 @@ size_t params_array(const form_node *node, arena *a, const form_node ***items)
     }
     *items = v;
     return node->count;
+}
+
+int params_metadata(const form_node *map, arena *a, metadata_update *u)
+{
+    const form_node *md = form_get(map, "metadata");
+    *u = (metadata_update){0};
+    if (md == NULL) return 0;
+    if (md->kind == FORM_STR) {
+        u->clear = 1;
+        return 1;
+    }
+    metadata_kv *set = arena_alloc(a, (md->count + 1) * sizeof *set);
+    for (const form_node *n = md->first; n != NULL; n = n->next) {
+        if (n->key == NULL) continue; /* list items: refused by validation */
+        /* Anything but a string (refused by validation) removes its key, as "" does. */
+        set[u->n_set++] = (metadata_kv){n->key, n->kind == FORM_STR ? n->str : ""};
+    }
+    u->set = set;
+    return 1;
 }
 
 /* 1 and *v when map holds an integer under key, else 0. */

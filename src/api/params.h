@@ -74,8 +74,8 @@
  *                                "Metadata values can have up to 500 characters, but you passed
  *                                in a value that is <n> characters. Invalid value: <value>"
  *   A map or list as a value is parameter_invalid_type with param "metadata[<key>]".
- * The 50 keys are counted in one request; the limit after merging with stored metadata is the
- * handler's to check.
+ * The 50 keys are counted in one request; the limit after merging with stored metadata is
+ * metadata_merge's (identity/metadata.h), whose error the handler answers.
  */
 #ifndef VERIFYD_PARAMS_H
 #define VERIFYD_PARAMS_H
@@ -85,6 +85,7 @@
 #include "api/apierr.h"
 #include "base/arena.h"
 #include "api/form.h"
+#include "identity/metadata.h"
 
 typedef enum {
     P_STRING,   /* any string; max_len characters (0 = 5000 default) */
@@ -133,6 +134,11 @@ int params_is_empty(const form_node *map, const char *key);
  * numeric key). Returns the count; *items is arena memory (NULL, with 0, for a NULL node, "" or
  * an empty container). */
 size_t params_array(const form_node *node, arena *a, const form_node ***items);
+
+/* The P_METADATA parameter "metadata" of map as the changes it asks for, for metadata_merge.
+ * Returns 0 when it is absent (*u empty: nothing changes), else 1 with *u: clear for
+ * metadata="", otherwise one pair per metadata[k] in the order sent (arena memory). */
+int params_metadata(const form_node *map, arena *a, metadata_update *u);
 
 /* Range filter (P_RANGE): which bounds are present and their values ("created=5" sets eq;
  * "created[gt]=5" sets gt). All zero when key is absent. */

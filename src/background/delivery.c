@@ -34,6 +34,7 @@
 #include "base/ids.h"
 #include "base/log.h"
 #include "base/util.h"
+#include "identity/limits.h"
 #include "identity/webhook_sign.h"
 
 #define DEFAULT_MAX_CONNECTIONS 32
@@ -46,7 +47,6 @@
  * max_connections attempts) per BUSY_FILL_GAP_MS; the backlog drains once requests slacken. */
 #define BUSY_FILL_GAP_MS 25
 #define PRUNE_EVERY_MS (3600 * 1000LL)
-#define EVENT_TTL_S (30 * 86400LL) /* CONTRACT.md §8: only the last 30 days are available */
 
 /* Stripe: CONTRACT.md §8 "Retries", test mode "three times over a few hours", live mode "up to
  * 3 days with an exponential back off"; the exact intervals are not published. */

@@ -26,7 +26,7 @@ static const param_spec list_spec[] = {
     {"delivery_success", P_BOOL},
     {"ending_before", P_STRING, 0, .max_len = 5000},
     EXPAND_PARAM,
-    {"limit", P_INT, 0, .min = 1, .max = 100},
+    {"limit", P_INT, 0, .min = 1, .max = PAGE_LIMIT_MAX},
     {"starting_after", P_STRING, 0, .max_len = 5000},
     {"type", P_STRING, 0, .max_len = 5000},
     {"types", P_ARRAY, 0, .fields = string_item, .max_items = TYPES_MAX},
@@ -50,14 +50,12 @@ static int validate(api_ctx *c, const param_spec *spec, int list)
     return 0;
 }
 
-/* Render e into w, or answer 500 and return -1 when its snapshot is unreadable. */
-static int render(api_ctx *c, const store_event *e, json_writer *w)
+/* Render the store_event item into w (an api_item_render; ctx is the api_ctx). Returns 0, or
+ * STORE_CORRUPT when its snapshot is unreadable. */
+static int render(void *ctx, const void *item, json_writer *w)
 {
-    if (event_render(e, NULL, c->app->public_url, c->a, w) != 0) {
-        api_finish(c, NULL, STORE_CORRUPT);
-        return -1;
-    }
-    return 0;
+    api_ctx *c = ctx;
+    return event_render(item, NULL, c->app->public_url, c->a, w) != 0 ? STORE_CORRUPT : 0;
 }
 
 void events_retrieve(api_ctx *c)
@@ -69,8 +67,7 @@ void events_retrieve(api_ctx *c)
     api_result res = {.status = 200};
     json_writer w;
     api_json_begin(c, &w, &res.body);
-    if (render(c, &ev, &w) != 0) return;
-    api_finish(c, &res, 0);
+    api_finish(c, &res, render(c, &ev, &w));
 }
 
 void events_list(api_ctx *c)
@@ -111,16 +108,5 @@ void events_list(api_ctx *c)
     size_t n;
     int has_more;
     int rc = store_event_list(c->app->st, &q, c->a, &items, &n, &has_more);
-    if (rc != 0) {
-        api_list_fail(c, &p, "event", rc);
-        return;
-    }
-    api_result res;
-    json_writer w;
-    api_list_begin(c, &w, &res);
-    for (size_t i = 0; i < n; i++) {
-        if (render(c, &items[i], &w) != 0) return;
-    }
-    api_list_end(&w, has_more, "/v1/events");
-    api_finish(c, &res, 0);
+    api_list_answer(c, &p, "event", "/v1/events", rc, items, n, sizeof *items, has_more, render, c);
 }

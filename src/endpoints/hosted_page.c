@@ -24,7 +24,6 @@
 #include "identity/report.h"
 #include "base/util.h"
 
-#define URL_TTL_S (48 * 3600) /* CONTRACT.md §2: the url is single use and expires in 48 h */
 #define TOKEN_MAX 64
 
 /* ---- HTML ---- */

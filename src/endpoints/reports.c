@@ -21,7 +21,7 @@ static const param_spec list_spec[] = {{"client_reference_id", P_STRING, 0, .max
                                        {"created", P_RANGE},
                                        {"ending_before", P_STRING, 0, .max_len = 5000},
                                        {"expand", P_ARRAY, 0, .fields = string_item},
-                                       {"limit", P_INT, 0, .min = 1, .max = 100},
+                                       {"limit", P_INT, 0, .min = 1, .max = PAGE_LIMIT_MAX},
                                        {"starting_after", P_STRING, 0, .max_len = 5000},
                                        {"type", P_ENUM, 0, .enums = type_values},
                                        {"verification_session", P_STRING, 0, .max_len = 5000},
@@ -64,6 +64,13 @@ void reports_retrieve(api_ctx *c)
     api_finish(c, &res, 0);
 }
 
+/* A list item (api_item_render): the report, with the sensitive fields *ctx (REPORT_SHOW_*). */
+static int render_item(void *ctx, const void *item, json_writer *w)
+{
+    report_render(item, *(const unsigned *)ctx, w);
+    return 0;
+}
+
 void reports_list(api_ctx *c)
 {
     unsigned show;
@@ -85,15 +92,6 @@ void reports_list(api_ctx *c)
     size_t n;
     int has_more;
     int rc = report_store_list(c->app->st, &q, c->a, &items, &n, &has_more);
-    if (rc != 0) {
-        api_list_fail(c, &p, "verification_report", rc);
-        return;
-    }
-    api_result res;
-    json_writer w;
-    api_list_begin(c, &w, &res);
-    for (size_t i = 0; i < n; i++)
-        report_render(&items[i], show, &w);
-    api_list_end(&w, has_more, "/v1/identity/verification_reports");
-    api_finish(c, &res, 0);
+    api_list_answer(c, &p, "verification_report", "/v1/identity/verification_reports", rc, items, n,
+                    sizeof *items, has_more, render_item, &show);
 }

@@ -21,9 +21,6 @@
 #include "identity/session.h"
 #include "base/util.h"
 
-#define SECRET_TTL_S (24 * 3600) /* client_secret: single use, 24 h (CONTRACT.md §2) */
-#define METADATA_MAX_KEYS 50
-
 /* ---- parameter specs (identity-openapi.json) ---- */
 
 static const char *const type_values[] = {"document", "id_number", NULL};
@@ -63,7 +60,7 @@ static const param_spec create_spec[] = {
     {"related_customer", P_STRING, 0, .max_len = 5000},
     {"related_customer_account", P_STRING, 0, .max_len = 5000},
     {"related_person", P_OBJECT, 0, .fields = person_fields},
-    {"return_url", P_STRING, 0, .max_len = 2048},
+    {"return_url", P_STRING, 0, .max_len = URL_MAX},
     {"type", P_ENUM, 0, .enums = type_values},
     {"verification_flow", P_STRING, 0, .max_len = 5000},
     {NULL}};
@@ -82,7 +79,7 @@ static const param_spec list_spec[] = {{"client_reference_id", P_STRING, 0, .max
                                        {"created", P_RANGE},
                                        {"ending_before", P_STRING, 0, .max_len = 5000},
                                        EXPAND_PARAM,
-                                       {"limit", P_INT, 0, .min = 1, .max = 100},
+                                       {"limit", P_INT, 0, .min = 1, .max = PAGE_LIMIT_MAX},
                                        {"related_customer", P_STRING, 0, .max_len = 5000},
                                        {"related_customer_account", P_STRING, 0, .max_len = 5000},
                                        {"starting_after", P_STRING, 0, .max_len = 5000},
@@ -238,40 +235,16 @@ static void read_provided_details(api_ctx *c, session *s)
     if (phone) s->provided_phone = *phone ? phone : NULL;
 }
 
-/* Merge metadata parameters into s (CONTRACT.md §1 "Metadata"): metadata="" clears all,
- * metadata[k]="" removes k, anything else sets k. Returns 0, or -1 with *e when the result
- * would exceed 50 keys. */
+/* Merge metadata parameters into s (metadata_merge). Returns 0, or -1 with *e when the result
+ * would exceed METADATA_MAX_KEYS. */
 static int merge_metadata(api_ctx *c, session *s, apierr *e)
 {
-    form_node *md = form_get(c->params, "metadata");
-    if (!md) return 0;
-    if (md->kind == FORM_STR) {
-        s->metadata = NULL;
-        s->n_metadata = 0;
-        return 0;
-    }
-    metadata_kv *out = arena_alloc(c->a, (s->n_metadata + md->count + 1) * sizeof *out);
-    size_t n = 0;
-    for (size_t i = 0; i < s->n_metadata; i++) {
-        form_node *v = form_get(md, s->metadata[i].key);
-        if (!v)
-            out[n++] = s->metadata[i];
-        else if (v->len > 0)
-            out[n++] = (metadata_kv){s->metadata[i].key, v->str};
-    }
-    for (form_node *v = md->first; v; v = v->next) {
-        int existed = 0;
-        for (size_t i = 0; i < s->n_metadata && !existed; i++)
-            existed = strcmp(s->metadata[i].key, v->key) == 0;
-        if (!existed && v->len > 0) out[n++] = (metadata_kv){v->key, v->str};
-    }
-    if (n > METADATA_MAX_KEYS)
-        return apierr_invalid(e, c->a, NULL, "metadata",
-                              "Invalid metadata: metadata can have at most %d keys.",
-                              METADATA_MAX_KEYS);
-    s->metadata = out;
-    s->n_metadata = n;
-    return 0;
+    metadata_update u;
+    if (!params_metadata(c->params, c->a, &u)) return 0;
+    if (metadata_merge(c->a, &u, &s->metadata, &s->n_metadata) == METADATA_OK) return 0;
+    return apierr_invalid(e, c->a, NULL, "metadata",
+                          "Invalid metadata: metadata can have at most %d keys.",
+                          METADATA_MAX_KEYS);
 }
 
 /* ---- create ---- */
@@ -503,6 +476,21 @@ void sessions_retrieve(api_ctx *c)
 
 /* ---- list ---- */
 
+/* What a list item needs: the rendering options and, through them, the report reader. */
+typedef struct list_render {
+    session_render_opts o;
+    const report_ctx *x;
+} list_render;
+
+/* A list item (api_item_render): the session; a failed read of its expanded report ends the list
+ * with that store error. */
+static int render_item(void *ctx, const void *item, json_writer *w)
+{
+    const list_render *l = ctx;
+    session_render(item, &l->o, w);
+    return l->x->rc;
+}
+
 void sessions_list(api_ctx *c)
 {
     unsigned expand;
@@ -527,19 +515,10 @@ void sessions_list(api_ctx *c)
     size_t n;
     int has_more;
     int rc = session_store_list(c->app->st, &q, c->a, &items, &n, &has_more);
-    if (rc != 0) {
-        api_list_fail(c, &p, "verification_session", rc);
-        return;
-    }
-    api_result res;
-    json_writer w;
-    api_list_begin(c, &w, &res);
     report_ctx x = {0};
-    session_render_opts o = render_opts(c, expand, 1, &x);
-    for (size_t i = 0; i < n; i++)
-        session_render(&items[i], &o, &w);
-    api_list_end(&w, has_more, "/v1/identity/verification_sessions");
-    api_finish(c, &res, x.rc);
+    list_render l = {render_opts(c, expand, 1, &x), &x};
+    api_list_answer(c, &p, "verification_session", "/v1/identity/verification_sessions", rc, items,
+                    n, sizeof *items, has_more, render_item, &l);
 }
 
 int sessions_validate(api_ctx *c, const param_spec *spec, unsigned *expand)

@@ -18,10 +18,6 @@
 #include "base/ids.h"
 #include "base/util.h"
 
-#define ENDPOINTS_MAX 16 /* Stripe: CONTRACT.md §8 "Limits: up to 16 endpoints" */
-#define METADATA_MAX_KEYS 50
-#define URL_MAX 2048
-
 /* ---- parameter specs (identity-openapi.json, /v1/webhook_endpoints) ---- */
 
 static const param_spec string_item[] = {{"", P_STRING, 0, .max_len = 5000}, {NULL}};
@@ -55,7 +51,7 @@ static const param_spec expand_only_spec[] = {EXPAND_PARAM, {NULL}};
 
 static const param_spec list_spec[] = {{"ending_before", P_STRING, 0, .max_len = 5000},
                                        EXPAND_PARAM,
-                                       {"limit", P_INT, 0, .min = 1, .max = 100},
+                                       {"limit", P_INT, 0, .min = 1, .max = PAGE_LIMIT_MAX},
                                        {"starting_after", P_STRING, 0, .max_len = 5000},
                                        {NULL}};
 
@@ -255,38 +251,16 @@ static int api_version_ok(const char *s)
     return 1;
 }
 
-/* metadata="" clears, metadata[k]="" removes k, anything else sets k (CONTRACT.md §1). */
+/* Merge metadata parameters into w (metadata_merge). Returns 0, or -1 with *e when the result
+ * would exceed METADATA_MAX_KEYS. */
 static int merge_metadata(api_ctx *c, store_webhook *w, apierr *e)
 {
-    form_node *md = form_get(c->params, "metadata");
-    if (!md) return 0;
-    if (md->kind == FORM_STR) {
-        w->metadata = NULL;
-        w->n_metadata = 0;
-        return 0;
-    }
-    metadata_kv *out = arena_alloc(c->a, (w->n_metadata + md->count + 1) * sizeof *out);
-    size_t n = 0;
-    for (size_t i = 0; i < w->n_metadata; i++) {
-        form_node *v = form_get(md, w->metadata[i].key);
-        if (!v)
-            out[n++] = w->metadata[i];
-        else if (v->len > 0)
-            out[n++] = (metadata_kv){w->metadata[i].key, v->str};
-    }
-    for (form_node *v = md->first; v; v = v->next) {
-        int existed = 0;
-        for (size_t i = 0; i < w->n_metadata && !existed; i++)
-            existed = strcmp(w->metadata[i].key, v->key) == 0;
-        if (!existed && v->len > 0) out[n++] = (metadata_kv){v->key, v->str};
-    }
-    if (n > METADATA_MAX_KEYS)
-        return apierr_invalid(e, c->a, NULL, "metadata",
-                              "Invalid metadata: metadata can have at most %d keys.",
-                              METADATA_MAX_KEYS);
-    w->metadata = out;
-    w->n_metadata = n;
-    return 0;
+    metadata_update u;
+    if (!params_metadata(c->params, c->a, &u)) return 0;
+    if (metadata_merge(c->a, &u, &w->metadata, &w->n_metadata) == METADATA_OK) return 0;
+    return apierr_invalid(e, c->a, NULL, "metadata",
+                          "Invalid metadata: metadata can have at most %d keys.",
+                          METADATA_MAX_KEYS);
 }
 
 /* ---- create ---- */
@@ -442,6 +416,14 @@ void webhook_endpoints_delete(api_ctx *c)
 
 /* ---- list ---- */
 
+/* A list item (api_item_render): the endpoint, without its secret. */
+static int render_item(void *ctx, const void *item, json_writer *w)
+{
+    (void)ctx;
+    render_webhook(w, item, 0);
+    return 0;
+}
+
 /* An account has at most ENDPOINTS_MAX endpoints, so the list reads them all and pages in
  * memory, with the same cursor rules as every other list (CONTRACT.md §1). */
 void webhook_endpoints_list(api_ctx *c)
@@ -481,11 +463,6 @@ void webhook_endpoints_list(api_ctx *c)
         else
             to = from + (size_t)limit;
     }
-    api_result res;
-    json_writer w;
-    api_list_begin(c, &w, &res);
-    for (size_t i = from; i < to; i++)
-        render_webhook(&w, &all[i], 0);
-    api_list_end(&w, has_more, "/v1/webhook_endpoints");
-    api_finish(c, &res, 0);
+    api_list_answer(c, &p, "webhook_endpoint", "/v1/webhook_endpoints", 0, all + from, to - from,
+                    sizeof *all, has_more, render_item, NULL);
 }

@@ -13,6 +13,7 @@
 
 #include "base/arena.h"
 #include "base/json.h"
+#include "identity/metadata.h"
 
 typedef enum {
     SESSION_REQUIRES_INPUT,
@@ -35,11 +36,6 @@ typedef enum {
 /* Longest rendered client_secret or url; config limits --public-url so both fit. */
 #define SESSION_URL_MAX 512
 #define SESSION_PUBLIC_URL_MAX 400
-
-typedef struct metadata_kv {
-    const char *key;
-    const char *value;
-} metadata_kv;
 
 /* A tri-state boolean option: unset, false, true. */
 typedef enum { SESSION_UNSET = -1, SESSION_FALSE = 0, SESSION_TRUE = 1 } session_tribool;

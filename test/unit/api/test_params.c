@@ -627,6 +627,29 @@ static void test_metadata(void **state)
                "Invalid object: metadata must be an object, not a string");
 }
 
+/* params_metadata reads a validated metadata parameter as metadata_merge's changes. */
+static void test_metadata_reader(void **state)
+{
+    fixture *f = *state;
+    metadata_update u;
+    expect_ok(f, create_spec, "type=document");
+    assert_int_equal(params_metadata(f->root, f->a, &u), 0);
+    assert_false(u.clear);
+    assert_int_equal(u.n_set, 0);
+    expect_ok(f, create_spec, "metadata=");
+    assert_int_equal(params_metadata(f->root, f->a, &u), 1);
+    assert_true(u.clear);
+    assert_int_equal(u.n_set, 0);
+    expect_ok(f, create_spec, "metadata[b]=2&metadata[a]=&metadata[b]=3");
+    assert_int_equal(params_metadata(f->root, f->a, &u), 1);
+    assert_false(u.clear);
+    assert_int_equal(u.n_set, 2); /* a repeated key keeps its last value, at its first place */
+    assert_string_equal(u.set[0].key, "b");
+    assert_string_equal(u.set[0].value, "3");
+    assert_string_equal(u.set[1].key, "a");
+    assert_string_equal(u.set[1].value, "");
+}
+
 static void test_array_too_long(void **state)
 {
     fixture *f = *state;
@@ -653,7 +676,7 @@ int main(void)
         T(test_invalid_boolean), T(test_invalid_enum),
         T(test_too_long),        T(test_invalid_type),
         T(test_invalid_empty),   T(test_metadata),
-        T(test_array_too_long),
+        T(test_array_too_long),  T(test_metadata_reader),
     };
 #undef T
     return cmocka_run_group_tests(tests, NULL, NULL);
