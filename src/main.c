@@ -324,7 +324,7 @@ int main(int argc, char **argv)
         fprintf(stderr, "verifyd: %s (%s)\n", err, keys_file);
         return 1;
     }
-    store_config sc = {.data_dir = data_dir, .synchronous_full = 1};
+    store_config sc = {.data_dir = data_dir};
     if (store_open(&sc, &ap.st, &err) != 0) {
         fprintf(stderr, "verifyd: cannot open the database in %s: %s\n", data_dir, err);
         return 1;

@@ -59,9 +59,33 @@ static const char *const no_expandable[] = {NULL}; /* x-expandableFields: [] */
 
 /* ---- shared pieces ---- */
 
+/* An endpoint as the handlers see it: the stored row and its metadata, decoded. */
+typedef struct endpoint {
+    store_webhook row;
+    metadata_kv *md;
+    size_t n_md;
+} endpoint;
+
+/* A stored row into *e (metadata decoded in a). */
+static void endpoint_of(const store_webhook *row, arena *a, endpoint *e)
+{
+    e->row = *row;
+    metadata_decode(a, row->metadata.data, row->metadata.len, &e->md, &e->n_md);
+}
+
+/* e's row, its metadata encoded into a, ready to store. */
+static const store_webhook *endpoint_row(endpoint *e, arena *a)
+{
+    buf enc;
+    buf_init(&enc, a);
+    metadata_encode(e->md, e->n_md, &enc);
+    e->row.metadata = (store_record){enc.data, enc.len};
+    return &e->row;
+}
+
 typedef struct wh_job {
     api_ctx *c;
-    store_webhook w;
+    endpoint ep;
     int kick; /* an endpoint was (re-)enabled: its deliveries may be due */
     api_result res;
 } wh_job;
@@ -78,8 +102,9 @@ static int validate(api_ctx *c, const param_spec *spec, int list)
     return 0;
 }
 
-static void render_webhook(json_writer *w, const store_webhook *wh, int with_secret)
+static void render_webhook(json_writer *w, const endpoint *ep, int with_secret)
 {
+    const store_webhook *wh = &ep->row;
     json_obj_begin(w);
     json_kstr(w, "id", wh->id);
     json_kstr(w, "object", "webhook_endpoint");
@@ -95,8 +120,8 @@ static void render_webhook(json_writer *w, const store_webhook *wh, int with_sec
     json_kbool(w, "livemode", wh->livemode);
     json_key(w, "metadata");
     json_obj_begin(w);
-    for (size_t i = 0; i < wh->n_metadata; i++)
-        json_kstr(w, wh->metadata[i].key, wh->metadata[i].value);
+    for (size_t i = 0; i < ep->n_md; i++)
+        json_kstr(w, ep->md[i].key, ep->md[i].value);
     json_obj_end(w);
     if (with_secret) json_kstr(w, "secret", wh->secret);
     json_kstr(w, "status", wh->disabled ? "disabled" : "enabled");
@@ -104,11 +129,11 @@ static void render_webhook(json_writer *w, const store_webhook *wh, int with_sec
     json_obj_end(w);
 }
 
-static void respond_webhook(api_ctx *c, const store_webhook *wh, int with_secret, buf *out)
+static void respond_webhook(api_ctx *c, const endpoint *ep, int with_secret, buf *out)
 {
     json_writer w;
     api_json_begin(c, &w, out);
-    render_webhook(&w, wh, with_secret);
+    render_webhook(&w, ep, with_secret);
 }
 
 static void job_done(void *arg, int rc)
@@ -253,11 +278,11 @@ static int api_version_ok(const char *s)
 
 /* Merge metadata parameters into w (metadata_merge). Returns 0, or -1 with *e when the result
  * would exceed METADATA_MAX_KEYS. */
-static int merge_metadata(api_ctx *c, store_webhook *w, apierr *e)
+static int merge_metadata(api_ctx *c, endpoint *ep, apierr *e)
 {
     metadata_update u;
     if (!params_metadata(c->params, c->a, &u)) return 0;
-    if (metadata_merge(c->a, &u, &w->metadata, &w->n_metadata) == METADATA_OK) return 0;
+    if (metadata_merge(c->a, &u, &ep->md, &ep->n_md) == METADATA_OK) return 0;
     return apierr_invalid(e, c->a, NULL, "metadata",
                           "Invalid metadata: metadata can have at most %d keys.",
                           METADATA_MAX_KEYS);
@@ -269,10 +294,8 @@ static int create_job(store_txn *t, void *arg)
 {
     wh_job *j = arg;
     api_ctx *c = j->c;
-    int count = 0;
-    int rc = store_txn_webhook_count(t, c->account, &count);
-    if (rc != 0) return rc;
-    if (count >= ENDPOINTS_MAX) {
+    int rc = store_txn_webhook_insert(t, endpoint_row(&j->ep, c->a), ENDPOINTS_MAX);
+    if (rc == STORE_LIMIT) {
         apierr e;
         apierr_invalid(&e, c->a, NULL, "url",
                        "You have reached the maximum of %d webhook endpoints on this account. "
@@ -280,11 +303,10 @@ static int create_job(store_txn *t, void *arg)
                        ENDPOINTS_MAX);
         return api_job_error(j->c, t, &j->res, &e);
     }
-    rc = store_txn_webhook_insert(t, &j->w);
     if (rc != 0) return rc;
     j->res.status = 200;
-    j->res.object_id = j->w.id;
-    respond_webhook(c, &j->w, 1, &j->res.body);
+    j->res.object_id = j->ep.row.id;
+    respond_webhook(c, &j->ep, 1, &j->res.body);
     return api_idem_save(c, t, &j->res);
 }
 
@@ -293,12 +315,13 @@ void webhook_endpoints_create(api_ctx *c)
     if (validate(c, create_spec, 0) != 0) return;
     wh_job *j = arena_calloc(c->a, sizeof *j);
     j->c = c;
-    store_webhook *w = &j->w;
+    store_webhook *w = &j->ep.row;
     apierr e;
     const char *url = params_str(c->params, "url");
     const char *version = params_str(c->params, "api_version");
     const char *description = params_str(c->params, "description");
-    if (check_url(c, url, &e) != 0 || read_events(c, w, &e) != 0 || merge_metadata(c, w, &e) != 0)
+    if (check_url(c, url, &e) != 0 || read_events(c, w, &e) != 0 ||
+        merge_metadata(c, &j->ep, &e) != 0)
         goto refused;
     if (version && !api_version_ok(version)) {
         apierr_invalid(&e, c->a, "parameter_invalid_value", "api_version",
@@ -328,11 +351,13 @@ refused:
 void webhook_endpoints_retrieve(api_ctx *c)
 {
     if (validate(c, expand_only_spec, 0) != 0) return;
-    store_webhook w;
-    int rc = store_webhook_get(c->app->st, c->account, c->path_id, c->a, &w);
+    store_webhook row;
+    int rc = store_webhook_get(c->app->st, c->account, c->path_id, c->a, &row);
     if (api_read_failed(c, rc, "webhook_endpoint", "webhook_endpoint")) return;
+    endpoint ep;
+    endpoint_of(&row, c->a, &ep);
     api_result res = {.status = 200};
-    respond_webhook(c, &w, 0, &res.body);
+    respond_webhook(c, &ep, 0, &res.body);
     api_finish(c, &res, 0);
 }
 
@@ -340,14 +365,16 @@ static int update_job(store_txn *t, void *arg)
 {
     wh_job *j = arg;
     api_ctx *c = j->c;
-    store_webhook *w = &j->w;
+    store_webhook *w = &j->ep.row;
     apierr e;
-    int rc = store_txn_webhook_get(t, c->account, c->path_id, c->a, w);
+    store_webhook row;
+    int rc = store_txn_webhook_get(t, c->account, c->path_id, c->a, &row);
     if (rc == STORE_NOT_FOUND) {
         api_err_missing(c, &e, "webhook_endpoint", "webhook_endpoint", c->path_id);
         return api_job_error(j->c, t, &j->res, &e);
     }
     if (rc != 0) return rc;
+    endpoint_of(&row, c->a, &j->ep);
     const char *url = params_str(c->params, "url");
     const char *description = params_str(c->params, "description");
     int disabled = params_bool(c->params, "disabled", -1);
@@ -355,17 +382,17 @@ static int update_job(store_txn *t, void *arg)
     if (description) w->description = *description ? description : NULL;
     if (form_get(c->params, "enabled_events") && read_events(c, w, &e) != 0)
         return api_job_error(j->c, t, &j->res, &e);
-    if (merge_metadata(c, w, &e) != 0) return api_job_error(j->c, t, &j->res, &e);
+    if (merge_metadata(c, &j->ep, &e) != 0) return api_job_error(j->c, t, &j->res, &e);
     if (disabled >= 0) {
         /* CONTRACT.md §8: re-enabling before the next attempt resumes the retries. */
         j->kick = w->disabled && !disabled;
         w->disabled = disabled;
     }
-    rc = store_txn_webhook_update(t, w);
+    rc = store_txn_webhook_update(t, endpoint_row(&j->ep, c->a));
     if (rc != 0) return rc;
     j->res.status = 200;
     j->res.object_id = w->id;
-    respond_webhook(c, w, 0, &j->res.body);
+    respond_webhook(c, &j->ep, 0, &j->res.body);
     return api_idem_save(c, t, &j->res);
 }
 
@@ -463,6 +490,9 @@ void webhook_endpoints_list(api_ctx *c)
         else
             to = from + (size_t)limit;
     }
-    api_list_answer(c, &p, "webhook_endpoint", "/v1/webhook_endpoints", 0, all + from, to - from,
-                    sizeof *all, has_more, render_item, NULL);
+    endpoint *page = arena_alloc(c->a, (to - from + 1) * sizeof *page);
+    for (size_t i = from; i < to; i++)
+        endpoint_of(&all[i], c->a, &page[i - from]);
+    api_list_answer(c, &p, "webhook_endpoint", "/v1/webhook_endpoints", 0, page, to - from,
+                    sizeof *page, has_more, render_item, NULL);
 }

@@ -17,8 +17,7 @@ int event_goes_to(const store_webhook *w, const store_event *e)
 {
     if (w->disabled) return 0;
     int forward = strcmp(w->account, STORE_FORWARD_ACCOUNT) == 0;
-    if (!forward && (strcmp(w->account, e->account) != 0 || !w->livemode != !e->livemode))
-        return 0;
+    if (!forward && (strcmp(w->account, e->account) != 0 || !w->livemode != !e->livemode)) return 0;
     for (size_t i = 0; i < w->n_enabled_events; i++)
         if (strcmp(w->enabled_events[i], "*") == 0 || strcmp(w->enabled_events[i], e->type) == 0)
             return 1;
@@ -66,7 +65,8 @@ int event_render(const store_event *e, const char *api_version, const char *publ
                  json_writer *w)
 {
     session s;
-    if (session_decode(a, e->snapshot.data != NULL ? e->snapshot.data : "", e->snapshot.len, &s) != 0)
+    if (session_decode(a, e->snapshot.data != NULL ? e->snapshot.data : "", e->snapshot.len, &s) !=
+        0)
         return STORE_CORRUPT;
     s.account = e->account;
     /* Stripe: CONTRACT.md §4, objects inside events are never expanded. */

@@ -49,3 +49,32 @@ int metadata_merge(arena *a, const metadata_update *u, metadata_kv **md, size_t 
     *n_md = n;
     return METADATA_OK;
 }
+
+void metadata_encode(const metadata_kv *md, size_t n, buf *out)
+{
+    for (size_t i = 0; i < n; i++) {
+        buf_append(out, md[i].key, strlen(md[i].key) + 1);
+        buf_append(out, md[i].value, strlen(md[i].value) + 1);
+    }
+}
+
+void metadata_decode(arena *a, const void *data, size_t len, metadata_kv **md, size_t *n)
+{
+    const char *s = data;
+    size_t pairs = 0;
+    for (size_t i = 0; i < len; i++)
+        pairs += s[i] == '\0';
+    pairs /= 2;
+    *md = arena_alloc(a, (pairs + 1) * sizeof **md);
+    *n = 0;
+    if (len == 0) return; /* no metadata (and s + 0 would be arithmetic on NULL) */
+    const char *p = s, *end = s + len;
+    while (p < end && *n < pairs) {
+        const char *k = p;
+        p += strnlen(p, (size_t)(end - p)) + 1;
+        if (p >= end) break;
+        const char *v = p;
+        p += strnlen(p, (size_t)(end - p)) + 1;
+        (*md)[(*n)++] = (metadata_kv){arena_strdup(a, k), arena_strdup(a, v)};
+    }
+}

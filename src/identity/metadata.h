@@ -33,4 +33,11 @@ enum { METADATA_OK = 0, METADATA_TOO_MANY_KEYS = -1 };
  * *md and *n_md are then untouched and the caller answers the error. */
 int metadata_merge(arena *a, const metadata_update *u, metadata_kv **md, size_t *n_md);
 
+/* The stored form of metadata (webhook endpoints keep it as a record of its own): each key and
+ * value followed by a NUL. encode appends to out; decode reads data[0..len) into an arena array
+ * (strings copied into a), ignoring a trailing unpaired key. Keys and values never hold NUL:
+ * they are C strings already. */
+void metadata_encode(const metadata_kv *md, size_t n, buf *out);
+void metadata_decode(arena *a, const void *data, size_t len, metadata_kv **md, size_t *n);
+
 #endif

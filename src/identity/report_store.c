@@ -67,8 +67,7 @@ int report_store_list(store *st, const store_report_query *q, arena *a, report *
     return 0;
 }
 
-int report_store_redact_session(store_txn *t, arena *a, const char *account,
-                                const char *session_id)
+int report_store_redact_session(store_txn *t, arena *a, const char *account, const char *session_id)
 {
     store_report *rows;
     size_t n;

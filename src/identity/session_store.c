@@ -28,8 +28,7 @@ int session_store_get(store *st, const char *account, const char *id, arena *a, 
     return rc != 0 ? rc : decode(&rec, account, a, out);
 }
 
-int session_store_txn_get(store_txn *t, const char *account, const char *id, arena *a,
-                          session *out)
+int session_store_txn_get(store_txn *t, const char *account, const char *id, arena *a, session *out)
 {
     store_record rec;
     int rc = store_txn_session_get(t, account, id, a, &rec);

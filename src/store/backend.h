@@ -28,8 +28,7 @@ typedef struct store__ops {
     void (*submit)(store *st, store_job_fn fn, store_done_fn done, void *ctx);
     int (*busy)(store *st);
 
-    int (*session_get)(store *st, const char *account, const char *id, arena *a,
-                       store_record *out);
+    int (*session_get)(store *st, const char *account, const char *id, arena *a, store_record *out);
     int (*txn_session_get)(store_txn *t, const char *account, const char *id, arena *a,
                            store_record *out);
     int (*txn_session_insert)(store_txn *t, const store_session *s);
@@ -79,14 +78,13 @@ typedef struct store__ops {
                                int64_t next_ms);
     void (*set_outbox_hook)(store *st, store_outbox_hook fn, void *ctx);
 
-    int (*report_get)(store *st, const char *account, const char *id, arena *a,
-                      store_record *out);
+    int (*report_get)(store *st, const char *account, const char *id, arena *a, store_record *out);
     int (*txn_report_get)(store_txn *t, const char *account, const char *id, arena *a,
                           store_record *out);
     int (*txn_report_insert)(store_txn *t, const store_report *r);
     int (*txn_report_update)(store_txn *t, const store_report *r);
-    int (*txn_session_reports)(store_txn *t, const char *account, const char *session_id,
-                               arena *a, store_report **items, size_t *n);
+    int (*txn_session_reports)(store_txn *t, const char *account, const char *session_id, arena *a,
+                               store_report **items, size_t *n);
     int (*report_list)(store *st, const store_report_query *q, arena *a, store_record **items,
                        size_t *n, int *has_more);
 

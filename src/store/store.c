@@ -50,13 +50,14 @@ void store_close(store *st)
 
 /* ---- the session cache ---- */
 
+/* account and id are copied (a job's session may live on its stack); the record is borrowed from
+ * the job, valid until its done callback (store.h). */
 typedef struct store__written {
-    const char *account, *id;
+    char *account, *id;
     store_record record;
 } store__written;
 
-int store_session_get(store *st, const char *account, const char *id, arena *a,
-                      store_record *out)
+int store_session_get(store *st, const char *account, const char *id, arena *a, store_record *out)
 {
     uint64_t ticket;
     if (st->cache != NULL &&
@@ -75,7 +76,7 @@ static void written_add(store_txn *t, const store_session *s)
         t->cap_written = t->cap_written ? t->cap_written * 2 : 64;
         t->written = xrealloc(t->written, t->cap_written * sizeof *t->written);
     }
-    t->written[t->n_written++] = (store__written){s->account, s->id, s->record};
+    t->written[t->n_written++] = (store__written){xstrdup(s->account), xstrdup(s->id), s->record};
 }
 
 int store_txn_session_insert(store_txn *t, const store_session *s)
@@ -99,6 +100,10 @@ size_t store__txn_mark(const store_txn *t)
 
 void store__txn_rollback_to(store_txn *t, size_t mark)
 {
+    for (size_t i = mark; i < t->n_written; i++) {
+        free(t->written[i].account);
+        free(t->written[i].id);
+    }
     if (mark < t->n_written) t->n_written = mark;
 }
 
@@ -108,7 +113,7 @@ void store__txn_end(store_txn *t, int committed)
         const store__written *w = &t->written[i];
         session_cache_put(t->st->cache, w->account, w->id, w->record.data, w->record.len);
     }
-    t->n_written = 0;
+    store__txn_rollback_to(t, 0);
 }
 
 void store__txn_free(store_txn *t)
@@ -173,22 +178,26 @@ int store_busy(store *st)
     return st->ops->busy(st);
 }
 
-int store_txn_session_get(store_txn *t, const char *account, const char *id, arena *a, store_record *out)
+int store_txn_session_get(store_txn *t, const char *account, const char *id, arena *a,
+                          store_record *out)
 {
     return t->ops->txn_session_get(t, account, id, a, out);
 }
 
-int store_session_list(store *st, const store_session_query *q, arena *a, store_record **items, size_t *n, int *has_more)
+int store_session_list(store *st, const store_session_query *q, arena *a, store_record **items,
+                       size_t *n, int *has_more)
 {
     return st->ops->session_list(st, q, a, items, n, has_more);
 }
 
-int store_redactions_due(store *st, int64_t now_ms, size_t max, arena *a, const char ***accounts, const char ***ids, size_t *n)
+int store_redactions_due(store *st, int64_t now_ms, size_t max, arena *a, const char ***accounts,
+                         const char ***ids, size_t *n)
 {
     return st->ops->redactions_due(st, now_ms, max, a, accounts, ids, n);
 }
 
-int store_idem_begin(store *st, const char *account, const char *key, arena *a, int *found, store_idem *saved)
+int store_idem_begin(store *st, const char *account, const char *key, arena *a, int *found,
+                     store_idem *saved)
 {
     return st->ops->idem_begin(st, account, key, a, found, saved);
 }
@@ -203,7 +212,8 @@ int store_idem_get(store *st, const char *account, const char *key, arena *a, st
     return st->ops->idem_get(st, account, key, a, out);
 }
 
-int store_txn_idem_put(store_txn *t, const char *account, const char *key, const store_idem *v, int64_t replace_before, arena *a, store_idem *existing)
+int store_txn_idem_put(store_txn *t, const char *account, const char *key, const store_idem *v,
+                       int64_t replace_before, arena *a, store_idem *existing)
 {
     return t->ops->txn_idem_put(t, account, key, v, replace_before, a, existing);
 }
@@ -228,17 +238,20 @@ int store_event_get(store *st, const char *account, const char *id, arena *a, st
     return st->ops->event_get(st, account, id, a, out);
 }
 
-int store_event_list(store *st, const store_event_query *q, arena *a, store_event **items, size_t *n, int *has_more)
+int store_event_list(store *st, const store_event_query *q, arena *a, store_event **items,
+                     size_t *n, int *has_more)
 {
     return st->ops->event_list(st, q, a, items, n, has_more);
 }
 
-int store_txn_event_snapshots(store_txn *t, const char *account, const char *object_id, int64_t since, arena *a, store_event **items, size_t *n)
+int store_txn_event_snapshots(store_txn *t, const char *account, const char *object_id,
+                              int64_t since, arena *a, store_event **items, size_t *n)
 {
     return t->ops->txn_event_snapshots(t, account, object_id, since, a, items, n);
 }
 
-int store_txn_event_snapshot_set(store_txn *t, const char *account, const char *id, const store_record *snapshot)
+int store_txn_event_snapshot_set(store_txn *t, const char *account, const char *id,
+                                 const store_record *snapshot)
 {
     return t->ops->txn_event_snapshot_set(t, account, id, snapshot);
 }
@@ -258,12 +271,14 @@ int store_webhook_list(store *st, const char *account, arena *a, store_webhook *
     return st->ops->webhook_list(st, account, a, items, n);
 }
 
-int store_txn_webhook_get(store_txn *t, const char *account, const char *id, arena *a, store_webhook *out)
+int store_txn_webhook_get(store_txn *t, const char *account, const char *id, arena *a,
+                          store_webhook *out)
 {
     return t->ops->txn_webhook_get(t, account, id, a, out);
 }
 
-int store_txn_webhook_candidates(store_txn *t, const char *account, arena *a, store_webhook **items, size_t *n)
+int store_txn_webhook_candidates(store_txn *t, const char *account, arena *a, store_webhook **items,
+                                 size_t *n)
 {
     return t->ops->txn_webhook_candidates(t, account, a, items, n);
 }
@@ -283,17 +298,20 @@ int store_txn_webhook_delete(store_txn *t, const char *account, const char *id)
     return t->ops->txn_webhook_delete(t, account, id);
 }
 
-int store_txn_forward_set(store_txn *t, const char *url, const char *new_secret, arena *a, const char **secret)
+int store_txn_forward_set(store_txn *t, const char *url, const char *new_secret, arena *a,
+                          const char **secret)
 {
     return t->ops->txn_forward_set(t, url, new_secret, a, secret);
 }
 
-int store_txn_delivery_add(store_txn *t, const store_event *e, const char *endpoint_id, int64_t due_ms)
+int store_txn_delivery_add(store_txn *t, const store_event *e, const char *endpoint_id,
+                           int64_t due_ms)
 {
     return t->ops->txn_delivery_add(t, e, endpoint_id, due_ms);
 }
 
-int store_deliveries_due(store *st, int64_t now_ms, int64_t after_seq, size_t max, arena *a, store_delivery **items, size_t *n)
+int store_deliveries_due(store *st, int64_t now_ms, int64_t after_seq, size_t max, arena *a,
+                         store_delivery **items, size_t *n)
 {
     return st->ops->deliveries_due(st, now_ms, after_seq, max, a, items, n);
 }
@@ -303,7 +321,8 @@ int store_delivery_next_due(store *st, int64_t after_ms, int64_t *out_ms)
     return st->ops->delivery_next_due(st, after_ms, out_ms);
 }
 
-int store_txn_delivery_result(store_txn *t, int64_t seq, const char *event_id, int ok, int64_t next_ms)
+int store_txn_delivery_result(store_txn *t, int64_t seq, const char *event_id, int ok,
+                              int64_t next_ms)
 {
     return t->ops->txn_delivery_result(t, seq, event_id, ok, next_ms);
 }
@@ -318,7 +337,8 @@ int store_report_get(store *st, const char *account, const char *id, arena *a, s
     return st->ops->report_get(st, account, id, a, out);
 }
 
-int store_txn_report_get(store_txn *t, const char *account, const char *id, arena *a, store_record *out)
+int store_txn_report_get(store_txn *t, const char *account, const char *id, arena *a,
+                         store_record *out)
 {
     return t->ops->txn_report_get(t, account, id, a, out);
 }
@@ -333,22 +353,26 @@ int store_txn_report_update(store_txn *t, const store_report *r)
     return t->ops->txn_report_update(t, r);
 }
 
-int store_txn_session_reports(store_txn *t, const char *account, const char *session_id, arena *a, store_report **items, size_t *n)
+int store_txn_session_reports(store_txn *t, const char *account, const char *session_id, arena *a,
+                              store_report **items, size_t *n)
 {
     return t->ops->txn_session_reports(t, account, session_id, a, items, n);
 }
 
-int store_report_list(store *st, const store_report_query *q, arena *a, store_record **items, size_t *n, int *has_more)
+int store_report_list(store *st, const store_report_query *q, arena *a, store_record **items,
+                      size_t *n, int *has_more)
 {
     return st->ops->report_list(st, q, a, items, n, has_more);
 }
 
-int store_txn_link_put(store_txn *t, const void *key, size_t key_len, const char *account, const char *session_id)
+int store_txn_link_put(store_txn *t, const void *key, size_t key_len, const char *account,
+                       const char *session_id)
 {
     return t->ops->txn_link_put(t, key, key_len, account, session_id);
 }
 
-int store_link_find(store *st, const void *key, size_t key_len, arena *a, const char **account, const char **session_id)
+int store_link_find(store *st, const void *key, size_t key_len, arena *a, const char **account,
+                    const char **session_id)
 {
     return st->ops->link_find(st, key, key_len, a, account, session_id);
 }
@@ -363,7 +387,8 @@ int store_txn_outcome_clear(store_txn *t, const char *account, const char *id)
     return t->ops->txn_outcome_clear(t, account, id);
 }
 
-int store_outcomes_due(store *st, int64_t now_ms, size_t max, arena *a, const char ***accounts, const char ***ids, size_t *n)
+int store_outcomes_due(store *st, int64_t now_ms, size_t max, arena *a, const char ***accounts,
+                       const char ***ids, size_t *n)
 {
     return st->ops->outcomes_due(st, now_ms, max, a, accounts, ids, n);
 }

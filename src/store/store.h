@@ -56,7 +56,7 @@ typedef struct store_config {
     /* Which backend: NULL, "" or "sqlite:" is the embedded SQLite database in data_dir. Other
      * schemes (postgres://...) are refused with an errmsg until a backend implements them. */
     const char *url;
-    const char *data_dir;    /* created if missing; SQLite keeps data_dir/verifyd.db there */
+    const char *data_dir;       /* created if missing; SQLite keeps data_dir/verifyd.db there */
     store_sqlite_config sqlite; /* settings of the SQLite backend (store/sqlite/config.h) */
 } store_config;
 
@@ -114,10 +114,10 @@ int store_busy(store *st);
 typedef struct store_session {
     const char *id;
     const char *account;
-    int64_t created; /* unix seconds; immutable (part of every list order) */
-    int status;      /* the session's status code (filters, conditional updates) */
-    const char *client_reference_id;      /* NULL: none */
-    const char *related_customer;         /* NULL: none */
+    int64_t created;                 /* unix seconds; immutable (part of every list order) */
+    int status;                      /* the session's status code (filters, conditional updates) */
+    const char *client_reference_id; /* NULL: none */
+    const char *related_customer;    /* NULL: none */
     const char *related_customer_account; /* NULL: none */
     int64_t redaction_due;                /* unix ms of a processing redaction, 0: none */
     store_record record;
@@ -125,8 +125,7 @@ typedef struct store_session {
 
 /* The record of (account, id): 0 and *out (in a), STORE_NOT_FOUND (no such id in that account)
  * or STORE_EIO. */
-int store_session_get(store *st, const char *account, const char *id, arena *a,
-                      store_record *out);
+int store_session_get(store *st, const char *account, const char *id, arena *a, store_record *out);
 int store_txn_session_get(store_txn *t, const char *account, const char *id, arena *a,
                           store_record *out);
 /* STORE_EXISTS when a session with that id exists in any account. */
@@ -274,8 +273,8 @@ int store_txn_webhook_get(store_txn *t, const char *account, const char *id, are
                           store_webhook *out);
 /* The endpoints an event of account may go to: the account's own and the forward endpoint,
  * enabled or not (the caller decides which match). 0 or STORE_EIO. */
-int store_txn_webhook_candidates(store_txn *t, const char *account, arena *a,
-                                 store_webhook **items, size_t *n);
+int store_txn_webhook_candidates(store_txn *t, const char *account, arena *a, store_webhook **items,
+                                 size_t *n);
 /* STORE_EXISTS on a duplicate id; STORE_LIMIT when the account already has max endpoints. */
 int store_txn_webhook_insert(store_txn *t, const store_webhook *w, int max);
 /* Rewrite every field but id, account, livemode, created and secret (STORE_NOT_FOUND if gone). */
@@ -338,8 +337,7 @@ typedef struct store_report {
 } store_report;
 
 /* The record of (account, id): 0 and *out, STORE_NOT_FOUND or STORE_EIO. */
-int store_report_get(store *st, const char *account, const char *id, arena *a,
-                     store_record *out);
+int store_report_get(store *st, const char *account, const char *id, arena *a, store_record *out);
 int store_txn_report_get(store_txn *t, const char *account, const char *id, arena *a,
                          store_record *out);
 /* STORE_EXISTS on a duplicate id. */
@@ -347,8 +345,8 @@ int store_txn_report_insert(store_txn *t, const store_report *r);
 /* Rewrite the record and client_reference_id of report r->id (redaction). */
 int store_txn_report_update(store_txn *t, const store_report *r);
 /* Every report of one session (id and record filled), oldest first. 0 or STORE_EIO. */
-int store_txn_session_reports(store_txn *t, const char *account, const char *session_id,
-                              arena *a, store_report **items, size_t *n);
+int store_txn_session_reports(store_txn *t, const char *account, const char *session_id, arena *a,
+                              store_report **items, size_t *n);
 
 typedef struct store_report_query {
     const char *account;

@@ -68,8 +68,7 @@ int sqlite__txn_event_insert(store_txn *t, const store_event *e)
     return sqlite__run(st->w.db, stmt);
 }
 
-int sqlite__event_get(store *base, const char *account, const char *id, arena *a,
-                      store_event *out)
+int sqlite__event_get(store *base, const char *account, const char *id, arena *a, store_event *out)
 {
     sqlite3_stmt *stmt;
     sq_conn *r = sqlite__reader(sqlite__store(base));
@@ -137,8 +136,8 @@ int sqlite__txn_event_snapshot_set(store_txn *t, const char *account, const char
     int rc = sqlite__stmt(&st->w, SQ_EVENT_SNAPSHOT_SET, sql[SQ_EVENT_SNAPSHOT_SET], &stmt);
     if (rc != 0) return rc;
     if ((sqlite__bind_text(stmt, 1, account) | sqlite__bind_text(stmt, 2, id) |
-         sqlite__bind_blob(stmt, 3, snapshot->data != NULL ? snapshot->data : "",
-                           snapshot->len)) != SQLITE_OK) {
+         sqlite__bind_blob(stmt, 3, snapshot->data != NULL ? snapshot->data : "", snapshot->len)) !=
+        SQLITE_OK) {
         sqlite__finish(stmt);
         return sqlite__fail(st->w.db, "bind");
     }
@@ -233,7 +232,7 @@ static const sqlite__list_desc event_list_desc = {
 };
 
 int sqlite__event_list(store *base, const store_event_query *q, arena *a, store_event **items,
-                         size_t *n, int *has_more)
+                       size_t *n, int *has_more)
 {
     const sqlite__list_query lq = {
         .account = q->account,

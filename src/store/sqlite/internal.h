@@ -164,7 +164,7 @@ typedef struct sq_store {
     int64_t merged_upto, round_hi;
     id_map_entry *round;
     size_t round_n, round_pos;
-    size_t chunk_end; /* this batch merged round[round_pos..chunk_end): kept once it commits */
+    size_t chunk_end;      /* this batch merged round[round_pos..chunk_end): kept once it commits */
     sq_inserted *inserted; /* this batch's session inserts */
     size_t n_inserted, cap_inserted;
 
@@ -315,12 +315,12 @@ typedef struct sqlite__list_query {
 } sqlite__list_query;
 
 typedef struct sqlite__list_desc {
-    int kind;                   /* LIST_*: the connection's list statements of this list */
-    const char *select;         /* "SELECT <columns> FROM <table>", the columns decode reads */
-    const char *cursor_sql;     /* (created, seq) of the row with id ?1 in account ?2 */
-    int cursor_seq_param;       /* sessions: cursor_sql's SESSION_BY_ID seq parameter, else 0 */
-    const char *what;           /* names a failed page step in the log */
-    const char *cursor_what;    /* names a failed cursor step in the log */
+    int kind;                /* LIST_*: the connection's list statements of this list */
+    const char *select;      /* "SELECT <columns> FROM <table>", the columns decode reads */
+    const char *cursor_sql;  /* (created, seq) of the row with id ?1 in account ?2 */
+    int cursor_seq_param;    /* sessions: cursor_sql's SESSION_BY_ID seq parameter, else 0 */
+    const char *what;        /* names a failed page step in the log */
+    const char *cursor_what; /* names a failed cursor step in the log */
     const sqlite__list_filter *filters; /* at most SQLITE__LIST_MAX_FILTERS */
     int n_filters;
     /* Optional hook, for filters that are not one `column = :param` (events' type patterns and
@@ -372,8 +372,8 @@ int sqlite__txn_session_insert(store_txn *t, const store_session *s);
 int sqlite__txn_session_update(store_txn *t, const store_session *s, int if_status);
 int sqlite__session_list(store *st, const store_session_query *q, arena *a, store_record **items,
                          size_t *n, int *has_more);
-int sqlite__redactions_due(store *st, int64_t now_ms, size_t max, arena *a,
-                           const char ***accounts, const char ***ids, size_t *n);
+int sqlite__redactions_due(store *st, int64_t now_ms, size_t max, arena *a, const char ***accounts,
+                           const char ***ids, size_t *n);
 
 int sqlite__idem_begin(store *st, const char *account, const char *key, arena *a, int *found,
                        store_idem *saved);
@@ -424,14 +424,13 @@ int sqlite__txn_delivery_result(store_txn *t, int64_t seq, const char *event_id,
 /* Fail the pending deliveries of an endpoint (deleted). */
 int sqlite__deliveries_drop(sq_store *st, const char *account, const char *endpoint_id);
 
-int sqlite__report_get(store *st, const char *account, const char *id, arena *a,
-                       store_record *out);
+int sqlite__report_get(store *st, const char *account, const char *id, arena *a, store_record *out);
 int sqlite__txn_report_get(store_txn *t, const char *account, const char *id, arena *a,
                            store_record *out);
 int sqlite__txn_report_insert(store_txn *t, const store_report *r);
 int sqlite__txn_report_update(store_txn *t, const store_report *r);
-int sqlite__txn_session_reports(store_txn *t, const char *account, const char *session_id,
-                                arena *a, store_report **items, size_t *n);
+int sqlite__txn_session_reports(store_txn *t, const char *account, const char *session_id, arena *a,
+                                store_report **items, size_t *n);
 int sqlite__report_list(store *st, const store_report_query *q, arena *a, store_record **items,
                         size_t *n, int *has_more);
 

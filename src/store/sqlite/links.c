@@ -83,8 +83,8 @@ int sqlite__txn_outcome_clear(store_txn *t, const char *account, const char *id)
     return sqlite__run(st->w.db, stmt);
 }
 
-int sqlite__outcomes_due(store *base, int64_t now_ms, size_t max, arena *a,
-                         const char ***accounts, const char ***ids, size_t *n)
+int sqlite__outcomes_due(store *base, int64_t now_ms, size_t max, arena *a, const char ***accounts,
+                         const char ***ids, size_t *n)
 {
     sqlite3_stmt *stmt;
     *n = 0;

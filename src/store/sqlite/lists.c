@@ -85,7 +85,8 @@ static int created_interval(const store_range *r, int *has_lo, int64_t *lo, int 
     return *lo <= *hi;
 }
 
-static unsigned list_mask(const sqlite__list_desc *d, const sqlite__list_query *q, int has_lo, int has_hi)
+static unsigned list_mask(const sqlite__list_desc *d, const sqlite__list_query *q, int has_lo,
+                          int has_hi)
 {
     unsigned m = 0;
     for (int i = 0; i < d->n_filters; i++)
@@ -98,14 +99,15 @@ static unsigned list_mask(const sqlite__list_desc *d, const sqlite__list_query *
 }
 
 /* Position (created, seq) of row id in account: 0, STORE_CURSOR (no such row) or STORE_EIO. */
-static int cursor_position(sq_conn *r, const sqlite__list_desc *d, const char *account, const char *id,
-                           int64_t *created, int64_t *seq)
+static int cursor_position(sq_conn *r, const sqlite__list_desc *d, const char *account,
+                           const char *id, int64_t *created, int64_t *seq)
 {
     sqlite3_stmt *stmt;
     int rc = sqlite__prepare(r->db, &r->list[d->kind].cursor, d->cursor_sql, &stmt);
     if (rc != 0) return rc;
     int br = sqlite__bind_text(stmt, 1, id) | sqlite__bind_text(stmt, 2, account);
-    if (d->cursor_seq_param != 0) br |= sqlite__bind_unmerged_seq(r->st, stmt, d->cursor_seq_param, id);
+    if (d->cursor_seq_param != 0)
+        br |= sqlite__bind_unmerged_seq(r->st, stmt, d->cursor_seq_param, id);
     if (br != SQLITE_OK) {
         rc = sqlite__fail(r->db, "bind");
         goto done;
@@ -176,10 +178,11 @@ static void reverse_items(unsigned char *v, size_t n, size_t size)
 /*
  * One page of list d: *items is an arena array of *n items of d->item_size bytes, newest first;
  * *has_more says whether more rows lie beyond the page in the paging direction. Returns 0,
- * STORE_CURSOR (both cursors set, or the cursor names no row of the account) or STORE_EIO; on failure *items is NULL and *n is 0. An empty created interval is an empty page.
+ * STORE_CURSOR (both cursors set, or the cursor names no row of the account) or STORE_EIO; on
+ * failure *items is NULL and *n is 0. An empty created interval is an empty page.
  */
-int sqlite__list_page(sq_store *st, const sqlite__list_desc *d, const sqlite__list_query *q, arena *a, void **items,
-                     size_t *n, int *has_more)
+int sqlite__list_page(sq_store *st, const sqlite__list_desc *d, const sqlite__list_query *q,
+                      arena *a, void **items, size_t *n, int *has_more)
 {
     sqlite3_stmt *stmt = NULL;
     int64_t cur_created = 0, cur_seq = 0;
@@ -206,7 +209,9 @@ int sqlite__list_page(sq_store *st, const sqlite__list_desc *d, const sqlite__li
     if (rc != 0) return rc;
     /* Past this point stmt is bound and must be finished (cached) or finalized (per call). */
 
-    int limit = q->limit < 1 ? 1 : q->limit > SQLITE__LIST_LIMIT_MAX ? SQLITE__LIST_LIMIT_MAX : q->limit;
+    int limit = q->limit < 1                        ? 1
+                : q->limit > SQLITE__LIST_LIMIT_MAX ? SQLITE__LIST_LIMIT_MAX
+                                                    : q->limit;
     int br = sqlite__bind_named_text(stmt, ":account", q->account);
     for (int i = 0; i < d->n_filters; i++) {
         const sqlite__list_arg *v = &q->arg[i];

@@ -18,8 +18,7 @@ static const char *const sql[SQ_COUNT] = {
                            " WHERE account = ?1 AND verification_session = ?2 ORDER BY seq",
 };
 
-static int report_get(sq_conn *c, const char *account, const char *id, arena *a,
-                      store_record *out)
+static int report_get(sq_conn *c, const char *account, const char *id, arena *a, store_record *out)
 {
     sqlite3_stmt *stmt;
     int rc = sqlite__stmt(c, SQ_REPORT_GET, sql[SQ_REPORT_GET], &stmt);
@@ -76,8 +75,8 @@ int sqlite__txn_report_update(store_txn *t, const store_report *r)
     return rc;
 }
 
-int sqlite__txn_session_reports(store_txn *t, const char *account, const char *session_id,
-                                arena *a, store_report **items, size_t *n)
+int sqlite__txn_session_reports(store_txn *t, const char *account, const char *session_id, arena *a,
+                                store_report **items, size_t *n)
 {
     sq_store *st = sqlite__txn_store(t);
     sqlite3_stmt *stmt;

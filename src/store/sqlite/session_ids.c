@@ -69,7 +69,9 @@ int sqlite__session_id_taken(sq_store *st, const char *id)
         return sqlite__fail(st->w.db, "bind");
     }
     int src = sqlite3_step(stmt);
-    rc = src == SQLITE_ROW ? STORE_EXISTS : src == SQLITE_DONE ? 0 : sqlite__fail(st->w.db, "session id");
+    rc = src == SQLITE_ROW    ? STORE_EXISTS
+         : src == SQLITE_DONE ? 0
+                              : sqlite__fail(st->w.db, "session id");
     sqlite__finish(stmt);
     return rc;
 }
@@ -104,8 +106,8 @@ void sqlite__ids_merge_step(sq_store *st)
     size_t end = st->round_pos + chunk < st->round_n ? st->round_pos + chunk : st->round_n;
     int rc = stmt_of(st, SQ_IDS_MERGE, &stmt);
     for (size_t i = st->round_pos; i < end && rc == 0; i++) {
-        if ((sqlite__bind_text(stmt, 1, st->round[i].id) | sqlite3_bind_int64(stmt, 2, st->round[i].row)) !=
-            SQLITE_OK) {
+        if ((sqlite__bind_text(stmt, 1, st->round[i].id) |
+             sqlite3_bind_int64(stmt, 2, st->round[i].row)) != SQLITE_OK) {
             sqlite__finish(stmt);
             rc = sqlite__fail(st->w.db, "bind");
         } else {

@@ -17,18 +17,18 @@ static const char *const sql[SQ_COUNT] = {
     [SQ_SESSION_INSERT] = "INSERT INTO sessions (id, account, created, status, client_reference_id,"
                           " related_customer, related_customer_account, redaction_due, body)"
                           " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
-    [SQ_SESSION_UPDATE] = "UPDATE sessions SET status = ?4, client_reference_id = ?5,"
-                          " related_customer = ?6, related_customer_account = ?7,"
-                          " redaction_due = ?8, body = ?9"
-                          " WHERE " SQLITE__SESSION_BY_ID("1", "10") " AND account = ?2"
-                          " AND (?11 < 0 OR status = ?11)",
+    [SQ_SESSION_UPDATE] =
+        "UPDATE sessions SET status = ?4, client_reference_id = ?5,"
+        " related_customer = ?6, related_customer_account = ?7,"
+        " redaction_due = ?8, body = ?9"
+        " WHERE " SQLITE__SESSION_BY_ID("1", "10") " AND account = ?2"
+                                                   " AND (?11 < 0 OR status = ?11)",
     [SQ_REDACTIONS_DUE] = "SELECT account, id FROM sessions"
                           " WHERE redaction_due IS NOT NULL AND redaction_due <= ?1"
                           " ORDER BY redaction_due, seq LIMIT ?2",
 };
 
-static int session_get(sq_conn *c, const char *account, const char *id, arena *a,
-                       store_record *out)
+static int session_get(sq_conn *c, const char *account, const char *id, arena *a, store_record *out)
 {
     sqlite3_stmt *stmt;
     int rc = sqlite__stmt(c, SQ_SESSION_GET, sql[SQ_SESSION_GET], &stmt);
@@ -163,8 +163,8 @@ void sqlite__session_list_sql(unsigned mask, buf *out)
     sqlite__list_sql(&session_list_desc, mask, NULL, out);
 }
 
-int sqlite__session_list(store *base, const store_session_query *q, arena *a,
-                         store_record **items, size_t *n, int *has_more)
+int sqlite__session_list(store *base, const store_session_query *q, arena *a, store_record **items,
+                         size_t *n, int *has_more)
 {
     const sqlite__list_query lq = {
         .account = q->account,

@@ -20,9 +20,9 @@ static const char *const sql[SQ_COUNT] = {
     [SQ_WEBHOOK_GET] = SQL_WEBHOOK_GET,
     [SQ_WEBHOOK_LIST] = "SELECT " WEBHOOK_COLS " FROM webhook_endpoints WHERE account = ?1"
                         " ORDER BY created DESC, seq DESC",
-    [SQ_WEBHOOK_CANDIDATES] = "SELECT " WEBHOOK_COLS " FROM webhook_endpoints"
-                              " WHERE account = ?1 OR account = " FORWARD_SQL(
-                                  STORE_FORWARD_ACCOUNT) " ORDER BY seq",
+    [SQ_WEBHOOK_CANDIDATES] =
+        "SELECT " WEBHOOK_COLS " FROM webhook_endpoints"
+        " WHERE account = ?1 OR account = " FORWARD_SQL(STORE_FORWARD_ACCOUNT) " ORDER BY seq",
     [SQ_WEBHOOK_COUNT] = "SELECT count(*) FROM webhook_endpoints WHERE account = ?1",
     [SQ_WEBHOOK_INSERT] = "INSERT INTO webhook_endpoints (" WEBHOOK_COLS ")"
                           " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
@@ -36,8 +36,8 @@ static const char *const sql[SQ_COUNT] = {
                                                   " char(10) || '*' || char(10), NULL)"
                                                   " ON CONFLICT(id) DO UPDATE SET url = "
                                                   "excluded.url, disabled = 0",
-    [SQ_FORWARD_OFF] = "UPDATE webhook_endpoints SET disabled = 1 WHERE id = " FORWARD_SQL(
-        STORE_FORWARD_ID),
+    [SQ_FORWARD_OFF] =
+        "UPDATE webhook_endpoints SET disabled = 1 WHERE id = " FORWARD_SQL(STORE_FORWARD_ID),
     [SQ_FORWARD_SECRET] =
         "SELECT secret FROM webhook_endpoints WHERE id = " FORWARD_SQL(STORE_FORWARD_ID),
 };
@@ -99,8 +99,7 @@ static int bind_webhook(sq_store *st, sqlite3_stmt *stmt, const store_webhook *w
     br |= sqlite__bind_text(stmt, 8, w->api_version);
     br |= sqlite__bind_text(stmt, 9, w->description);
     br |= sqlite3_bind_text(stmt, 10, ev->data, (int)ev->len, SQLITE_STATIC);
-    br |= sqlite__bind_blob(stmt, 11, w->metadata.len > 0 ? w->metadata.data : "",
-                            w->metadata.len);
+    br |= sqlite__bind_blob(stmt, 11, w->metadata.len > 0 ? w->metadata.data : "", w->metadata.len);
     if (br != SQLITE_OK) {
         sqlite__finish(stmt);
         return sqlite__fail(st->w.db, "bind");

@@ -12,12 +12,9 @@
 #include "store/sqlite/internal.h"
 
 static const char *const sql[SQ_COUNT] = {
-    [SQ_BEGIN] = "BEGIN IMMEDIATE",
-    [SQ_COMMIT] = "COMMIT",
-    [SQ_ROLLBACK] = "ROLLBACK",
-    [SQ_SAVEPOINT] = "SAVEPOINT job",
-    [SQ_RELEASE] = "RELEASE job",
-    [SQ_ROLLBACK_TO] = "ROLLBACK TO job",
+    [SQ_BEGIN] = "BEGIN IMMEDIATE", [SQ_COMMIT] = "COMMIT",
+    [SQ_ROLLBACK] = "ROLLBACK",     [SQ_SAVEPOINT] = "SAVEPOINT job",
+    [SQ_RELEASE] = "RELEASE job",   [SQ_ROLLBACK_TO] = "ROLLBACK TO job",
 };
 
 int sqlite__writer_exec(sq_store *st, int which)
