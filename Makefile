@@ -1,6 +1,8 @@
 # verifyd: one Makefile. `make run` and `make test` install what is missing first.
 CC      ?= cc
-PKGS    := libmicrohttpd sqlite3 libcrypto libcurl jansson
+PKGS    := libmicrohttpd sqlite3 libcrypto libcurl
+# Only the unit tests read JSON (jansson); the server and libverifyd.a are built without it.
+TEST_PKGS := jansson
 VERSION := 0.1.0
 BUILD   ?= build
 OPT     ?= -O2
@@ -8,6 +10,8 @@ SAN     ?=
 
 PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS))
 PKG_LIBS   = $(shell pkg-config --libs $(PKGS))
+TEST_PKG_CFLAGS = $(shell pkg-config --cflags $(TEST_PKGS))
+TEST_PKG_LIBS   = $(shell pkg-config --libs $(TEST_PKGS))
 CFLAGS  = -std=c11 -D_GNU_SOURCE -DVERIFYD_VERSION='"$(VERSION)"' -Wall -Wextra -Werror \
           -Wshadow -Wstrict-prototypes -Wno-missing-field-initializers -g $(OPT) $(SAN) $(PKG_CFLAGS) -Isrc -MMD -MP
 LDLIBS  = $(PKG_LIBS) -lpthread
@@ -44,7 +48,8 @@ $(BUILD)/obj/main.o: src/main.c
 
 $(BUILD)/unit/%: test/unit/%.c $(BUILD)/libverifyd.a
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) -Itest/unit -o $@ $< $(BUILD)/libverifyd.a $(LDLIBS) -lcmocka
+	$(CC) $(CFLAGS) $(TEST_PKG_CFLAGS) -Itest/unit -o $@ $< $(BUILD)/libverifyd.a $(LDLIBS) \
+	  $(TEST_PKG_LIBS) -lcmocka
 
 deps:
 	@scripts/deps.sh build

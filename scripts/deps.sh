@@ -1,15 +1,17 @@
 #!/usr/bin/env bash
 # Installs the Debian packages verifyd needs, only those that are missing.
-#   scripts/deps.sh build   - compiler and libraries
-#   scripts/deps.sh test    - the above, plus what the tests need (Node.js + npm, curl,
-#                             Chromium for the hosted page, clang for the sanitizer build)
+#   scripts/deps.sh build   - compiler and the libraries the server links
+#   scripts/deps.sh test    - the above, plus what the tests need (jansson for the unit tests,
+#                             Node.js + npm, curl, Chromium for the hosted page, clang for the
+#                             sanitizer build)
 #   scripts/deps.sh bench   - the above, plus wrk
 set -euo pipefail
 level=${1:-build}
 pkgs=(build-essential pkg-config libmicrohttpd-dev libsqlite3-dev libssl-dev
-      libcurl4-openssl-dev libjansson-dev)
+      libcurl4-openssl-dev)
 if [ "$level" = test ] || [ "$level" = bench ]; then
-    pkgs+=(libcmocka-dev curl clang-format chromium) # chromium: the hosted page's browser tests
+    pkgs+=(libcmocka-dev libjansson-dev)              # the unit tests (jansson reads their JSON)
+    pkgs+=(curl clang-format chromium)                # chromium: the hosted page's browser tests
     pkgs+=(clang libclang-rt-14-dev)                  # the ASan + UBSan build
     command -v node >/dev/null 2>&1 || pkgs+=(nodejs)
     command -v npm >/dev/null 2>&1 || pkgs+=(npm)

@@ -6,7 +6,7 @@
  *
  * Strings are escaped per RFC 8259 (quote, backslash, control characters); valid UTF-8 is copied
  * as-is and any invalid byte becomes U+FFFD, so the output is always valid JSON in valid UTF-8.
- * It is not a parser (jansson is used where JSON must be read) and it does not check that the
+ * It is not a parser (the unit tests read JSON with jansson) and it does not check that the
  * calls are balanced beyond JSON_MAX_DEPTH (deeper nesting aborts: it is a programming error).
  */
 #ifndef VERIFYD_JSON_H

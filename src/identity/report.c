@@ -5,9 +5,9 @@
  *
  * Not for: when reports are made (lifecycle.c), parameters (reports.c) or storage (store.h).
  *
- * The record has the session record's layout (a version byte, then tag / 4-byte length / bytes
- * fields, integers as 8 bytes little-endian; absent strings are not written, unknown tags are
- * skipped). Its fields are described once, in a table, which encode, decode and redact share.
+ * The record is base/record.h's, as the session's is (absent strings are not written, unknown
+ * tags are skipped). Its fields are described once, in a table, which encode, decode and redact
+ * share.
  */
 #include "identity/report.h"
 
@@ -15,6 +15,7 @@
 #include <string.h>
 
 #include "base/ids.h"
+#include "base/record.h"
 
 #define VR_RECORD_VERSION 1
 #define REDACTED "[redacted]"
@@ -257,38 +258,22 @@ static const field fields[] = {
 #define N_FIELDS (sizeof fields / sizeof *fields)
 enum { T_ID = 1, T_ALLOWED_TYPE = 2 };
 
-static void put_field(buf *out, int tag, const void *p, size_t n)
-{
-    unsigned char hdr[5];
-    hdr[0] = (unsigned char)tag;
-    for (int i = 0; i < 4; i++)
-        hdr[1 + i] = (unsigned char)(n >> (8 * i));
-    buf_append(out, hdr, sizeof hdr);
-    buf_append(out, p, n);
-}
-
 void report_encode(const report *r, buf *out)
 {
-    unsigned char version = VR_RECORD_VERSION;
-    buf_append(out, &version, 1);
-    put_field(out, T_ID, r->id, strlen(r->id));
+    record_begin(out, VR_RECORD_VERSION);
+    record_put_str(out, T_ID, r->id);
     for (size_t i = 0; i < r->options.n_allowed_types; i++)
-        put_field(out, T_ALLOWED_TYPE, r->options.allowed_types[i],
-                  strlen(r->options.allowed_types[i]));
+        record_put_str(out, T_ALLOWED_TYPE, r->options.allowed_types[i]);
     const char *base = (const char *)r;
     for (size_t i = 0; i < N_FIELDS; i++) {
         const field *f = &fields[i];
         if (f->kind == K_STR) {
-            const char *s = *(const char *const *)(base + f->off);
-            if (s) put_field(out, f->tag, s, strlen(s));
+            record_put_str(out, f->tag, *(const char *const *)(base + f->off));
             continue;
         }
         int64_t v =
             f->kind == K_I64 ? *(const int64_t *)(base + f->off) : *(const int *)(base + f->off);
-        unsigned char b[8];
-        for (int k = 0; k < 8; k++)
-            b[k] = (unsigned char)((uint64_t)v >> (8 * k));
-        put_field(out, f->tag, b, sizeof b);
+        record_put_i64(out, f->tag, v);
     }
 }
 
@@ -302,8 +287,8 @@ static const field *field_by_tag(int tag)
 
 int report_decode(arena *a, const void *data, size_t len, report *r)
 {
-    const unsigned char *p = data, *end = p + len;
-    if (len < 1 || p[0] != VR_RECORD_VERSION) return -1;
+    record_reader rd;
+    if (record_open(&rd, data, len, VR_RECORD_VERSION) != 0) return -1;
     memset(r, 0, sizeof *r);
     r->options.require_id_number = r->options.require_live_capture =
         r->options.require_matching_selfie = SESSION_UNSET;
@@ -312,48 +297,37 @@ int report_decode(arena *a, const void *data, size_t len, report *r)
     for (int pass = 0; pass < 2; pass++) {
         if (pass == 1 && n_types > 0)
             r->options.allowed_types = arena_alloc(a, n_types * sizeof(char *));
-        p = (const unsigned char *)data + 1;
-        while (p < end) {
-            if (end - p < 5) return -1;
-            int tag = p[0];
-            size_t n = 0;
-            for (int i = 0; i < 4; i++)
-                n |= (size_t)p[1 + i] << (8 * i);
-            p += 5;
-            if ((size_t)(end - p) < n) return -1;
-            const unsigned char *v = p;
-            p += n;
+        record_rewind(&rd);
+        record_field fl;
+        int rc;
+        while ((rc = record_next(&rd, &fl)) > 0) {
             if (pass == 0) {
-                n_types += tag == T_ALLOWED_TYPE;
+                n_types += fl.tag == T_ALLOWED_TYPE;
                 continue;
             }
-            if (tag == T_ID) {
-                if (n >= SESSION_ID_MAX) return -1;
-                memcpy(r->id, v, n);
-                r->id[n] = '\0';
+            if (fl.tag == T_ID) {
+                if (record_copy(&fl, r->id, sizeof r->id) != 0) return -1;
                 continue;
             }
-            if (tag == T_ALLOWED_TYPE) {
-                r->options.allowed_types[r->options.n_allowed_types++] =
-                    arena_strndup(a, (const char *)v, n);
+            if (fl.tag == T_ALLOWED_TYPE) {
+                r->options.allowed_types[r->options.n_allowed_types++] = record_str(&fl, a);
                 continue;
             }
-            const field *f = field_by_tag(tag);
+            const field *f = field_by_tag(fl.tag);
             if (!f) continue; /* a newer field: skipped */
             char *dst = (char *)r + f->off;
             if (f->kind == K_STR) {
-                *(const char **)dst = arena_strndup(a, (const char *)v, n);
+                *(const char **)dst = record_str(&fl, a);
                 continue;
             }
-            if (n != 8) return -1;
-            uint64_t u = 0;
-            for (int k = 0; k < 8; k++)
-                u |= (uint64_t)v[k] << (8 * k);
+            int64_t v;
+            if (record_i64(&fl, &v) != 0) return -1;
             if (f->kind == K_I64)
-                *(int64_t *)dst = (int64_t)u;
+                *(int64_t *)dst = v;
             else
-                *(int *)dst = (int)(int64_t)u;
+                *(int *)dst = (int)v;
         }
+        if (rc < 0) return -1;
     }
     if (r->id[0] == '\0' || (unsigned)r->type > SESSION_TYPE_VERIFICATION_FLOW) return -1;
     return 0;

@@ -6,9 +6,9 @@
  * Not for: parameter parsing or state transitions driven by requests (sessions.c), or
  * storage (store.h).
  *
- * The record is a version byte followed by fields (tag: 1 byte, length: 4 bytes little-endian,
- * bytes). Integers are 8 bytes little-endian. Absent fields are simply not written, which is how
- * NULL strings round-trip. Unknown tags are skipped, so older binaries can read newer records.
+ * The record is base/record.h's: a version byte followed by tagged fields. Absent fields are
+ * simply not written, which is how NULL strings round-trip. Unknown tags are skipped, so older
+ * binaries can read newer records.
  */
 #include "identity/session.h"
 
@@ -16,6 +16,7 @@
 #include <string.h>
 
 #include "base/ids.h"
+#include "base/record.h"
 #include "base/util.h"
 
 #define VS_RECORD_VERSION 1
@@ -106,172 +107,114 @@ int session_status_parse(const char *s, session_status *out)
 
 /* ---- record encoding ---- */
 
-static void put_field(buf *out, int tag, const void *p, size_t n)
-{
-    unsigned char hdr[5];
-    hdr[0] = (unsigned char)tag;
-    for (int i = 0; i < 4; i++)
-        hdr[1 + i] = (unsigned char)(n >> (8 * i));
-    buf_append(out, hdr, sizeof hdr);
-    buf_append(out, p, n);
-}
-
-static void put_str(buf *out, int tag, const char *s)
-{
-    if (s) put_field(out, tag, s, strlen(s));
-}
-
-static void put_int(buf *out, int tag, int64_t v)
-{
-    unsigned char b[8];
-    uint64_t u = (uint64_t)v;
-    for (int i = 0; i < 8; i++)
-        b[i] = (unsigned char)(u >> (8 * i));
-    put_field(out, tag, b, sizeof b);
-}
-
 void session_encode(const session *s, buf *out)
 {
-    unsigned char version = VS_RECORD_VERSION;
-    buf_append(out, &version, 1);
-    put_str(out, T_ID, s->id);
-    put_str(out, T_ACCOUNT, s->account);
-    put_int(out, T_CREATED, s->created);
-    put_int(out, T_LIVEMODE, s->livemode);
-    put_int(out, T_STATUS, s->status);
-    put_int(out, T_TYPE, s->type);
-    put_str(out, T_CLIENT_REFERENCE_ID, s->client_reference_id);
-    put_str(out, T_SECRET_TOKEN, s->secret_token);
-    put_str(out, T_URL_TOKEN, s->url_token);
-    put_int(out, T_SECRET_ISSUED, s->secret_issued);
+    record_begin(out, VS_RECORD_VERSION);
+    record_put_str(out, T_ID, s->id);
+    record_put_str(out, T_ACCOUNT, s->account);
+    record_put_i64(out, T_CREATED, s->created);
+    record_put_i64(out, T_LIVEMODE, s->livemode);
+    record_put_i64(out, T_STATUS, s->status);
+    record_put_i64(out, T_TYPE, s->type);
+    record_put_str(out, T_CLIENT_REFERENCE_ID, s->client_reference_id);
+    record_put_str(out, T_SECRET_TOKEN, s->secret_token);
+    record_put_str(out, T_URL_TOKEN, s->url_token);
+    record_put_i64(out, T_SECRET_ISSUED, s->secret_issued);
     if (s->has_last_error) {
-        put_int(out, T_HAS_LAST_ERROR, 1);
-        put_str(out, T_LAST_ERROR_CODE, s->last_error_code);
-        put_str(out, T_LAST_ERROR_REASON, s->last_error_reason);
+        record_put_i64(out, T_HAS_LAST_ERROR, 1);
+        record_put_str(out, T_LAST_ERROR_CODE, s->last_error_code);
+        record_put_str(out, T_LAST_ERROR_REASON, s->last_error_reason);
     }
-    put_str(out, T_LAST_VERIFICATION_REPORT, s->last_verification_report);
+    record_put_str(out, T_LAST_VERIFICATION_REPORT, s->last_verification_report);
     for (size_t i = 0; i < s->n_metadata; i++) {
-        put_str(out, T_META_KEY, s->metadata[i].key);
-        put_str(out, T_META_VALUE, s->metadata[i].value);
+        record_put_str(out, T_META_KEY, s->metadata[i].key);
+        record_put_str(out, T_META_VALUE, s->metadata[i].value);
     }
     if (s->doc.present) {
-        put_int(out, T_DOC_PRESENT, 1);
+        record_put_i64(out, T_DOC_PRESENT, 1);
         if (s->doc.has_allowed_types) {
-            put_int(out, T_DOC_HAS_ALLOWED_TYPES, 1);
+            record_put_i64(out, T_DOC_HAS_ALLOWED_TYPES, 1);
             for (size_t i = 0; i < s->doc.n_allowed_types; i++)
-                put_str(out, T_DOC_ALLOWED_TYPE, s->doc.allowed_types[i]);
+                record_put_str(out, T_DOC_ALLOWED_TYPE, s->doc.allowed_types[i]);
         }
-        put_int(out, T_DOC_REQUIRE_ID_NUMBER, s->doc.require_id_number);
-        put_int(out, T_DOC_REQUIRE_LIVE_CAPTURE, s->doc.require_live_capture);
-        put_int(out, T_DOC_REQUIRE_MATCHING_SELFIE, s->doc.require_matching_selfie);
+        record_put_i64(out, T_DOC_REQUIRE_ID_NUMBER, s->doc.require_id_number);
+        record_put_i64(out, T_DOC_REQUIRE_LIVE_CAPTURE, s->doc.require_live_capture);
+        record_put_i64(out, T_DOC_REQUIRE_MATCHING_SELFIE, s->doc.require_matching_selfie);
     }
-    put_str(out, T_PROVIDED_EMAIL, s->provided_email);
-    put_str(out, T_PROVIDED_PHONE, s->provided_phone);
-    put_int(out, T_REDACTION, s->redaction);
+    record_put_str(out, T_PROVIDED_EMAIL, s->provided_email);
+    record_put_str(out, T_PROVIDED_PHONE, s->provided_phone);
+    record_put_i64(out, T_REDACTION, s->redaction);
     if (s->redaction == SESSION_REDACTION_PROCESSING)
-        put_int(out, T_REDACTION_DUE, s->redaction_due);
-    put_str(out, T_RELATED_CUSTOMER, s->related_customer);
-    put_str(out, T_RELATED_CUSTOMER_ACCOUNT, s->related_customer_account);
-    put_str(out, T_RELATED_PERSON_ACCOUNT, s->related_person_account);
-    put_str(out, T_RELATED_PERSON_PERSON, s->related_person_person);
-    put_str(out, T_VERIFICATION_FLOW, s->verification_flow);
-    put_str(out, T_RETURN_URL, s->return_url);
+        record_put_i64(out, T_REDACTION_DUE, s->redaction_due);
+    record_put_str(out, T_RELATED_CUSTOMER, s->related_customer);
+    record_put_str(out, T_RELATED_CUSTOMER_ACCOUNT, s->related_customer_account);
+    record_put_str(out, T_RELATED_PERSON_ACCOUNT, s->related_person_account);
+    record_put_str(out, T_RELATED_PERSON_PERSON, s->related_person_person);
+    record_put_str(out, T_VERIFICATION_FLOW, s->verification_flow);
+    record_put_str(out, T_RETURN_URL, s->return_url);
     if (s->pending != SESSION_PENDING_NONE) {
-        put_int(out, T_PENDING, s->pending);
-        put_str(out, T_PENDING_CODE, s->pending_code);
-        put_int(out, T_PENDING_DUE, s->pending_due);
+        record_put_i64(out, T_PENDING, s->pending);
+        record_put_str(out, T_PENDING_CODE, s->pending_code);
+        record_put_i64(out, T_PENDING_DUE, s->pending_due);
     }
     const session_verified_outputs *vo = &s->outputs;
     if (vo->present) {
-        put_int(out, T_VO_PRESENT, 1);
+        record_put_i64(out, T_VO_PRESENT, 1);
         if (vo->address.present) {
-            put_int(out, T_VO_ADDRESS_PRESENT, 1);
-            put_str(out, T_VO_CITY, vo->address.city);
-            put_str(out, T_VO_COUNTRY, vo->address.country);
-            put_str(out, T_VO_LINE1, vo->address.line1);
-            put_str(out, T_VO_LINE2, vo->address.line2);
-            put_str(out, T_VO_POSTAL_CODE, vo->address.postal_code);
-            put_str(out, T_VO_STATE, vo->address.state);
+            record_put_i64(out, T_VO_ADDRESS_PRESENT, 1);
+            record_put_str(out, T_VO_CITY, vo->address.city);
+            record_put_str(out, T_VO_COUNTRY, vo->address.country);
+            record_put_str(out, T_VO_LINE1, vo->address.line1);
+            record_put_str(out, T_VO_LINE2, vo->address.line2);
+            record_put_str(out, T_VO_POSTAL_CODE, vo->address.postal_code);
+            record_put_str(out, T_VO_STATE, vo->address.state);
         }
         if (vo->dob.present) {
-            put_int(out, T_VO_DOB_PRESENT, 1);
-            put_int(out, T_VO_DOB_DAY, vo->dob.day);
-            put_int(out, T_VO_DOB_MONTH, vo->dob.month);
-            put_int(out, T_VO_DOB_YEAR, vo->dob.year);
+            record_put_i64(out, T_VO_DOB_PRESENT, 1);
+            record_put_i64(out, T_VO_DOB_DAY, vo->dob.day);
+            record_put_i64(out, T_VO_DOB_MONTH, vo->dob.month);
+            record_put_i64(out, T_VO_DOB_YEAR, vo->dob.year);
         }
-        put_str(out, T_VO_EMAIL, vo->email);
-        put_str(out, T_VO_FIRST_NAME, vo->first_name);
-        put_str(out, T_VO_ID_NUMBER, vo->id_number);
-        put_str(out, T_VO_ID_NUMBER_TYPE, vo->id_number_type);
-        put_str(out, T_VO_LAST_NAME, vo->last_name);
-        put_str(out, T_VO_PHONE, vo->phone);
-        put_str(out, T_VO_SEX, vo->sex);
-        put_str(out, T_VO_UNPARSED_PLACE_OF_BIRTH, vo->unparsed_place_of_birth);
-        put_str(out, T_VO_UNPARSED_SEX, vo->unparsed_sex);
+        record_put_str(out, T_VO_EMAIL, vo->email);
+        record_put_str(out, T_VO_FIRST_NAME, vo->first_name);
+        record_put_str(out, T_VO_ID_NUMBER, vo->id_number);
+        record_put_str(out, T_VO_ID_NUMBER_TYPE, vo->id_number_type);
+        record_put_str(out, T_VO_LAST_NAME, vo->last_name);
+        record_put_str(out, T_VO_PHONE, vo->phone);
+        record_put_str(out, T_VO_SEX, vo->sex);
+        record_put_str(out, T_VO_UNPARSED_PLACE_OF_BIRTH, vo->unparsed_place_of_birth);
+        record_put_str(out, T_VO_UNPARSED_SEX, vo->unparsed_sex);
     }
-}
-
-static int64_t get_int(const unsigned char *p, size_t n)
-{
-    uint64_t u = 0;
-    if (n != 8) return 0;
-    for (int i = 0; i < 8; i++)
-        u |= (uint64_t)p[i] << (8 * i);
-    return (int64_t)u;
-}
-
-/* Walks the fields of a record; returns 0 at a clean end, -1 on a truncated field. */
-typedef struct cursor {
-    const unsigned char *p, *end;
-} cursor;
-
-static int next_field(cursor *c, int *tag, const unsigned char **val, size_t *n)
-{
-    if (c->p == c->end) return 1;
-    if (c->end - c->p < 5) return -1;
-    *tag = c->p[0];
-    size_t len = 0;
-    for (int i = 0; i < 4; i++)
-        len |= (size_t)c->p[1 + i] << (8 * i);
-    c->p += 5;
-    if ((size_t)(c->end - c->p) < len) return -1;
-    *val = c->p;
-    *n = len;
-    c->p += len;
-    return 0;
 }
 
 int session_decode(arena *a, const void *data, size_t len, session *s)
 {
-    const unsigned char *bytes = data;
-    if (len < 1 || bytes[0] != VS_RECORD_VERSION) return -1;
+    record_reader r;
+    if (record_open(&r, data, len, VS_RECORD_VERSION) != 0) return -1;
     memset(s, 0, sizeof *s);
     s->doc.require_id_number = s->doc.require_live_capture = s->doc.require_matching_selfie =
         SESSION_UNSET;
 
     /* First pass: count the repeated fields so their arrays are allocated once. */
     size_t n_meta = 0, n_types = 0;
-    cursor c = {bytes + 1, bytes + len};
-    int tag, rc;
-    const unsigned char *v;
-    size_t n;
-    while ((rc = next_field(&c, &tag, &v, &n)) == 0) {
-        n_meta += tag == T_META_KEY;
-        n_types += tag == T_DOC_ALLOWED_TYPE;
+    record_field f;
+    int rc;
+    while ((rc = record_next(&r, &f)) > 0) {
+        n_meta += f.tag == T_META_KEY;
+        n_types += f.tag == T_DOC_ALLOWED_TYPE;
     }
     if (rc < 0) return -1;
     s->metadata = n_meta ? arena_alloc(a, n_meta * sizeof *s->metadata) : NULL;
     s->doc.allowed_types = n_types ? arena_alloc(a, n_types * sizeof(char *)) : NULL;
 
-    c.p = bytes + 1;
-    while (next_field(&c, &tag, &v, &n) == 0) {
+    record_rewind(&r);
+    while (record_next(&r, &f) > 0) {
         const char *str = NULL;
-        int64_t iv = get_int(v, n);
-        switch (tag) {
+        int64_t iv;
+        (void)record_i64(&f, &iv); /* an integer field of another length reads as 0 */
+        switch (f.tag) {
         case T_ID:
-            if (n >= SESSION_ID_MAX) return -1;
-            memcpy(s->id, v, n);
-            s->id[n] = '\0';
+            if (record_copy(&f, s->id, sizeof s->id) != 0) return -1;
             continue;
         case T_CREATED:
             s->created = iv;
@@ -343,8 +286,8 @@ int session_decode(arena *a, const void *data, size_t len, session *s)
         default:
             break;
         }
-        str = arena_strndup(a, (const char *)v, n);
-        switch (tag) {
+        str = record_str(&f, a);
+        switch (f.tag) {
         case T_ACCOUNT:
             s->account = str;
             break;
