@@ -22,10 +22,12 @@ int session_store_txn_get(store_txn *t, const char *account, const char *id, are
                           session *out);
 
 /* Inside a job: insert s (STORE_EXISTS when the id is taken), or save s over the stored one
- * read in this job with status was (STORE_CONFLICT when another change came first). The record
+ * read in this job with status was (STORE_CONFLICT when another change came first; was
+ * SESSION_STATUS_ANY: whatever the stored status). The record
  * is encoded once, into *rec (memory of a, valid for the job's lifetime): pass it to event_emit
  * as the snapshot of this write. */
 int session_store_insert(store_txn *t, arena *a, const session *s, store_record *rec);
+#define SESSION_STATUS_ANY ((session_status)-1)
 int session_store_update(store_txn *t, arena *a, const session *s, session_status was,
                          store_record *rec);
 

@@ -36,6 +36,7 @@
 #include "endpoints/endpoints.h"
 #include "base/arena.h"
 #include "identity/session.h"
+#include "identity/session_store.h"
 #include "store/store.h"
 #include "base/util.h"
 
@@ -66,14 +67,22 @@ static inline void fx_rmtree(const char *dir)
 
 /* ---- a store ---- */
 
-/* Open a store on data_dir with cfg's settings (NULL: the defaults), data_dir and
- * synchronous_full = 1 set over them. store_open creates data_dir itself. Returns the store
- * (store_close it); fails the test, with store_open's message, when it cannot be opened. */
+/* The backend the tests run on: the store URL in VERIFYD_TEST_STORE, or the embedded SQLite
+ * default when it is unset (store_config.url). */
+static inline const char *fx_store_url(void)
+{
+    const char *url = getenv("VERIFYD_TEST_STORE");
+    return url != NULL && url[0] != '\0' ? url : NULL;
+}
+
+/* Open a store on data_dir with cfg's settings (NULL: the defaults), data_dir and the backend of
+ * fx_store_url set over them. store_open creates data_dir itself. Returns the store (store_close
+ * it); fails the test, with store_open's message, when it cannot be opened. */
 static inline store *fx_store_open(const char *data_dir, const store_config *cfg)
 {
     store_config c = cfg ? *cfg : (store_config){0};
     c.data_dir = data_dir;
-    c.synchronous_full = 1;
+    if (c.url == NULL) c.url = fx_store_url();
     store *st = NULL;
     const char *errmsg = NULL;
     int rc = store_open(&c, &st, &errmsg);
@@ -162,33 +171,50 @@ static inline session fx_session(const char *account, const char *id)
     return s;
 }
 
+/* A session job's context: the session and the arena its record is encoded into. */
+typedef struct fx__job {
+    session *s;
+    arena *a;
+} fx__job;
+
 static inline int fx__insert_fn(store_txn *t, void *arg)
 {
-    return store_txn_session_insert(t, arg);
+    fx__job *j = arg;
+    return session_store_insert(t, j->a, j->s, NULL);
 }
 
 static inline int fx__update_fn(store_txn *t, void *arg)
 {
-    return store_txn_session_update(t, arg);
+    fx__job *j = arg;
+    return session_store_update(t, j->a, j->s, SESSION_STATUS_ANY, NULL);
+}
+
+static inline int fx__run(store *st, store_job_fn fn, session *s)
+{
+    fx__job j = {s, arena_new()};
+    int rc = store_run(st, fn, &j);
+    arena_free(j.a);
+    return rc;
 }
 
 /* Insert s in a job of its own; returns store_run's code (0, STORE_EXISTS, ...). */
 static inline int fx_session_insert(store *st, session *s)
 {
-    return store_run(st, fx__insert_fn, s);
+    return fx__run(st, fx__insert_fn, s);
 }
 
-/* Update s in a job of its own; returns store_run's code (0, STORE_NOT_FOUND, ...). */
+/* Update s in a job of its own, whatever its stored status; returns store_run's code (0,
+ * STORE_NOT_FOUND, ...). */
 static inline int fx_session_update(store *st, session *s)
 {
-    return store_run(st, fx__update_fn, s);
+    return fx__run(st, fx__update_fn, s);
 }
 
 /* The stored session account/id, read into f->a; fails the test when it cannot be read. */
 static inline session fx_session_get(fx_store *f, const char *account, const char *id)
 {
     session s;
-    assert_int_equal(store_session_get(f->st, account, id, f->a, &s), 0);
+    assert_int_equal(session_store_get(f->st, account, id, f->a, &s), 0);
     return s;
 }
 

@@ -608,6 +608,105 @@ static void test_idempotency_in_flight(void **state)
     assert_int_equal(count_sessions(f, "sk_test_f"), 1);
 }
 
+/* A response another process saved under the key while this request ran (the store hands it
+ * back instead of saving a second one): the request answers with it, and its own object is rolled
+ * back. The other process is played by a job that saves the record just before the request's. */
+typedef struct foreign_save {
+    blocker bl;
+    char account[64];
+    store_idem v;
+} foreign_save;
+
+static int foreign_fn(store_txn *t, void *arg)
+{
+    foreign_save *s = arg;
+    block_fn(t, &s->bl);
+    arena *a = arena_new();
+    store_idem existing;
+    int rc = store_txn_idem_put(t, s->account, "kh", &s->v, 0, a, &existing);
+    arena_free(a);
+    return rc;
+}
+
+static void foreign_done(void *arg, int rc)
+{
+    block_done(&((foreign_save *)arg)->bl, rc);
+}
+
+static void run_beside_foreign_save(api_fixture *f, const char *fingerprint, int status,
+                                    const char *body, http_request **out)
+{
+    foreign_save s = {.bl = {.mu = PTHREAD_MUTEX_INITIALIZER, .cv = PTHREAD_COND_INITIALIZER}};
+    unsigned char d[UTIL_SHA256_LEN];
+    char hex[65];
+    util_sha256("sk_test_h", strlen("sk_test_h"), d);
+    util_hex(d, sizeof d, hex);
+    snprintf(s.account, sizeof s.account, "acct_t%.24s", hex);
+    snprintf(s.v.fingerprint, sizeof s.v.fingerprint, "%s", fingerprint);
+    s.v.status = status;
+    s.v.body = body;
+    s.v.body_len = strlen(body);
+    s.v.created = util_now();
+    store_submit(f->st, foreign_fn, foreign_done, &s);
+    pthread_mutex_lock(&s.bl.mu);
+    while (!s.bl.running)
+        pthread_cond_wait(&s.bl.cv, &s.bl.mu);
+    pthread_mutex_unlock(&s.bl.mu);
+
+    http_request *r = fake_request("POST", SESSIONS, "type=document");
+    fake_header(r, "Authorization", "Bearer sk_test_h");
+    fake_header(r, "Content-Type", "application/x-www-form-urlencoded");
+    fake_header(r, "Idempotency-Key", "kh");
+    api_handle(r, &f->ap); /* found nothing saved; its job waits behind the other save */
+    assert_int_equal(r->responses, 0);
+
+    pthread_mutex_lock(&s.bl.mu);
+    s.bl.released = 1;
+    pthread_cond_broadcast(&s.bl.cv);
+    while (s.bl.running != 2)
+        pthread_cond_wait(&s.bl.cv, &s.bl.mu);
+    pthread_mutex_unlock(&s.bl.mu);
+    fake_wait(r);
+    *out = r;
+}
+
+static void test_idempotency_saved_elsewhere_first(void **state)
+{
+    api_fixture *f = *state;
+    /* The same request: its saved response is the answer, replayed. */
+    char fp[65];
+    {
+        const char whole[] = "/v1/identity/verification_sessions\0\0type=document";
+        unsigned char d[UTIL_SHA256_LEN];
+        util_sha256(whole, sizeof whole - 1, d);
+        util_hex(d, sizeof d, fp);
+    }
+    http_request *r;
+    run_beside_foreign_save(f, fp, 200, "{\"id\":\"vs_elsewhere\"}", &r);
+    assert_int_equal(r->status, 200);
+    assert_string_equal(fake_resp_header(r, "Idempotent-Replayed"), "true");
+    assert_memory_equal(r->resp_body, "{\"id\":\"vs_elsewhere\"}", r->resp_len);
+    fake_free(r);
+    assert_int_equal(count_sessions(f, "sk_test_h"), 0);
+}
+
+static void test_idempotency_saved_elsewhere_other_params(void **state)
+{
+    api_fixture *f = *state;
+    /* Another request was first with the key: Stripe's 400, and still no second object. */
+    char other[65];
+    memset(other, 'a', 64);
+    other[64] = '\0';
+    http_request *r;
+    run_beside_foreign_save(f, other, 200, "{}", &r);
+    assert_int_equal(r->status, 400);
+    json_t *j = fake_json(r);
+    assert_string_equal(jstr(j, "error.type"), "idempotency_error");
+    json_decref(j);
+    fake_free(r);
+    assert_int_equal(count_sessions(f, "sk_test_h"), 0);
+}
+
 /* ---- expand[] ---- */
 
 static void ctx_with(api_fixture *f, api_ctx *c, arena *a, const char *query)
@@ -831,6 +930,9 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_idempotency_query_string_parameters, setup, teardown),
         cmocka_unit_test_setup_teardown(test_idempotency_expiry, setup, teardown),
         cmocka_unit_test_setup_teardown(test_idempotency_in_flight, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_idempotency_saved_elsewhere_first, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_idempotency_saved_elsewhere_other_params, setup,
+                                        teardown),
         cmocka_unit_test_setup_teardown(test_expand, setup, teardown),
         cmocka_unit_test_setup_teardown(test_error_rendering, setup, teardown),
         cmocka_unit_test_setup_teardown(test_list_paging, setup, teardown),

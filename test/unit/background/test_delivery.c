@@ -288,7 +288,7 @@ static int endpoint_fn(store_txn *t, void *arg)
                        .secret = "whsec_unit_test_secret",
                        .enabled_events = all,
                        .n_enabled_events = 1};
-    return store_txn_webhook_insert(t, &w);
+    return store_txn_webhook_insert(t, &w, 16);
 }
 
 /* An endpoint of account (in livemode) for the listener's /hook. */
@@ -307,7 +307,7 @@ typedef struct emit_job {
 static int emit_fn(store_txn *t, void *arg)
 {
     emit_job *j = arg;
-    return event_emit(t, j->a, &j->s, EVT_CREATED, "req_delivery", NULL);
+    return event_emit(t, j->a, &j->s, NULL, EVT_CREATED, "req_delivery", NULL);
 }
 
 /* Emit a created event for a new session of account; returns the event id (in f->fx.a). */

@@ -32,6 +32,7 @@
 #include "background/worker.h"
 
 #include "fixture.h"
+#include "identity/report_store.h"
 
 /* A fresh store in its own mkdtemp directory, a scratch arena and an app on the store with
  * public_url http://verifyd.test (fixture.h). */
@@ -62,7 +63,7 @@ static int read_and_verify_fn(store_txn *t, void *arg)
 {
     verify_job *j = arg;
     session s;
-    int rc = store_txn_session_get(t, j->account, j->id, j->f->a, &s);
+    int rc = session_store_txn_get(t, j->account, j->id, j->f->a, &s);
     if (rc != 0) return rc;
     static const lifecycle_origin api = {"req_verify", NULL};
     return lifecycle_verify(t, j->f->a, &s, &api);
@@ -114,7 +115,11 @@ static int idem_put_fn(store_txn *t, void *arg)
     v.body_len = strlen(v.body);
     v.created = j->created;
     v.object_id = j->object_id;
-    return store_txn_idem_put(t, j->account, j->key, &v);
+    store_idem existing;
+    arena *a = arena_new();
+    int rc = store_txn_idem_put(t, j->account, j->key, &v, 0, a, &existing);
+    arena_free(a);
+    return rc;
 }
 
 static void put_idem(fixture *f, const char *account, const char *key, const char *object_id,
@@ -200,7 +205,7 @@ static void test_due_redaction_completes(void **state)
     assert_null(s.outputs.id_number_type);
 
     report r;
-    assert_int_equal(store_report_get(f->st, "acct_A", report_id, f->a, &r), 0);
+    assert_int_equal(report_store_get(f->st, NULL, "acct_A", report_id, f->a, &r), 0);
     assert_true(r.redacted);
     assert_string_equal(r.doc_first_name, "[redacted]");
 
@@ -213,11 +218,11 @@ static void test_due_redaction_completes(void **state)
     assert_null(ev[2].request_id);
     assert_null(ev[2].idempotency_key);
     session snap;
-    assert_int_equal(session_decode(f->a, ev[2].snapshot, ev[2].snapshot_len, &snap), 0);
+    assert_int_equal(session_decode(f->a, ev[2].snapshot.data, ev[2].snapshot.len, &snap), 0);
     assert_int_equal(snap.redaction, SESSION_REDACTION_REDACTED);
     assert_personal_data_gone(&snap);
     /* The verified event of before the redaction no longer carries the personal data. */
-    assert_int_equal(session_decode(f->a, ev[1].snapshot, ev[1].snapshot_len, &snap), 0);
+    assert_int_equal(session_decode(f->a, ev[1].snapshot.data, ev[1].snapshot.len, &snap), 0);
     assert_personal_data_gone(&snap);
     assert_string_equal(snap.outputs.first_name, "[redacted]");
     assert_false(idem_exists(f, "acct_A", "k_red"));
@@ -260,7 +265,7 @@ static int webhook_fn(store_txn *t, void *arg)
                        .secret = "whsec_r",
                        .enabled_events = all,
                        .n_enabled_events = 1};
-    return store_txn_webhook_insert(t, &w);
+    return store_txn_webhook_insert(t, &w, 16);
 }
 
 static void test_redacted_event_is_delivered(void **state)

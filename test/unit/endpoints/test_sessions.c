@@ -165,7 +165,7 @@ static void test_create_and_retrieve(void **state)
     assert_string_equal(ev[0].request_id, fake_resp_header(r, "Request-Id"));
     assert_null(ev[0].idempotency_key);
     session snap;
-    assert_int_equal(session_decode(a, ev[0].snapshot, ev[0].snapshot_len, &snap), 0);
+    assert_int_equal(session_decode(a, ev[0].snapshot.data, ev[0].snapshot.len, &snap), 0);
     assert_string_equal(snap.return_url, "https://app.test/done"); /* kept for the page */
 
     /* Retrieve: the same object, the same client_secret and url. */

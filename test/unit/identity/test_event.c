@@ -83,7 +83,7 @@ static int webhook_fn(store_txn *t, void *arg)
                        .secret = "whsec_test",
                        .enabled_events = (const char **)e->events,
                        .n_enabled_events = n};
-    return store_txn_webhook_insert(t, &w);
+    return store_txn_webhook_insert(t, &w, 16);
 }
 
 static void add_endpoint(fixture *f, endpoint e)
@@ -107,7 +107,7 @@ static int emit_fn(store_txn *t, void *arg)
     emit_job *j = arg;
     for (int i = 0; i < 4 && j->types[i]; i++) {
         j->s->status = j->statuses[i];
-        int rc = event_emit(t, j->a, j->s, j->types[i], j->request_id, j->idem_key);
+        int rc = event_emit(t, j->a, j->s, NULL, j->types[i], j->request_id, j->idem_key);
         if (rc != 0) return rc;
     }
     /* A change after the last emit must not show in its snapshot. */
@@ -201,7 +201,7 @@ static void test_event_fields_and_fan_out(void **state)
 
     /* The snapshot is the session at the call: verified, without the later change. */
     session snap;
-    assert_int_equal(session_decode(f->a, ev[0].snapshot, ev[0].snapshot_len, &snap), 0);
+    assert_int_equal(session_decode(f->a, ev[0].snapshot.data, ev[0].snapshot.len, &snap), 0);
     assert_string_equal(snap.id, "vs_ev1");
     assert_int_equal(snap.status, SESSION_VERIFIED);
     assert_string_equal(snap.client_reference_id, "user-7");
@@ -231,8 +231,8 @@ static void test_events_in_one_job(void **state)
     assert_string_equal(ev[0].type, EVT_CANCELED);
     assert_string_equal(ev[1].type, EVT_PROCESSING);
     session a0, a1;
-    assert_int_equal(session_decode(f->a, ev[0].snapshot, ev[0].snapshot_len, &a0), 0);
-    assert_int_equal(session_decode(f->a, ev[1].snapshot, ev[1].snapshot_len, &a1), 0);
+    assert_int_equal(session_decode(f->a, ev[0].snapshot.data, ev[0].snapshot.len, &a0), 0);
+    assert_int_equal(session_decode(f->a, ev[1].snapshot.data, ev[1].snapshot.len, &a1), 0);
     assert_int_equal(a0.status, SESSION_CANCELED);
     assert_int_equal(a1.status, SESSION_PROCESSING);
     assert_int_equal(ev[1].pending_webhooks, 2);
@@ -410,8 +410,7 @@ static void test_render(void **state)
 
     /* A snapshot that cannot be decoded: STORE_CORRUPT. */
     store_event bad = ev[0];
-    bad.snapshot = "\x01garbage";
-    bad.snapshot_len = 8;
+    bad.snapshot = (store_record){"\x01garbage", 8};
     buf out;
     buf_init(&out, f->a);
     json_writer w;

@@ -34,6 +34,7 @@
 #include "background/worker.h"
 
 #include "fixture.h"
+#include "identity/report_store.h"
 
 /* A fresh store in its own mkdtemp directory, a scratch arena and an app on the store with
  * public_url http://verifyd.test (fixture.h). */
@@ -81,7 +82,7 @@ static int op_fn(store_txn *t, void *arg)
 {
     op_job *j = arg;
     session s;
-    int rc = store_txn_session_get(t, j->account, j->id, j->f->a, &s);
+    int rc = session_store_txn_get(t, j->account, j->id, j->f->a, &s);
     if (rc != 0) return rc;
     j->before = s;
     switch (j->op) {
@@ -184,7 +185,8 @@ static void test_verify_from_requires_input(void **state)
     assert_int_equal(strncmp(s.last_verification_report, "vr_", 3), 0);
 
     report r;
-    assert_int_equal(store_report_get(f->st, "acct_A", s.last_verification_report, f->a, &r), 0);
+    assert_int_equal(report_store_get(f->st, NULL, "acct_A", s.last_verification_report, f->a, &r),
+                     0);
     assert_string_equal(r.verification_session, "vs_v");
     assert_true(r.document.present);
     assert_true(r.document.verified);
@@ -196,7 +198,7 @@ static void test_verify_from_requires_input(void **state)
     assert_string_equal(ev[1].request_id, "req_v");
     /* The verified event's snapshot carries the report. */
     session snap;
-    assert_int_equal(session_decode(f->a, ev[1].snapshot, ev[1].snapshot_len, &snap), 0);
+    assert_int_equal(session_decode(f->a, ev[1].snapshot.data, ev[1].snapshot.len, &snap), 0);
     assert_int_equal(snap.status, SESSION_VERIFIED);
     assert_string_equal(snap.last_verification_report, s.last_verification_report);
 
@@ -224,7 +226,8 @@ static void test_verify_from_processing(void **state)
     session s = fx_session_get(f, "acct_A", "vs_vp");
     assert_int_equal(s.status, SESSION_VERIFIED);
     report r;
-    assert_int_equal(store_report_get(f->st, "acct_A", s.last_verification_report, f->a, &r), 0);
+    assert_int_equal(report_store_get(f->st, NULL, "acct_A", s.last_verification_report, f->a, &r),
+                     0);
     assert_true(r.id_number.present);
     assert_true(r.id_number.verified);
     assert_false(r.document.present);
@@ -248,15 +251,16 @@ static void test_require_input(void **state)
     assert_string_not_equal(s.url_token, s0.url_token);
     assert_string_not_equal(s.secret_token, s0.secret_token);
     report r;
-    assert_int_equal(store_report_get(f->st, "acct_A", s.last_verification_report, f->a, &r), 0);
+    assert_int_equal(report_store_get(f->st, NULL, "acct_A", s.last_verification_report, f->a, &r),
+                     0);
     assert_true(r.document.present);
     assert_false(r.document.verified);
     assert_string_equal(r.document.error_code, "document_unverified_other");
     assert_string_equal(event_types(f, "acct_A", "vs_ri", NULL), "processing,requires_input");
     const char *acc, *id;
-    assert_int_equal(store_link_find(f->st, s0.url_token, f->a, &acc, &id), 0);
+    assert_int_equal(session_store_find_link(f->st, s0.url_token, f->a, &acc, &id), 0);
     assert_string_equal(id, "vs_ri");
-    assert_int_equal(store_link_find(f->st, s.url_token, f->a, &acc, &id), 0);
+    assert_int_equal(session_store_find_link(f->st, s.url_token, f->a, &acc, &id), 0);
     assert_string_equal(id, "vs_ri");
 
     /* A second failure from processing with a chosen code: one more event only. */
@@ -287,10 +291,6 @@ static void test_require_input(void **state)
 }
 
 /* Canceled or redacting sessions are in the wrong state for every transition. */
-static int set_fn(store_txn *t, void *arg)
-{
-    return store_txn_session_update(t, arg);
-}
 
 static void test_wrong_states(void **state)
 {
@@ -298,12 +298,12 @@ static void test_wrong_states(void **state)
     new_session(f, "acct_A", "vs_c", SESSION_TYPE_DOCUMENT);
     session s = fx_session_get(f, "acct_A", "vs_c");
     s.status = SESSION_CANCELED;
-    assert_int_equal(store_run(f->st, set_fn, &s), 0);
+    assert_int_equal(fx_session_update(f->st, &s), 0);
     new_session(f, "acct_A", "vs_r", SESSION_TYPE_DOCUMENT);
     s = fx_session_get(f, "acct_A", "vs_r");
     s.redaction = SESSION_REDACTION_PROCESSING;
     s.redaction_due = util_now_ms() + 3600000;
-    assert_int_equal(store_run(f->st, set_fn, &s), 0);
+    assert_int_equal(fx_session_update(f->st, &s), 0);
 
     const char *ids[] = {"vs_c", "vs_r"};
     const op_kind ops[] = {OP_PROCESS, OP_VERIFY, OP_REQUIRE_INPUT, OP_SCHEDULE};
@@ -327,7 +327,7 @@ static void test_wrong_states(void **state)
     assert_int_equal(run_op(f, &p), 0);
     s = fx_session_get(f, "acct_A", "vs_rp");
     s.redaction = SESSION_REDACTION_PROCESSING;
-    assert_int_equal(store_run(f->st, set_fn, &s), 0);
+    assert_int_equal(fx_session_update(f->st, &s), 0);
     op_job v = {.id = "vs_rp", .op = OP_VERIFY};
     assert_int_equal(run_op(f, &v), LIFECYCLE_WRONG_STATE);
     op_job ri = {.id = "vs_rp", .op = OP_REQUIRE_INPUT};
@@ -488,7 +488,7 @@ static void test_worker_forgets_stale_outcomes(void **state)
     /* Finished meanwhile by a path that left the row (as a crash between writes could). */
     session s = fx_session_get(f, "acct_A", "vs_done");
     s.status = SESSION_VERIFIED;
-    assert_int_equal(store_run(f->st, set_fn, &s), 0);
+    assert_int_equal(fx_session_update(f->st, &s), 0);
     new_session(f, "acct_A", "vs_plain", SESSION_TYPE_DOCUMENT);
     outcome_row rows[] = {{"acct_A", "vs_plain", now - 10}, {"acct_A", "vs_ghost", now - 10}};
     for (size_t i = 0; i < 2; i++)
@@ -508,7 +508,7 @@ static void test_worker_forgets_stale_outcomes(void **state)
     assert_false(plain.has_last_error);
     assert_string_equal(event_types(f, "acct_A", "vs_plain", NULL), "");
     session ghost;
-    assert_int_equal(store_session_get(f->st, "acct_A", "vs_ghost", f->a, &ghost), STORE_NOT_FOUND);
+    assert_int_equal(session_store_get(f->st, "acct_A", "vs_ghost", f->a, &ghost), STORE_NOT_FOUND);
 }
 
 int main(void)
