@@ -296,7 +296,6 @@ int main(int argc, char **argv)
     ap.n_routes = endpoints_n_routes;
     ap.redaction_delay_ms = redaction_delay;
     ap.hosted_delay_ms = hosted_delay;
-    /* --- events & webhooks --- */
     delivery_config dc = {0};
     const char *forward_to = env_or(f.forward_to, "VERIFYD_FORWARD_TO", NULL);
     const char *schedule = env_or(f.retry_schedule, "VERIFYD_WEBHOOK_RETRY_SCHEDULE", NULL);
@@ -364,7 +363,7 @@ int main(int argc, char **argv)
                  strchr(host, ':') ? "http://[%s]:%d" : "http://%s:%d", host, bound);
     }
     ap.public_url = public_url;
-    /* --- events & webhooks: the delivery worker --- */
+    /* The delivery worker. */
     dc.st = ap.st;
     dc.public_url = ap.public_url;
     if (delivery_start(&dc, &ap.delivery, &err) != 0) {

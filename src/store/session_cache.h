@@ -1,10 +1,10 @@
 /*
  * session_cache: stored session records kept in memory, so that retrieving a session (the most
- * frequent read) costs no database read. Internal to storage backends (store/sqlite/sqlite.c);
- * handlers never see it.
+ * frequent read) costs no database read. Internal to the store layer: store.c runs it above
+ * every backend that allows it (store__ops.cacheable); handlers never see it.
  *
- * Consistency is the backend's part of the bargain: it calls session_cache_put for every committed
- * write, after the commit and before the write is acknowledged. Readers that miss take a ticket,
+ * Consistency is the caller's part of the bargain: store.c calls session_cache_put for every
+ * committed write, after the commit and before the write is acknowledged. Readers that miss take a ticket,
  * read the database, and offer what they read with session_cache_fill, which installs it only if no
  * write reached that slot since the ticket was taken, so a slow reader can never put an older
  * record over a newer one.

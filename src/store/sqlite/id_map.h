@@ -1,7 +1,7 @@
 /*
  * id_map: an exact, thread-safe map from an object id (a short string) to a 64-bit row number,
  * for the SQLite store's sessions whose ids are not yet in the on-disk id index (see
- * store/sqlite/sqlite.c, "Session ids"). Any thread may read it while one thread writes it.
+ * store/sqlite/session_ids.c). Any thread may read it while one thread writes it.
  *
  * Not a cache: nothing is evicted; entries go only when id_map_drop_upto removes them.
  */

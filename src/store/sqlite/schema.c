@@ -65,7 +65,7 @@ static const char *const migrations[] = {
     "CREATE INDEX idempotency_created ON idempotency(created);"
     "CREATE INDEX idempotency_object ON idempotency(account, object_id)"
     "  WHERE object_id IS NOT NULL;"
-    /* --- events & webhooks --- */
+    /* Events, webhook endpoints and the delivery outbox. */
     /* pending_webhooks: deliveries of the event not yet succeeded. Endpoints: enabled_events is
      * "\n" + names joined by "\n" + "\n"; account '*' is the --forward-to endpoint. deliveries
      * is the outbox: state 0 pending (next_attempt_ms set), 1 succeeded, 2 failed. */
@@ -95,8 +95,7 @@ static const char *const migrations[] = {
     "  state INTEGER NOT NULL"
     ");"
     "CREATE INDEX deliveries_due ON deliveries(next_attempt_ms, seq) WHERE state = 0;"
-    /* --- end events & webhooks --- */
-    /* --- verification reports --- */
+    /* Verification reports, hosted links and delayed outcomes. */
     "CREATE TABLE reports ("
     "  seq INTEGER PRIMARY KEY,"
     "  id TEXT NOT NULL UNIQUE,"
@@ -125,10 +124,9 @@ static const char *const migrations[] = {
     "  due INTEGER NOT NULL,"
     "  PRIMARY KEY (account, session_id)"
     ") WITHOUT ROWID;"
-    "CREATE INDEX outcomes_due_due ON outcomes_due(due);"
-    /* --- end verification reports --- */,
+    "CREATE INDEX outcomes_due_due ON outcomes_due(due);",
     /* 2: session ids move out of the sessions table's own unique index into session_ids,
-     * filled in batches (see "Session ids" below); session_ids_merged holds the highest
+     * filled in batches (session_ids.c); session_ids_merged holds the highest
      * sessions.seq whose id is in it. SQLite cannot drop a UNIQUE constraint, so the table is
      * rebuilt. */
     "CREATE TABLE sessions_v2 ("

@@ -55,7 +55,7 @@ int sqlite__bind_unmerged_seq(sq_store *st, sqlite3_stmt *stmt, int idx, const c
 }
 
 /* Whether a session with this id exists in any account (the id index has no unique constraint
- * any more: see "Session ids"): in the map (which holds only sessions committed or written by
+ * any more: see the top of this file): in the map (which holds only sessions committed or written by
  * this batch) or in session_ids. 0 (no), STORE_EXISTS or STORE_EIO. */
 int sqlite__session_id_taken(sq_store *st, const char *id)
 {
@@ -131,7 +131,7 @@ void sqlite__ids_merge_step(sq_store *st)
 }
 
 /* Session ids: the batch committed. Keep its chunk; after the round's last, its ids leave the
- * map (only now: see "Session ids"). */
+ * map (only now: see the top of this file). */
 void sqlite__ids_merge_committed(sq_store *st)
 {
     if (st->round_hi == 0) return;
