@@ -636,6 +636,19 @@ void api_handle(http_request *req, void *userdata)
 
 /* --- expand paths below the first level, page responses --- */
 
+int api_validate(api_ctx *c, const param_spec *spec, const char *const *expandable, int list,
+                 unsigned *flags)
+{
+    apierr e;
+    unsigned unused;
+    if (params_validate(c->params, spec, c->a, &e) != 0 ||
+        api_expand(c, expandable, list, flags != NULL ? flags : &unused, &e) != 0) {
+        api_respond_error(c, &e);
+        return -1;
+    }
+    return 0;
+}
+
 int api_expand_path(api_ctx *c, const char *path, int list)
 {
     form_node *node = form_get(c->params, "expand");

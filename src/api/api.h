@@ -93,6 +93,11 @@ void api_err_missing(api_ctx *c, apierr *e, const char *object, const char *para
  * answered (rc was a failure), 0 when rc is 0. */
 int api_read_failed(api_ctx *c, int rc, const char *object, const char *param);
 
+/* Validate c->params against spec and its expand[] against expandable (api_expand; flags may be
+ * NULL when the caller needs none). 0, or -1 after answering the error. */
+int api_validate(api_ctx *c, const param_spec *spec, const char *const *expandable, int list,
+                 unsigned *flags);
+
 /* expand[] handling: validate c->params' expand list against the expandable fields of the
  * object (list==1: each entry must start with "data."). Sets *flags bits for the fields named
  * in names[] (bit i for names[i]). Returns 0 or -1 with *e. */

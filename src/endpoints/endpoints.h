@@ -29,6 +29,10 @@ void sessions_redact(api_ctx *c);
  * 0 or a STORE_E* code. */
 int sessions_validate(api_ctx *c, const param_spec *spec, unsigned *expand);
 int sessions_render(api_ctx *c, store_txn *t, const session *s, unsigned expand, buf *out);
+/* Inside a job: the session the path names, into *s. *answered is 0 when it was read; else the
+ * job's answer is decided (the 404, rendered into res and saved for replay, or a store error)
+ * and the return value is what the job must return. */
+int sessions_job_read(api_ctx *c, store_txn *t, api_result *res, session *s, int *answered);
 
 /* Test helpers (session_helpers.c), CONTRACT.md §11 "Moving a session forward". */
 void session_helpers_process(api_ctx *c);

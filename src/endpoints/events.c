@@ -37,19 +37,6 @@ static const param_spec retrieve_spec[] = {EXPAND_PARAM, {NULL}};
 /* x-expandableFields of event: both are always inline, so expanding them changes nothing. */
 static const char *const expandable[] = {"data", "request", NULL};
 
-/* 0, or -1 when an error was answered. */
-static int validate(api_ctx *c, const param_spec *spec, int list)
-{
-    apierr e;
-    unsigned flags;
-    if (params_validate(c->params, spec, c->a, &e) != 0 ||
-        api_expand(c, expandable, list, &flags, &e) != 0) {
-        api_respond_error(c, &e);
-        return -1;
-    }
-    return 0;
-}
-
 /* Render the store_event item into w (an api_item_render; ctx is the api_ctx). Returns 0, or
  * STORE_CORRUPT when its snapshot is unreadable. */
 static int render(void *ctx, const void *item, json_writer *w)
@@ -60,7 +47,7 @@ static int render(void *ctx, const void *item, json_writer *w)
 
 void events_retrieve(api_ctx *c)
 {
-    if (validate(c, retrieve_spec, 0) != 0) return;
+    if (api_validate(c, retrieve_spec, expandable, 0, NULL) != 0) return;
     store_event ev;
     int rc = store_event_get(c->app->st, c->account, c->path_id, c->a, &ev);
     if (api_read_failed(c, rc, "event", "id")) return;
@@ -73,7 +60,7 @@ void events_retrieve(api_ctx *c)
 void events_list(api_ctx *c)
 {
     api_page p;
-    if (validate(c, list_spec, 1) != 0 || api_page_read(c, &p) != 0) return;
+    if (api_validate(c, list_spec, expandable, 1, NULL) != 0 || api_page_read(c, &p) != 0) return;
     apierr e;
     store_event_query q = {.account = c->account,
                            .limit = p.limit,

@@ -36,13 +36,7 @@ static const char *const expandable[] = {"document", "email",  "id_number", "opt
  * a restricted key and the field's own expand path). 0, or -1 when an error was answered. */
 static int prepare(api_ctx *c, const param_spec *spec, int list, unsigned *show)
 {
-    apierr e;
-    unsigned flags;
-    if (params_validate(c->params, spec, c->a, &e) != 0 ||
-        api_expand(c, expandable, list, &flags, &e) != 0) {
-        api_respond_error(c, &e);
-        return -1;
-    }
+    if (api_validate(c, spec, expandable, list, NULL) != 0) return -1;
     *show = 0;
     for (unsigned i = 0; c->restricted && report_sensitive_paths[i]; i++) {
         if (api_expand_path(c, report_sensitive_paths[i], list)) *show |= 1u << i;

@@ -41,12 +41,9 @@ static int th_run(store_txn *t, void *arg)
     api_ctx *c = j->c;
     session s;
     apierr e;
-    int rc = session_store_txn_get(t, c->account, c->path_id, c->a, &s);
-    if (rc == STORE_NOT_FOUND) {
-        api_err_missing(c, &e, "verification_session", "session", c->path_id);
-        return api_job_error(j->c, t, &j->res, &e);
-    }
-    if (rc != 0) return rc;
+    int answered;
+    int rc = sessions_job_read(c, t, &j->res, &s, &answered);
+    if (answered) return rc;
     const lifecycle_origin origin = {c->request_id, c->idem_key};
     const char *action = "process", *allowed = "requires_input";
     switch (j->action) {

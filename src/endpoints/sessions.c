@@ -168,17 +168,6 @@ int sessions_render(api_ctx *c, store_txn *t, const session *s, unsigned expand,
 }
 
 /* Validation common to every endpoint: the spec, then expand[]. 0 or -1 (answered). */
-static int validate(api_ctx *c, const param_spec *spec, int list, unsigned *expand)
-{
-    apierr e;
-    if (params_validate(c->params, spec, c->a, &e) != 0 ||
-        api_expand(c, expandable, list, expand, &e) != 0) {
-        api_respond_error(c, &e);
-        return -1;
-    }
-    return 0;
-}
-
 static void clear_secrets(session *s)
 {
     s->secret_token = NULL;
@@ -257,10 +246,6 @@ static int create_job(store_txn *t, void *arg)
     int rc = session_store_insert(t, c->a, &j->s, &rec);
     if (rc == 0) rc = event_emit(t, c->a, &j->s, &rec, EVT_CREATED, c->request_id, c->idem_key);
     if (rc != 0) return rc;
-    j->res.status = 200;
-    j->res.object_id = j->s.id;
-    rc = sessions_render(c, t, &j->s, j->expand, &j->res.body);
-    if (rc != 0) return rc;
     return api_idem_save(c, t, &j->res);
 }
 
@@ -268,7 +253,7 @@ void sessions_create(api_ctx *c)
 {
     vs_job *j = arena_calloc(c->a, sizeof *j);
     j->c = c;
-    if (validate(c, create_spec, 0, &j->expand) != 0) return;
+    if (api_validate(c, create_spec, expandable, 0, &j->expand) != 0) return;
     apierr e;
     const char *type = params_str(c->params, "type");
     const char *flow = params_str(c->params, "verification_flow");
@@ -314,10 +299,29 @@ void sessions_create(api_ctx *c)
         return;
     }
     session_issue_secrets(s, c->a);
+    /* The answer is known before the write (a new session has no report to expand), so it is
+     * rendered here rather than on the store's writer, which every create waits for. */
+    j->res.status = 200;
+    j->res.object_id = s->id;
+    int rc = sessions_render(c, NULL, s, j->expand, &j->res.body);
+    if (rc != 0) {
+        api_finish(c, NULL, rc);
+        return;
+    }
     store_submit(c->app->st, create_job, job_done, j);
 }
 
 /* ---- operations on an existing session ---- */
+
+int sessions_job_read(api_ctx *c, store_txn *t, api_result *res, session *s, int *answered)
+{
+    int rc = session_store_txn_get(t, c->account, c->path_id, c->a, s);
+    *answered = rc != 0;
+    if (rc != STORE_NOT_FOUND) return rc;
+    apierr e;
+    api_err_missing(c, &e, "verification_session", "session", c->path_id);
+    return api_job_error(c, t, res, &e);
+}
 
 static int modify_job(store_txn *t, void *arg)
 {
@@ -325,12 +329,9 @@ static int modify_job(store_txn *t, void *arg)
     api_ctx *c = j->c;
     session s;
     apierr e;
-    int rc = session_store_txn_get(t, c->account, c->path_id, c->a, &s);
-    if (rc == STORE_NOT_FOUND) {
-        api_err_missing(c, &e, "verification_session", "session", c->path_id);
-        return api_job_error(j->c, t, &j->res, &e);
-    }
-    if (rc != 0) return rc;
+    int answered;
+    int rc = sessions_job_read(c, t, &j->res, &s, &answered);
+    if (answered) return rc;
     session_status was = s.status;
     int changed = j->apply(j, t, &s, &e);
     if (changed < 0) return api_job_error(j->c, t, &j->res, &e);
@@ -353,7 +354,7 @@ static void submit_modify(api_ctx *c, const param_spec *spec, vs_apply_fn apply)
     vs_job *j = arena_calloc(c->a, sizeof *j);
     j->c = c;
     j->apply = apply;
-    if (validate(c, spec, 0, &j->expand) != 0) return;
+    if (api_validate(c, spec, expandable, 0, &j->expand) != 0) return;
     store_submit(c->app->st, modify_job, job_done, j);
 }
 
@@ -455,7 +456,7 @@ static int apply_rotate(vs_job *j, store_txn *t, session *s, apierr *e)
 void sessions_retrieve(api_ctx *c)
 {
     unsigned expand;
-    if (validate(c, expand_only_spec, 0, &expand) != 0) return;
+    if (api_validate(c, expand_only_spec, expandable, 0, &expand) != 0) return;
     session s;
     int rc = session_store_get(c->app->st, c->account, c->path_id, c->a, &s);
     if (api_read_failed(c, rc, "verification_session", "session")) return;
@@ -495,7 +496,8 @@ void sessions_list(api_ctx *c)
 {
     unsigned expand;
     api_page p;
-    if (validate(c, list_spec, 1, &expand) != 0 || api_page_read(c, &p) != 0) return;
+    if (api_validate(c, list_spec, expandable, 1, &expand) != 0 || api_page_read(c, &p) != 0)
+        return;
     store_session_query q = {.account = c->account,
                              .limit = p.limit,
                              .starting_after = p.starting_after,
@@ -523,5 +525,5 @@ void sessions_list(api_ctx *c)
 
 int sessions_validate(api_ctx *c, const param_spec *spec, unsigned *expand)
 {
-    return validate(c, spec, 0, expand);
+    return api_validate(c, spec, expandable, 0, expand);
 }

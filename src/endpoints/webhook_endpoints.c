@@ -90,18 +90,6 @@ typedef struct wh_job {
     api_result res;
 } wh_job;
 
-static int validate(api_ctx *c, const param_spec *spec, int list)
-{
-    apierr e;
-    unsigned flags;
-    if (params_validate(c->params, spec, c->a, &e) != 0 ||
-        api_expand(c, no_expandable, list, &flags, &e) != 0) {
-        api_respond_error(c, &e);
-        return -1;
-    }
-    return 0;
-}
-
 static void render_webhook(json_writer *w, const endpoint *ep, int with_secret)
 {
     const store_webhook *wh = &ep->row;
@@ -312,7 +300,7 @@ static int create_job(store_txn *t, void *arg)
 
 void webhook_endpoints_create(api_ctx *c)
 {
-    if (validate(c, create_spec, 0) != 0) return;
+    if (api_validate(c, create_spec, no_expandable, 0, NULL) != 0) return;
     wh_job *j = arena_calloc(c->a, sizeof *j);
     j->c = c;
     store_webhook *w = &j->ep.row;
@@ -350,7 +338,7 @@ refused:
 
 void webhook_endpoints_retrieve(api_ctx *c)
 {
-    if (validate(c, expand_only_spec, 0) != 0) return;
+    if (api_validate(c, expand_only_spec, no_expandable, 0, NULL) != 0) return;
     store_webhook row;
     int rc = store_webhook_get(c->app->st, c->account, c->path_id, c->a, &row);
     if (api_read_failed(c, rc, "webhook_endpoint", "webhook_endpoint")) return;
@@ -398,7 +386,7 @@ static int update_job(store_txn *t, void *arg)
 
 void webhook_endpoints_update(api_ctx *c)
 {
-    if (validate(c, update_spec, 0) != 0) return;
+    if (api_validate(c, update_spec, no_expandable, 0, NULL) != 0) return;
     apierr e;
     const char *url = params_str(c->params, "url");
     if (url && check_url(c, url, &e) != 0) {
@@ -435,7 +423,7 @@ static int delete_job(store_txn *t, void *arg)
 
 void webhook_endpoints_delete(api_ctx *c)
 {
-    if (validate(c, expand_only_spec, 0) != 0) return;
+    if (api_validate(c, expand_only_spec, no_expandable, 0, NULL) != 0) return;
     wh_job *j = arena_calloc(c->a, sizeof *j);
     j->c = c;
     store_submit(c->app->st, delete_job, job_done, j);
@@ -456,7 +444,8 @@ static int render_item(void *ctx, const void *item, json_writer *w)
 void webhook_endpoints_list(api_ctx *c)
 {
     api_page p;
-    if (validate(c, list_spec, 1) != 0 || api_page_read(c, &p) != 0) return;
+    if (api_validate(c, list_spec, no_expandable, 1, NULL) != 0 || api_page_read(c, &p) != 0)
+        return;
     int limit = p.limit;
     const char *after = p.starting_after;
     const char *before = p.ending_before;

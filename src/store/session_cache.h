@@ -4,10 +4,10 @@
  * every backend that allows it (store__ops.cacheable); handlers never see it.
  *
  * Consistency is the caller's part of the bargain: store.c calls session_cache_put for every
- * committed write, after the commit and before the write is acknowledged. Readers that miss take a ticket,
- * read the database, and offer what they read with session_cache_fill, which installs it only if no
- * write reached that slot since the ticket was taken, so a slow reader can never put an older
- * record over a newer one.
+ * committed write, after the commit and before the write is acknowledged. Readers that miss take a
+ * ticket, read the database, and offer what they read with session_cache_fill, which installs it
+ * only if no write reached that slot since the ticket was taken, so a slow reader can never put an
+ * older record over a newer one.
  *
  * It is direct-mapped: each (account, id) has one slot, and a newer entry simply replaces
  * whatever held the slot. Memory is bounded by the slot count times the record size. All

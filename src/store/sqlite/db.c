@@ -237,3 +237,21 @@ done:
     sqlite__finish(stmt);
     return rc;
 }
+
+/* The writer's transaction control (writer.c, session_ids.c). */
+static const char *const control_sql[SQ_COUNT] = {
+    [SQ_BEGIN] = "BEGIN IMMEDIATE", [SQ_COMMIT] = "COMMIT",
+    [SQ_ROLLBACK] = "ROLLBACK",     [SQ_SAVEPOINT] = "SAVEPOINT job",
+    [SQ_RELEASE] = "RELEASE job",   [SQ_ROLLBACK_TO] = "ROLLBACK TO job",
+};
+
+int sqlite__writer_exec(sq_store *st, int which)
+{
+    sqlite3_stmt *stmt;
+    int rc = sqlite__stmt(&st->w, which, control_sql[which], &stmt);
+    if (rc != 0) return rc;
+    rc = sqlite__run(st->w.db, stmt);
+    /* sqlite__run does not log STORE_EXISTS; control statements cannot raise it, but say so. */
+    if (rc == STORE_EXISTS) rc = sqlite__fail(st->w.db, control_sql[which]);
+    return rc;
+}

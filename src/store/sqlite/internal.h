@@ -34,7 +34,7 @@
 
 /* Every statement a connection may cache, by the file that owns its SQL. */
 enum {
-    /* writer.c */
+    /* db.c: the writer's transaction control */
     SQ_BEGIN,
     SQ_COMMIT,
     SQ_ROLLBACK,
@@ -233,6 +233,8 @@ int sqlite__exec(sqlite3 *db, const char *sql, const char *what);
 int sqlite__pragma_int(sqlite3 *db, const char *sql, int64_t *out);
 /* Settings every connection gets (writer: 1 for the writer's own). 0 or STORE_EIO. */
 int sqlite__configure(sq_store *st, sqlite3 *db, int writer, const char **errmsg);
+/* Run one of the writer's control statements (SQ_BEGIN .. SQ_ROLLBACK_TO) on its connection. */
+int sqlite__writer_exec(sq_store *st, int which);
 /* A list of (account, id) pairs from stmt, bound with ?1 = now_ms and ?2 = max (the due lists). */
 int sqlite__due_refs(sq_conn *c, sqlite3_stmt *stmt, int64_t now_ms, size_t max, arena *a,
                      const char ***accounts, const char ***ids, size_t *n, const char *what);
@@ -258,8 +260,6 @@ void sqlite__submit(store *base, store_job_fn fn, store_done_fn done, void *ctx)
 int sqlite__busy(store *base);
 void sqlite__set_outbox_hook(store *base, store_outbox_hook fn, void *ctx);
 void *sqlite__writer_main(void *arg);
-/* Run one of writer.c's statements without parameters (BEGIN, SAVEPOINT, ...). */
-int sqlite__writer_exec(sq_store *st, int which);
 /* Stop the writer thread once it has drained the queue. */
 void sqlite__writer_stop(sq_store *st);
 

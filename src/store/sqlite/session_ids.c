@@ -55,8 +55,8 @@ int sqlite__bind_unmerged_seq(sq_store *st, sqlite3_stmt *stmt, int idx, const c
 }
 
 /* Whether a session with this id exists in any account (the id index has no unique constraint
- * any more: see the top of this file): in the map (which holds only sessions committed or written by
- * this batch) or in session_ids. 0 (no), STORE_EXISTS or STORE_EIO. */
+ * any more: see the top of this file): in the map (which holds only sessions committed or written
+ * by this batch) or in session_ids. 0 (no), STORE_EXISTS or STORE_EIO. */
 int sqlite__session_id_taken(sq_store *st, const char *id)
 {
     sqlite3_stmt *stmt;

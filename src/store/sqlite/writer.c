@@ -11,23 +11,6 @@
 #include "base/util.h"
 #include "store/sqlite/internal.h"
 
-static const char *const sql[SQ_COUNT] = {
-    [SQ_BEGIN] = "BEGIN IMMEDIATE", [SQ_COMMIT] = "COMMIT",
-    [SQ_ROLLBACK] = "ROLLBACK",     [SQ_SAVEPOINT] = "SAVEPOINT job",
-    [SQ_RELEASE] = "RELEASE job",   [SQ_ROLLBACK_TO] = "ROLLBACK TO job",
-};
-
-int sqlite__writer_exec(sq_store *st, int which)
-{
-    sqlite3_stmt *stmt;
-    int rc = sqlite__stmt(&st->w, which, sql[which], &stmt);
-    if (rc != 0) return rc;
-    rc = sqlite__run(st->w.db, stmt);
-    /* sqlite__run does not log STORE_EXISTS; control statements cannot raise it, but say so. */
-    if (rc == STORE_EXISTS) rc = sqlite__fail(st->w.db, sql[which]);
-    return rc;
-}
-
 /*
  * One group commit. Each job gets its own savepoint, so a job that fails (returns non-zero) is
  * undone alone and its batch-mates still commit. done callbacks run only after COMMIT returned:
