@@ -28,7 +28,7 @@ FORMAT_SRC = $(shell find src test/unit -name '*.[ch]' | sort) bench/baseline.c
 DATA_DIR ?= ./data
 LISTEN   ?= 127.0.0.1:12111
 
-.PHONY: all run test test-unit test-blackbox test-asan deps deps-test bench mutate clean format check-format
+.PHONY: FORCE all run test test-unit test-blackbox test-asan deps deps-test bench mutate clean format check-format
 
 all: $(BUILD)/verifyd
 
@@ -36,8 +36,15 @@ $(BUILD)/obj/%.o: src/%.c
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -c $< -o $@
 
-$(BUILD)/libverifyd.a: $(LIB_OBJ)
-	$(AR) rcs $@ $^
+# The archive is made afresh whenever an object changes or the list of objects does (a file
+# added, moved or removed): `ar r` never drops a member, so a moved file would stay behind twice.
+$(BUILD)/objects.txt: FORCE
+	@mkdir -p $(dir $@)
+	@echo '$(LIB_OBJ)' | cmp -s - $@ || echo '$(LIB_OBJ)' > $@
+
+$(BUILD)/libverifyd.a: $(LIB_OBJ) $(BUILD)/objects.txt
+	rm -f $@
+	$(AR) rcs $@ $(LIB_OBJ)
 
 $(BUILD)/verifyd: $(BUILD)/obj/main.o $(BUILD)/libverifyd.a
 	$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS)

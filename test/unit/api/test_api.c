@@ -707,6 +707,23 @@ static void test_idempotency_saved_elsewhere_other_params(void **state)
     assert_int_equal(count_sessions(f, "sk_test_h"), 0);
 }
 
+/* A write that lost a race for its object (STORE_CONFLICT: another process changed it between
+ * the job's read and its conditional update) is answered as Stripe answers concurrent changes of
+ * one object: 429 lock_timeout, which the SDKs retry. */
+static void test_conflict_is_lock_timeout(void **state)
+{
+    api_fixture *f = *state;
+    http_request *r = fake_request("POST", SESSIONS, "");
+    api_ctx c = {.app = &f->ap, .req = r, .a = http_arena(r), .request_id = "req_conflict"};
+    api_finish(&c, NULL, STORE_CONFLICT);
+    assert_int_equal(r->status, 429);
+    json_t *j = fake_json(r);
+    assert_string_equal(jstr(j, "error.code"), "lock_timeout");
+    assert_string_equal(jstr(j, "error.type"), "invalid_request_error");
+    json_decref(j);
+    fake_free(r);
+}
+
 /* ---- expand[] ---- */
 
 static void ctx_with(api_fixture *f, api_ctx *c, arena *a, const char *query)
@@ -931,6 +948,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_idempotency_expiry, setup, teardown),
         cmocka_unit_test_setup_teardown(test_idempotency_in_flight, setup, teardown),
         cmocka_unit_test_setup_teardown(test_idempotency_saved_elsewhere_first, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_conflict_is_lock_timeout, setup, teardown),
         cmocka_unit_test_setup_teardown(test_idempotency_saved_elsewhere_other_params, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_expand, setup, teardown),
