@@ -14,6 +14,7 @@ static int redact_events(store_txn *t, arena *a, const session *s)
     for (size_t i = 0; rc == 0 && i < n; i++) {
         session snap;
         const store_record *rec = &events[i].snapshot;
+        if (rec->len == 0) continue; /* nothing in it to erase */
         if (session_decode(a, rec->data != NULL ? rec->data : "", rec->len, &snap) != 0)
             return STORE_CORRUPT;
         session_redact(&snap);

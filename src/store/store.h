@@ -279,7 +279,8 @@ int store_txn_webhook_candidates(store_txn *t, const char *account, arena *a, st
 int store_txn_webhook_insert(store_txn *t, const store_webhook *w, int max);
 /* Rewrite every field but id, account, livemode, created and secret (STORE_NOT_FOUND if gone). */
 int store_txn_webhook_update(store_txn *t, const store_webhook *w);
-/* Delete the endpoint and fail its pending deliveries (no further attempts). */
+/* Delete the endpoint and fail its pending deliveries (no further attempts). STORE_NOT_FOUND
+ * when it is gone. */
 int store_txn_webhook_delete(store_txn *t, const char *account, const char *id);
 /* Enable the forward endpoint with url (keeping its secret if it exists, else taking new_secret)
  * and set *secret (in a) to the secret in force; url NULL disables it (its pending deliveries wait
@@ -287,7 +288,9 @@ int store_txn_webhook_delete(store_txn *t, const char *account, const char *id);
 int store_txn_forward_set(store_txn *t, const char *url, const char *new_secret, arena *a,
                           const char **secret);
 
-/* One pending delivery of event e to endpoint_id, due at due_ms. */
+/* One pending delivery of event e to endpoint_id, due at due_ms. Call it in the job that inserts
+ * e: the outbox is written with its event, and store_txn_events_prune removes an event's
+ * deliveries with it on that assumption. */
 int store_txn_delivery_add(store_txn *t, const store_event *e, const char *endpoint_id,
                            int64_t due_ms);
 
@@ -342,7 +345,8 @@ int store_txn_report_get(store_txn *t, const char *account, const char *id, aren
                          store_record *out);
 /* STORE_EXISTS on a duplicate id. */
 int store_txn_report_insert(store_txn *t, const store_report *r);
-/* Rewrite the record and client_reference_id of report r->id (redaction). */
+/* Rewrite the record and client_reference_id of report r->id (redaction). STORE_NOT_FOUND when
+ * it is gone. */
 int store_txn_report_update(store_txn *t, const store_report *r);
 /* Every report of one session (id and record filled), oldest first. 0 or STORE_EIO. */
 int store_txn_session_reports(store_txn *t, const char *account, const char *session_id, arena *a,

@@ -23,7 +23,7 @@ static const char *const sql[SQ_COUNT] = {
     [SQ_EVENT_SNAPSHOT_SET] = "UPDATE events SET snapshot = ?3 WHERE id = ?2 AND account = ?1",
     [SQ_EVENTS_PRUNE] =
         "DELETE FROM events WHERE seq IN"
-        " (SELECT seq FROM events ORDER BY seq LIMIT " PRUNE_BATCH_S ") AND created < ?1",
+        " (SELECT seq FROM events WHERE created < ?1 ORDER BY seq LIMIT " PRUNE_BATCH_S ")",
     [SQ_DELIVERIES_PRUNE] =
         "DELETE FROM deliveries WHERE seq IN (SELECT seq FROM deliveries ORDER BY seq "
         "LIMIT " PRUNE_BATCH_S ")"

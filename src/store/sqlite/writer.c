@@ -32,12 +32,14 @@ static void run_batch(sq_store *st, sq_job *first)
         rc = sqlite__writer_exec(st, SQ_SAVEPOINT);
         if (rc != 0) goto failed;
         size_t mark = store__txn_mark(t), ids_mark = sqlite__ids_mark(st);
+        int dirty = st->outbox_dirty;
         j->rc = j->fn(t, j->ctx);
         if (sqlite3_get_autocommit(st->w.db)) {
             fprintf(stderr, "verifyd: store: a database error rolled back a whole batch\n");
             goto failed;
         }
         if (j->rc != 0) {
+            st->outbox_dirty = dirty; /* its deliveries are undone with it */
             store__txn_rollback_to(t, mark);
             sqlite__ids_rollback_to(st, ids_mark);
             rc = sqlite__writer_exec(st, SQ_ROLLBACK_TO);

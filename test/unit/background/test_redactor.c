@@ -10,7 +10,7 @@
  * 24 h and keeps younger ones.
  *
  * Not for: what session_redact / report_redact erase field by field (test_session.c, test_report.c)
- * or the store's rewrite itself (test_store.c).
+ * or the store operations it calls (test_store_contract.c).
  */
 #include <stdarg.h>
 #include <stddef.h>

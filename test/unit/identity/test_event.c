@@ -10,7 +10,7 @@
  * pending_webhooks counts them; a rolled-back job leaves neither event nor deliveries. The
  * rendered event is Stripe's event object with the unexpanded session in data.object.
  *
- * Not for: the store's own event queries (test_store.c) or sending (test_delivery.c).
+ * Not for: the store's own event queries (test_store_contract.c) or sending (test_delivery.c).
  */
 #include <stdarg.h>
 #include <stddef.h>

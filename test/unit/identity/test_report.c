@@ -4,7 +4,7 @@
  * record round trips (and old session records without the new fields), redaction keeping the
  * spec's types, and rendering (field order, restricted fields only when asked for).
  *
- * Not for: storage (test_store.c) or HTTP behaviour (black-box tests).
+ * Not for: storage (test_store_contract.c) or HTTP behaviour (black-box tests).
  */
 #include <stdarg.h>
 #include <stddef.h>

@@ -12,7 +12,8 @@
  * not extend what is gathered lands after it (the later write wins); writes larger than the
  * 64 KiB pieces are written correctly; non-WAL files pass straight through.
  *
- * Not for: the store's use of it (test_store.c runs every store test through this VFS).
+ * Not for: the store's use of it (test_store_contract.c, on the default SQLite store, and
+ * sqlite/test_sqlite.c run their store tests through this VFS).
  */
 #include <stdarg.h>
 #include <stddef.h>
