@@ -272,7 +272,8 @@ int store_webhook_list(store *st, const char *account, arena *a, store_webhook *
 int store_txn_webhook_get(store_txn *t, const char *account, const char *id, arena *a,
                           store_webhook *out);
 /* The endpoints an event of account may go to: the account's own and the forward endpoint,
- * enabled or not (the caller decides which match). 0 or STORE_EIO. */
+ * enabled or not (the caller decides which match). Each item has what that decision reads: id,
+ * account, livemode, disabled and enabled_events (the other fields are unset). 0 or STORE_EIO. */
 int store_txn_webhook_candidates(store_txn *t, const char *account, arena *a, store_webhook **items,
                                  size_t *n);
 /* STORE_EXISTS on a duplicate id; STORE_LIMIT when the account already has max endpoints. */

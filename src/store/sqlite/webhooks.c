@@ -21,7 +21,7 @@ static const char *const sql[SQ_COUNT] = {
     [SQ_WEBHOOK_LIST] = "SELECT " WEBHOOK_COLS " FROM webhook_endpoints WHERE account = ?1"
                         " ORDER BY created DESC, seq DESC",
     [SQ_WEBHOOK_CANDIDATES] =
-        "SELECT " WEBHOOK_COLS " FROM webhook_endpoints"
+        "SELECT id, account, livemode, disabled, enabled_events FROM webhook_endpoints"
         " WHERE account = ?1 OR account = " FORWARD_SQL(STORE_FORWARD_ACCOUNT) " ORDER BY seq",
     [SQ_WEBHOOK_COUNT] = "SELECT count(*) FROM webhook_endpoints WHERE account = ?1",
     [SQ_WEBHOOK_INSERT] = "INSERT INTO webhook_endpoints (" WEBHOOK_COLS ")"
@@ -107,8 +107,10 @@ static int bind_webhook(sq_store *st, sqlite3_stmt *stmt, const store_webhook *w
     return 0;
 }
 
-/* Every row of stmt (bound with ?1 = account) into an arena array. 0 or STORE_EIO. */
+/* Every row of stmt (bound with ?1 = account) into an arena array, each read by row. 0 or
+ * STORE_EIO. */
 static int webhook_rows(sq_conn *c, sqlite3_stmt *stmt, const char *account, arena *a,
+                        void (*row)(sqlite3_stmt *, arena *, store_webhook *),
                         store_webhook **items, size_t *n)
 {
     size_t count = 0, cap = 0;
@@ -127,7 +129,7 @@ static int webhook_rows(sq_conn *c, sqlite3_stmt *stmt, const char *account, are
             if (count > 0) memcpy(grown, v, count * sizeof *v);
             v = grown;
         }
-        webhook_row(stmt, a, &v[count++]);
+        row(stmt, a, &v[count++]);
     }
     if (rc != SQLITE_DONE) {
         rc = sqlite__fail(c->db, "webhook list");
@@ -183,7 +185,19 @@ int sqlite__webhook_list(store *base, const char *account, arena *a, store_webho
     sq_conn *r = sqlite__reader(sqlite__store(base));
     if (r == NULL) return STORE_EIO;
     int rc = sqlite__stmt(r, SQ_WEBHOOK_LIST, sql[SQ_WEBHOOK_LIST], &stmt);
-    return rc != 0 ? rc : webhook_rows(r, stmt, account, a, items, n);
+    return rc != 0 ? rc : webhook_rows(r, stmt, account, a, webhook_row, items, n);
+}
+
+/* A candidates row: the columns an event's fan-out reads. */
+static void candidate_row(sqlite3_stmt *stmt, arena *a, store_webhook *out)
+{
+    memset(out, 0, sizeof *out);
+    out->id = sqlite__col_text(stmt, 0, a);
+    out->account = sqlite__col_text(stmt, 1, a);
+    out->livemode = sqlite3_column_int(stmt, 2);
+    out->disabled = sqlite3_column_int(stmt, 3);
+    const char *ev = (const char *)sqlite3_column_text(stmt, 4);
+    split_events(ev != NULL ? ev : "", a, &out->enabled_events, &out->n_enabled_events);
 }
 
 int sqlite__txn_webhook_candidates(store_txn *t, const char *account, arena *a,
@@ -192,7 +206,7 @@ int sqlite__txn_webhook_candidates(store_txn *t, const char *account, arena *a,
     sq_conn *w = &sqlite__txn_store(t)->w;
     sqlite3_stmt *stmt;
     int rc = sqlite__stmt(w, SQ_WEBHOOK_CANDIDATES, sql[SQ_WEBHOOK_CANDIDATES], &stmt);
-    return rc != 0 ? rc : webhook_rows(w, stmt, account, a, items, n);
+    return rc != 0 ? rc : webhook_rows(w, stmt, account, a, candidate_row, items, n);
 }
 
 /* Write w with insert or update `which`. 0, STORE_EXISTS or STORE_EIO. */
