@@ -246,6 +246,10 @@ static int create_job(store_txn *t, void *arg)
     int rc = session_store_insert(t, c->a, &j->s, &rec);
     if (rc == 0) rc = event_emit(t, c->a, &j->s, &rec, EVT_CREATED, c->request_id, c->idem_key);
     if (rc != 0) return rc;
+    j->res.status = 200;
+    j->res.object_id = j->s.id;
+    rc = sessions_render(c, t, &j->s, j->expand, &j->res.body);
+    if (rc != 0) return rc;
     return api_idem_save(c, t, &j->res);
 }
 
@@ -299,15 +303,6 @@ void sessions_create(api_ctx *c)
         return;
     }
     session_issue_secrets(s, c->a);
-    /* The answer is known before the write (a new session has no report to expand), so it is
-     * rendered here rather than on the store's writer, which every create waits for. */
-    j->res.status = 200;
-    j->res.object_id = s->id;
-    int rc = sessions_render(c, NULL, s, j->expand, &j->res.body);
-    if (rc != 0) {
-        api_finish(c, NULL, rc);
-        return;
-    }
     store_submit(c->app->st, create_job, job_done, j);
 }
 
