@@ -234,13 +234,9 @@ static void record_done(void *arg, int rc)
     if (rc != 0)
         log_msg(LOG_ERROR, "msg=\"recording webhook attempts failed\" event=%s endpoint=%s",
                 first->event_id, first->endpoint_id);
-    /* Kick first: once jobs drops to 0 a stopping worker may free d. A failed attempt left a
-     * retry behind the quick read's position: only a full read schedules it. */
     int failed = 0;
     for (attempt *at = first; at; at = at->bnext)
         failed |= !at->ok;
-    if (failed) atomic_store(&d->kicked_full, 1);
-    kick(d);
     pthread_mutex_lock(&d->mu);
     for (attempt *at = first; at; at = at->bnext) {
         for (attempt **p = &d->inflight; *p; p = &(*p)->next) {
@@ -250,6 +246,14 @@ static void record_done(void *arg, int rc)
             }
         }
     }
+    pthread_mutex_unlock(&d->mu);
+    /* Kick once the attempts are no longer in flight (a pass that ran between a kick and their
+     * removal would skip them, and nothing would wake it again), and before jobs drops: at 0 a
+     * stopping worker may free d. A failed attempt left a retry behind the quick read's
+     * position: only a full read schedules it. */
+    if (failed) atomic_store(&d->kicked_full, 1);
+    kick(d);
+    pthread_mutex_lock(&d->mu);
     if (--d->jobs == 0) pthread_cond_broadcast(&d->cv);
     pthread_mutex_unlock(&d->mu);
     while (first) {

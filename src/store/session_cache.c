@@ -85,7 +85,7 @@ static void set(slot *s, const char *account, const char *id, const void *rec, s
         free(s->rec);
         s->rec = xmalloc(len ? len : 1);
     }
-    memcpy(s->rec, rec, len);
+    if (len > 0) memcpy(s->rec, rec, len); /* an empty record may come as NULL */
     s->len = len;
 }
 
@@ -99,7 +99,7 @@ int session_cache_get(session_cache *c, const char *account, const char *id, are
     int hit = same_key(s, account, id);
     if (hit) {
         void *copy = arena_alloc(a, s->len);
-        memcpy(copy, s->rec, s->len);
+        if (s->len > 0) memcpy(copy, s->rec, s->len);
         *rec = copy;
         *len = s->len;
     } else {
