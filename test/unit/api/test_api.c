@@ -577,14 +577,14 @@ static void test_idempotency_in_flight(void **state)
     api_handle(other, &f->ap);
     assert_int_equal(other->responses, 0); /* not refused: queued too */
 
-    http_request *second = post_idem(f, SESSIONS, "type=document", "sk_test_f", "kf");
-    assert_int_equal(second->status, 409);
-    json_t *j = fake_json(second);
-    assert_string_equal(jstr(j, "error.type"), "idempotency_error");
-    assert_string_equal(jstr(j, "error.code"), "idempotency_key_in_use");
-    json_decref(j);
-    assert_string_equal(fake_resp_header(second, "Stripe-Should-Retry"), "true");
-    fake_free(second);
+    /* Answered at once, without waiting for the writer. Checked only after the blocker is
+     * released: a second request that queued instead would otherwise wait for ever. */
+    http_request *second = fake_request("POST", SESSIONS, "type=document");
+    fake_header(second, "Authorization", "Bearer sk_test_f");
+    fake_header(second, "Content-Type", "application/x-www-form-urlencoded");
+    fake_header(second, "Idempotency-Key", "kf");
+    api_handle(second, &f->ap);
+    int refused_at_once = second->responses == 1;
 
     pthread_mutex_lock(&bl.mu);
     bl.released = 1;
@@ -594,6 +594,15 @@ static void test_idempotency_in_flight(void **state)
     pthread_mutex_unlock(&bl.mu);
     fake_wait(first);
     fake_wait(other);
+    fake_wait(second);
+    assert_true(refused_at_once);
+    assert_int_equal(second->status, 409);
+    json_t *j = fake_json(second);
+    assert_string_equal(jstr(j, "error.type"), "idempotency_error");
+    assert_string_equal(jstr(j, "error.code"), "idempotency_key_in_use");
+    json_decref(j);
+    assert_string_equal(fake_resp_header(second, "Stripe-Should-Retry"), "true");
+    fake_free(second);
     assert_int_equal(first->status, 200);
     assert_int_equal(other->status, 200);
 
