@@ -16,14 +16,20 @@
     "SELECT " WEBHOOK_COLS " FROM webhook_endpoints WHERE id = ?1 AND account = ?2"
 #define FORWARD_SQL(s) "'" s "'"
 
+/* Every event reads this, so it is two index searches and nothing else: no ORDER BY (a
+ * sort on each event) and no "account = ?1 OR account = '*'", which SQLite runs as an IN
+ * list held in an ephemeral b-tree that it creates and frees on every call (measured: 4% of
+ * the writer thread's time during creates). */
+#define CANDIDATES_FROM                                                                            \
+    "SELECT id, account, livemode, disabled, enabled_events FROM webhook_endpoints"
+
 static const char *const sql[SQ_COUNT] = {
     [SQ_WEBHOOK_GET] = SQL_WEBHOOK_GET,
     [SQ_WEBHOOK_LIST] = "SELECT " WEBHOOK_COLS " FROM webhook_endpoints WHERE account = ?1"
                         " ORDER BY created DESC, seq DESC",
-    /* Every event reads this: no ORDER BY, which would sort in a temp b-tree each time. */
     [SQ_WEBHOOK_CANDIDATES] =
-        "SELECT id, account, livemode, disabled, enabled_events FROM webhook_endpoints"
-        " WHERE account = ?1 OR account = " FORWARD_SQL(STORE_FORWARD_ACCOUNT),
+        CANDIDATES_FROM " WHERE account = ?1 UNION ALL " CANDIDATES_FROM
+                        " WHERE account = " FORWARD_SQL(STORE_FORWARD_ACCOUNT),
     [SQ_WEBHOOK_COUNT] = "SELECT count(*) FROM webhook_endpoints WHERE account = ?1",
     [SQ_WEBHOOK_INSERT] = "INSERT INTO webhook_endpoints (" WEBHOOK_COLS ")"
                           " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
