@@ -120,10 +120,23 @@ static void send_response(api_ctx *c, int status, const char *content_type, cons
         int64_t us = util_mono_us() - http_start_us(req);
         const char *lp =
             strncmp(http_path(req), "/start/", 7) == 0 ? "/start/[token]" : http_path(req);
-        log_msg(LOG_INFO, "method=%s path=%s status=%d ms=%.3f request_id=%s", http_method(req), lp,
-                status, (double)us / 1000.0, c->request_id);
+        log_msg(LOG_INFO, "method=%s path=%s status=%d ms=%.3f request_id=%s",
+                log_value(c->a, http_method(req)), log_value(c->a, lp), status, (double)us / 1000.0,
+                c->request_id);
     }
     http_respond(req, status, content_type, body, len);
+}
+
+/* A Stripe-Version header that may be echoed into a response header: absent or empty (the
+ * default applies), or up to 63 printable ASCII characters without spaces (no byte that could
+ * end or split a header line). */
+static int version_ok(const char *v)
+{
+    size_t n = v != NULL ? strlen(v) : 0;
+    for (size_t i = 0; i < n; i++) {
+        if ((unsigned char)v[i] <= 0x20 || (unsigned char)v[i] >= 0x7f) return 0;
+    }
+    return n < 64;
 }
 
 /* An API answer: Stripe's headers, then send_response. */
@@ -132,7 +145,7 @@ static void respond(api_ctx *c, int status, const char *body, size_t len)
     http_request *req = c->req;
     const char *version = http_header(req, "Stripe-Version");
     http_add_header(req, "Stripe-Version",
-                    version && strlen(version) < 64 ? version : API_VERSION_DEFAULT);
+                    version && *version && version_ok(version) ? version : API_VERSION_DEFAULT);
     http_add_header(req, "Cache-Control", "no-cache, no-store");
     if (status == 409 || status >= 500) http_add_header(req, "Stripe-Should-Retry", "true");
     if (c->idem_held) { /* the key is free again once the answer is decided */
@@ -609,6 +622,15 @@ void api_handle(http_request *req, void *userdata)
         apierr_set(&e, a, 413, "invalid_request_error", NULL, NULL,
                    "Request body too large: verifyd accepts request bodies up to the configured "
                    "limit.");
+        api_respond_error(c, &e);
+        return;
+    }
+    const char *version = http_header(req, "Stripe-Version");
+    if (!version_ok(version)) {
+        size_t vlen = strnlen(version, 64);
+        apierr_set(&e, a, 400, "invalid_request_error", NULL, NULL,
+                   "Invalid Stripe API version: %.*s", (int)vlen,
+                   util_utf8_valid(version, vlen) ? version : "(invalid UTF-8)");
         api_respond_error(c, &e);
         return;
     }

@@ -34,7 +34,7 @@ static int complete_one(store_txn *t, void *arg)
 /* Complete every delayed outcome due at now_ms: how many, or a STORE_E* code. */
 static int outcomes_pass(app *ap, int64_t now_ms)
 {
-    return worker_run_due(ap, now_ms, store_outcomes_due, complete_one, "delayed outcome");
+    return worker_run_due(ap, now_ms, store_outcomes_due, complete_one, NULL, "delayed outcome");
 }
 
 worker *outcomes_start(app *ap)

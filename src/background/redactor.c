@@ -1,7 +1,13 @@
 /*
- * redactor: completes requested redactions in the background (see redactor.h), each in its own
- * store job together with its `redacted` event. Its pass also prunes idempotency keys past
- * their 24 h (an hour past), once a minute.
+ * redactor: completes requested redactions in the background (see redactor.h). A redaction that
+ * is due is done in three steps, so that nothing erased can be read back once its `redacted`
+ * event is visible (CONTRACT.md §11):
+ *  1. one store job erases every copy of the personal data (the session, its past events, its
+ *     reports, saved idempotent answers); redaction.status stays processing;
+ *  2. store_scrub removes the old versions from the backend's files;
+ *  3. one store job sets redaction.status=redacted together with its event.
+ * A crash between them redoes the redaction from step 1 after the restart. Its pass also prunes
+ * idempotency keys past their 24 h (an hour past), once a minute.
  */
 #include "background/redactor.h"
 #include "identity/redaction.h"
@@ -15,23 +21,57 @@
 #define POLL_MS 1000
 #define HOUSEKEEPING_EVERY_MS (60 * 1000)
 
-static int complete_one(store_txn *t, void *arg)
+/* The item's session when its redaction is processing and due at j->now_ms; else 1 (completed
+ * meanwhile, or not due) or a STORE_E* code. */
+static int due_session(store_txn *t, worker_item *j, session *s)
+{
+    int rc = session_store_txn_get(t, j->account, j->id, j->a, s);
+    if (rc == STORE_NOT_FOUND) return 1;
+    if (rc != 0) return rc;
+    return s->redaction == SESSION_REDACTION_PROCESSING && s->redaction_due <= j->now_ms ? 0 : 1;
+}
+
+/* Step 1: erase every copy. */
+static int erase_one(store_txn *t, void *arg)
 {
     worker_item *j = arg;
     session s;
-    int rc = session_store_txn_get(t, j->account, j->id, j->a, &s);
-    if (rc == STORE_NOT_FOUND) return 0;
-    if (rc != 0) return rc;
-    if (s.redaction != SESSION_REDACTION_PROCESSING || s.redaction_due > j->now_ms)
-        return 0; /* completed meanwhile, or not due */
+    int rc = due_session(t, j, &s);
+    if (rc != 0) return rc > 0 ? 0 : rc;
     session_status was = s.status;
     session_redact(&s);
+    rc = session_store_update(t, j->a, &s, was, NULL);
+    if (rc == 0) rc = redaction_erase_copies(t, j->a, &s);
+    j->done = rc == 0;
+    return rc;
+}
+
+/* Step 3: redaction.status=redacted and the event. */
+static int finish_one(store_txn *t, void *arg)
+{
+    worker_item *j = arg;
+    session s;
+    int rc = due_session(t, j, &s);
+    if (rc != 0) return rc > 0 ? 0 : rc;
+    session_status was = s.status;
     s.redaction = SESSION_REDACTION_REDACTED;
     store_record rec;
     rc = session_store_update(t, j->a, &s, was, &rec);
-    if (rc == 0) rc = redaction_erase_copies(t, j->a, &s);
     if (rc == 0) rc = event_emit(t, j->a, &s, &rec, EVT_REDACTED, NULL, NULL);
-    j->done = rc == 0;
+    return rc;
+}
+
+/* Steps 2 and 3 for the batch's erased sessions. */
+static int finish_batch(app *ap, worker_item *items, size_t n)
+{
+    size_t erased = 0;
+    for (size_t i = 0; i < n; i++)
+        erased += items[i].done;
+    if (erased == 0) return 0;
+    int rc = store_scrub(ap->st);
+    for (size_t i = 0; rc == 0 && i < n; i++) {
+        if (items[i].done) rc = store_run(ap->st, finish_one, &items[i]);
+    }
     return rc;
 }
 
@@ -48,7 +88,7 @@ static int prune_idempotency(store_txn *t, void *arg)
 /* Complete every redaction due at now_ms: how many, or a STORE_E* code. */
 static int redactor_run_once(app *ap, int64_t now_ms)
 {
-    return worker_run_due(ap, now_ms, store_redactions_due, complete_one, "redaction");
+    return worker_run_due(ap, now_ms, store_redactions_due, erase_one, finish_batch, "redaction");
 }
 
 /* The worker's pass: redactions, then housekeeping when it is time. Only the worker thread

@@ -27,19 +27,28 @@ struct worker {
     uint64_t served; /* of those, how many a finished pass has covered */
 };
 
-int worker_run_due(app *ap, int64_t now_ms, worker_due_fn due, store_job_fn job, const char *what)
+int worker_run_due(app *ap, int64_t now_ms, worker_due_fn due, store_job_fn job,
+                   worker_batch_fn after, const char *what)
 {
     int total = 0;
     for (;;) {
         arena *a = arena_new();
         const char **accounts, **ids;
-        size_t n = 0;
+        size_t n = 0, ran = 0;
         int rc = due(ap->st, now_ms, BATCH, a, &accounts, &ids, &n);
-        for (size_t i = 0; rc == 0 && i < n; i++) {
-            worker_item item = {accounts[i], ids[i], now_ms, a, 0};
-            rc = store_run(ap->st, job, &item);
-            if (rc != 0) log_msg(LOG_ERROR, "msg=\"%s failed\" session=%s rc=%d", what, ids[i], rc);
-            total += item.done;
+        worker_item *items = n > 0 ? arena_alloc(a, n * sizeof *items) : NULL;
+        for (; rc == 0 && ran < n; ran++) {
+            worker_item *item = &items[ran];
+            *item = (worker_item){accounts[ran], ids[ran], now_ms, a, 0};
+            rc = store_run(ap->st, job, item);
+            if (rc != 0)
+                log_msg(LOG_ERROR, "msg=\"%s failed\" session=%s rc=%d", what, ids[ran], rc);
+            total += item->done;
+        }
+        if (after != NULL && ran > 0) {
+            int arc = after(ap, items, ran);
+            if (arc != 0) log_msg(LOG_ERROR, "msg=\"%s failed\" rc=%d", what, arc);
+            if (rc == 0) rc = arc;
         }
         arena_free(a);
         if (rc != 0) return rc;

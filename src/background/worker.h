@@ -44,8 +44,14 @@ typedef struct worker_item {
 typedef int (*worker_due_fn)(store *st, int64_t now_ms, size_t max, arena *a,
                              const char ***accounts, const char ***ids, size_t *n);
 
-/* List what is due in batches and run job on each item, each in its own store job. Returns
- * the number of items done, or the first STORE_E* code (logged with what). */
-int worker_run_due(app *ap, int64_t now_ms, worker_due_fn due, store_job_fn job, const char *what);
+/* Called after each batch with its items, once their jobs have returned (done set by them).
+ * Returns 0 or a STORE_E* code. */
+typedef int (*worker_batch_fn)(app *ap, worker_item *items, size_t n);
+
+/* List what is due in batches and run job on each item, each in its own store job, then after
+ * (may be NULL) on the batch. Returns the number of items done, or the first STORE_E* code
+ * (logged with what). */
+int worker_run_due(app *ap, int64_t now_ms, worker_due_fn due, store_job_fn job,
+                   worker_batch_fn after, const char *what);
 
 #endif

@@ -46,3 +46,35 @@ void log_msg(int level, const char *fmt, ...)
     ssize_t w = write(STDERR_FILENO, line, len);
     (void)w;
 }
+
+/* Longest part of a value that a record shows; a longer one ends in "..." inside its quotes. */
+#define VALUE_MAX 512
+
+static int bare_ok(unsigned char ch)
+{
+    return ch > 0x20 && ch < 0x7f && ch != '"' && ch != '\\' && ch != '=';
+}
+
+const char *log_value(arena *a, const char *s)
+{
+    size_t n = strlen(s), i;
+    for (i = 0; i < n && i < VALUE_MAX && bare_ok((unsigned char)s[i]); i++)
+        ;
+    if (i == n && n > 0) return s;
+    buf b;
+    buf_init(&b, a);
+    buf_putc(&b, '"');
+    for (i = 0; i < n && i < VALUE_MAX; i++) {
+        unsigned char ch = (unsigned char)s[i];
+        if (ch == '"' || ch == '\\')
+            buf_printf(&b, "\\%c", ch);
+        else if (ch < 0x20 || ch >= 0x7f)
+            buf_printf(&b, "\\x%02x", ch);
+        else
+            buf_putc(&b, (char)ch);
+    }
+    if (n > VALUE_MAX) buf_append(&b, "...", 3);
+    buf_putc(&b, '"');
+    buf_putc(&b, '\0');
+    return b.data;
+}

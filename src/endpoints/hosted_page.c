@@ -21,6 +21,7 @@
 #include "background/worker.h"
 #include "identity/lifecycle.h"
 #include "base/log.h"
+#include "base/url.h"
 #include "identity/report.h"
 #include "base/util.h"
 
@@ -332,14 +333,11 @@ static int page_run(store_txn *t, void *arg)
     return rc;
 }
 
-/* A return_url fit for a Location header: http(s), printable ASCII, no spaces. */
+/* A return_url fit for a Location header. Create refuses any other, but a session stored by an
+ * older build may hold one. */
 static int redirect_ok(const char *u)
 {
-    if (!u || (strncmp(u, "https://", 8) != 0 && strncmp(u, "http://", 7) != 0)) return 0;
-    for (const char *p = u; *p; p++) {
-        if ((unsigned char)*p <= 0x20 || (unsigned char)*p >= 0x7f) return 0;
-    }
-    return 1;
+    return u != NULL && url_check_http(u, URL_MAX, NULL) == 0;
 }
 
 static void page_done(void *arg, int rc)

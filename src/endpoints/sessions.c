@@ -16,6 +16,7 @@
 #include "identity/event.h"
 #include "base/ids.h"
 #include "base/log.h"
+#include "base/url.h"
 #include "background/redactor.h"
 #include "identity/report.h"
 #include "identity/session.h"
@@ -275,6 +276,14 @@ void sessions_create(api_ctx *c)
         api_respond_error(c, &e);
         return;
     }
+    /* CONTRACT.md §3 "return_url": Stripe takes an absolute http(s) URL and answers any other
+     * with 400 url_invalid "Not a valid URL". */
+    const char *return_url = params_str(c->params, "return_url");
+    if (return_url && url_check_http(return_url, URL_MAX, NULL) != 0) {
+        apierr_invalid(&e, c->a, "url_invalid", "return_url", "Not a valid URL");
+        api_respond_error(c, &e);
+        return;
+    }
     session *s = &j->s;
     ids_random(s->id, sizeof s->id, "vs_", IDS_OBJECT_LEN);
     s->account = c->account;
@@ -293,7 +302,7 @@ void sessions_create(api_ctx *c)
         s->related_person_account = params_str(rp, "account");
         s->related_person_person = params_str(rp, "person");
     }
-    s->return_url = params_str(c->params, "return_url");
+    s->return_url = return_url;
     s->doc.require_id_number = s->doc.require_live_capture = s->doc.require_matching_selfie =
         SESSION_UNSET;
     read_document_options(c, s);

@@ -16,6 +16,7 @@
 #include "endpoints/endpoints.h"
 #include "background/delivery.h"
 #include "base/ids.h"
+#include "base/url.h"
 #include "base/util.h"
 
 /* ---- parameter specs (identity-openapi.json, /v1/webhook_endpoints) ---- */
@@ -158,44 +159,17 @@ static int private_host(const char *host)
  * and refuses private and loopback hosts unless the operator allows them. 0 or -1 with *e. */
 static int check_url(api_ctx *c, const char *url, apierr *e)
 {
-    size_t n = strlen(url);
-    const char *rest = NULL;
-    int https = 0;
-    if (strncasecmp(url, "https://", 8) == 0)
-        rest = url + 8, https = 1;
-    else if (strncasecmp(url, "http://", 7) == 0)
-        rest = url + 7;
-    int ok = rest != NULL && n <= URL_MAX;
-    for (size_t i = 0; ok && i < n; i++)
-        ok = (unsigned char)url[i] > 0x20 && (unsigned char)url[i] < 0x7f;
-    /* host: up to the first '/', '?' or '#', without userinfo and port. */
-    char host[256] = "";
-    if (ok) {
-        size_t auth = strcspn(rest, "/?#");
-        const char *at = memchr(rest, '@', auth);
-        const char *h = at ? at + 1 : rest;
-        size_t hlen = auth - (size_t)(h - rest);
-        if (hlen > 0 && h[0] == '[') {
-            const char *close = memchr(h, ']', hlen);
-            ok = close != NULL && close - h - 1 > 0 && (size_t)(close - h - 1) < sizeof host;
-            if (ok) snprintf(host, sizeof host, "%.*s", (int)(close - h - 1), h + 1);
-        } else {
-            const char *colon = memchr(h, ':', hlen);
-            size_t len = colon ? (size_t)(colon - h) : hlen;
-            ok = len > 0 && len < sizeof host;
-            if (ok) snprintf(host, sizeof host, "%.*s", (int)len, h);
-        }
-    }
-    if (!ok)
+    url_parts u;
+    if (url_check_http(url, URL_MAX, &u) != 0)
         return apierr_invalid(e, c->a, "url_invalid", "url",
                               "Invalid URL: %.100s. A webhook endpoint URL must be an absolute "
                               "http:// or https:// URL with a host name.",
                               url);
-    if (c->livemode && !https)
+    if (c->livemode && !u.https)
         return apierr_invalid(e, c->a, "url_invalid", "url",
                               "Invalid URL: %.100s. Live mode webhook endpoints must use https.",
                               url);
-    if (c->livemode && !c->app->allow_private_webhooks && private_host(host))
+    if (c->livemode && !c->app->allow_private_webhooks && private_host(u.host))
         return apierr_invalid(e, c->a, "url_invalid", "url",
                               "Invalid URL: %.100s. Live mode webhook endpoints cannot point at "
                               "loopback or private network addresses.",

@@ -453,6 +453,9 @@ void session_redact(session *s)
     if (s->provided_phone) s->provided_phone = REDACTED;
     if (s->has_last_error && s->last_error_reason) s->last_error_reason = REDACTED;
     s->return_url = NULL;
+    /* A past event's copy of a requires_input session would still render them. */
+    s->secret_token = NULL;
+    s->url_token = NULL;
     s->metadata = NULL;
     s->n_metadata = 0;
     /* --- verified outputs keep their types (§11): strings read "[redacted]", the dob

@@ -27,6 +27,7 @@ typedef struct store__ops {
     void (*close)(store *st);
     void (*submit)(store *st, store_job_fn fn, store_done_fn done, void *ctx);
     int (*busy)(store *st);
+    int (*scrub)(store *st);
 
     int (*session_get)(store *st, const char *account, const char *id, arena *a, store_record *out);
     int (*txn_session_get)(store_txn *t, const char *account, const char *id, arena *a,

@@ -178,6 +178,11 @@ int store_busy(store *st)
     return st->ops->busy(st);
 }
 
+int store_scrub(store *st)
+{
+    return st->ops->scrub(st);
+}
+
 int store_txn_session_get(store_txn *t, const char *account, const char *id, arena *a,
                           store_record *out)
 {

@@ -101,6 +101,12 @@ int store_run(store *st, store_job_fn fn, void *ctx);
  * yield to requests; any thread. */
 int store_busy(store *st);
 
+/* Make what committed jobs overwrote or deleted unreadable from the backend's files (redaction,
+ * CONTRACT.md §11: the erased values may stay in no file), without stopping other writes for
+ * longer than a commit. Call it after the erasing job has returned; it blocks until done. Any
+ * thread but a job's. 0, or STORE_EIO (nothing is lost; a later call may succeed). */
+int store_scrub(store *st);
+
 /*
  * Every store_txn_* call below runs inside a job and sees the changes of that job (and of jobs
  * committed before it). Each returns 0 or a STORE_E* code as listed, or STORE_EIO; after

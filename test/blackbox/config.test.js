@@ -679,6 +679,65 @@ async function someRequests(srv) {
         .map(([method, p, status, r]) => ({ method, path: p, status, id: r.headers['request-id'] }));
 }
 
+/* One raw request on a fresh connection (bytes Node's own client refuses to send); resolves
+ * {status, head, body} of the answer. */
+function rawOnce(port, request) {
+    return new Promise((resolve, reject) => {
+        const sock = net.connect(port, '127.0.0.1');
+        let buf = Buffer.alloc(0);
+        sock.on('error', reject);
+        sock.on('data', (d) => {
+            buf = Buffer.concat([buf, d]);
+            const end = buf.indexOf('\r\n\r\n');
+            if (end < 0) return;
+            const head = buf.subarray(0, end).toString('latin1');
+            const m = head.match(/\r\ncontent-length: *(\d+)/i);
+            if (buf.length < end + 4 + (m ? Number(m[1]) : 0)) return;
+            sock.destroy();
+            resolve({ status: Number(head.split(' ')[1]), head, body: buf.subarray(end + 4).toString() });
+        });
+        sock.write(request, 'latin1');
+    });
+}
+
+test('an access line stays one key=value record whatever the path holds; a Stripe-Version with control bytes is refused, not echoed', async () => {
+    const srv = await launch({ args: ['--log-level', 'info'] });
+    const key = h.randomKey();
+    // Raw bytes in the request line: the HTTP library hands the path on as it came.
+    const paths = [
+        '/v1/\x1b[2J\x1b[1;1H',
+        '/v1/x"\x09level=error\x09msg="forged',
+        '/v1/a\x0bts=2026-01-01T00:00:00.000Z\x0clevel=error',
+        '/v1/\xc3\xa9t\xc3\xa9\xff\x7f\\',
+        '/v1/%1b%22',
+        '/v1/' + 'x'.repeat(3000),
+    ];
+    for (const p of paths) {
+        const r = await rawOnce(srv.port, `GET ${p} HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer ${key}\r\n\r\n`);
+        assert.equal(r.status, 404, p);
+    }
+    const bad = await rawOnce(srv.port, `GET ${h.SESSIONS_PATH} HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer ${key}\r\nStripe-Version: 2025-03-31.basil\x1b[2J\r\n\r\n`);
+    assert.equal(bad.status, 400);
+    assert.equal(JSON.parse(bad.body).error.type, 'invalid_request_error');
+    assert.match(JSON.parse(bad.body).error.message, /^Invalid Stripe API version: 2025-03-31\.basil/);
+    assert.ok(!bad.head.includes('\x1b'), 'the header is not echoed back');
+    assert.match(bad.head, /\r\nStripe-Version: \d{4}-\d\d-\d\d\.[a-z]+\r\n/i, 'the default version answers instead');
+    await srv.stop();
+
+    const lines = srv.log.split('\n').filter((l) => l.includes(' method='));
+    assert.equal(lines.length, paths.length + 1, srv.log);
+    const value = '(?:[!#-<>-\\[\\]-~]+|"(?:[ !#-\\[\\]-~]|\\\\["\\\\]|\\\\x[0-9a-f]{2})*")';
+    const record = new RegExp(`^ts=\\S+Z level=info method=GET path=${value} status=\\d+ ms=[0-9.]+ request_id=req_\\w+$`);
+    for (const l of lines) assert.match(l, record);
+    assert.ok(!/[\x00-\x08\x0b-\x1f\x7f]/.test(srv.log), 'no control byte reaches the log');
+    for (const l of srv.log.split('\n').filter((x) => x && !x.startsWith('--- start:'))) assert.match(l, /^ts=\S+Z level=(warn|info) /, 'no forged record');
+    assert.ok(lines[0].includes('path="/v1/\\x1b[2J\\x1b[1;1H"'), lines[0]);
+    assert.ok(lines[1].includes('path="/v1/x\\"\\x09level=error\\x09msg=\\"forged"'), lines[1]);
+    assert.ok(lines[3].includes('path="/v1/\\xc3\\xa9t\\xc3\\xa9\\xff\\x7f\\\\"'), lines[3]);
+    assert.ok(lines[4].includes('path=/v1/%1b%22 '), lines[4]);
+    assert.ok(lines[5].length < 1000, 'a long path is cut short');
+});
+
 test('--log-level info logs one access line per request; warn and error log none', async () => {
     const info = await launch({ args: ['--log-level', 'info'] });
     const reqs = await someRequests(info);

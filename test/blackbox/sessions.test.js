@@ -404,6 +404,36 @@ test('redact a requires_input session: canceled + redaction processing, then red
     assert.match(err2.message, /canceled/);
 });
 
+test('return_url: an absolute http(s) URL (scheme in any case); anything else is 400 url_invalid and creates nothing', async () => {
+    const refused = [
+        'javascript:alert(1)',
+        'data:text/html,<script>alert(1)</script>',
+        'ftp://example.com/back',
+        '//example.com/back',
+        '/back',
+        'example.com/back',
+        'https://',
+        'https:///path',
+        'https://example.com/"onmouseover="x',
+        'https://example.com/<script>',
+        'https://example.com/a b',
+        'https://example.com/\r\nSet-Cookie: a=b',
+        'https://exa\u00e9mple.com/',
+    ];
+    const before = await vs().list({ limit: 100 });
+    for (const url of refused) {
+        const err = await h.rejects(vs().create({ type: 'document', return_url: url }));
+        x.sdkError(err, { status: 400, type: 'invalid_request_error', code: 'url_invalid', param: 'return_url' });
+        assert.equal(err.message, 'Not a valid URL', url);
+    }
+    const after = await vs().list({ limit: 100 });
+    assert.deepEqual(after.data.map((s) => s.id), before.data.map((s) => s.id), 'no session was created');
+    for (const url of ['HTTPS://EXAMPLE.COM/back', 'Http://127.0.0.1:3000/x?y=1#z', 'https://user@example.com:8443/p', 'https://[::1]:9/']) {
+        const s = await create({ type: 'document', return_url: url });
+        assert.equal(s.status, 'requires_input', url);
+    }
+});
+
 test('redact a canceled session is allowed and it stays canceled', async () => {
     const s = await create({ type: 'id_number', client_reference_id: 'ref_to_erase', metadata: { a: '1' } });
     await vs().cancel(s.id);
@@ -426,9 +456,20 @@ test('redact twice in a row: the second call returns the session unchanged', asy
     const second = await vs().redact(s.id);
     assert.equal(second.status, 'canceled');
     assert.ok(second.redaction && ['processing', 'redacted'].includes(second.redaction.status));
-    const g = await vs().retrieve(s.id);
-    assert.deepEqual(h.plain(second), h.plain(g));
     assert.equal(first.id, second.id);
+    // The redactor may complete it at any moment, so the comparison waits for the end state.
+    const done = await h.eventually(async () => {
+        const g = await vs().retrieve(s.id);
+        return g.redaction.status === 'redacted' ? g : null;
+    }, { what: 'redaction.status=redacted' });
+    assert.deepEqual(h.plain(await vs().redact(s.id)), h.plain(done));
+    const events = await stripe.events.list({ limit: 100 });
+    const mine = events.data.filter((e) => e.data.object.id === s.id).map((e) => e.type);
+    assert.deepEqual(mine.sort(), [
+        'identity.verification_session.canceled',
+        'identity.verification_session.created',
+        'identity.verification_session.redacted',
+    ], 'one redaction: one canceled and one redacted event');
 });
 
 test('with --redaction-delay: processing until the delay passes; redacting again meanwhile changes nothing', async () => {

@@ -1,7 +1,7 @@
 /*
  * checkpoint: copies the WAL back into the database file on its own thread and connection, so
  * that this I/O never sits in a commit's path (the writer's automatic checkpoint is off). The
- * writer's WAL hook asks for a checkpoint.
+ * writer's WAL hook asks for a checkpoint, and sqlite__scrub for an emptied WAL.
  */
 #include "store/sqlite/internal.h"
 
@@ -34,24 +34,65 @@ static int wal_hook(void *arg, sqlite3 *db, const char *name, int pages)
     return SQLITE_OK;
 }
 
+/* Tries at a TRUNCATE checkpoint, each waiting up to the busy timeout for readers on older
+ * snapshots (a reader's transaction is short; a busy writer's commit is shorter). */
+#define SCRUB_TRIES 5
+
+/* Empty the WAL file, after a PASSIVE pass has copied nearly all of it: TRUNCATE copies the
+ * rest, syncs the database file and truncates the WAL to zero bytes, so that the old versions of
+ * the pages a redaction rewrote exist nowhere (the database file holds only the new ones, and
+ * secure_delete zeroed the space they freed). New writers wait only while it copies what the
+ * PASSIVE pass left. 0 or STORE_EIO. */
+static int scrub_wal(sq_store *st)
+{
+    for (int i = 0; i < SCRUB_TRIES; i++) {
+        int rc = sqlite3_wal_checkpoint_v2(st->cdb, NULL, SQLITE_CHECKPOINT_TRUNCATE, NULL, NULL);
+        if (rc == SQLITE_OK) return 0;
+        if (rc != SQLITE_BUSY) break;
+    }
+    return sqlite__fail(st->cdb, "checkpoint (truncate)");
+}
+
 /* A PASSIVE checkpoint never blocks the writer or readers; it copies what it can and the WAL
- * restarts from its beginning once everything has been copied. */
+ * restarts from its beginning once everything has been copied. A scrub request adds the
+ * TRUNCATE after it. */
 static void *ckpt_main(void *arg)
 {
     sq_store *st = arg;
     pthread_mutex_lock(&st->cmu);
     for (;;) {
-        while (!st->ckpt_wanted && !st->ckpt_stopping)
+        while (!st->ckpt_wanted && st->scrub_done == st->scrub_asked && !st->ckpt_stopping)
             pthread_cond_wait(&st->ccv, &st->cmu);
         if (st->ckpt_stopping) break;
+        uint64_t asked = st->scrub_asked;
+        int scrub = asked != st->scrub_done;
         st->ckpt_wanted = 0;
         pthread_mutex_unlock(&st->cmu);
         int rc = sqlite3_wal_checkpoint_v2(st->cdb, NULL, SQLITE_CHECKPOINT_PASSIVE, NULL, NULL);
         if (rc != SQLITE_OK && rc != SQLITE_BUSY) sqlite__fail(st->cdb, "checkpoint");
+        if (scrub) rc = scrub_wal(st);
         pthread_mutex_lock(&st->cmu);
+        if (scrub) {
+            st->scrub_done = asked;
+            st->scrub_rc = rc;
+            pthread_cond_broadcast(&st->scv);
+        }
     }
     pthread_mutex_unlock(&st->cmu);
     return NULL;
+}
+
+int sqlite__scrub(store *base)
+{
+    sq_store *st = sqlite__store(base);
+    pthread_mutex_lock(&st->cmu);
+    uint64_t ticket = ++st->scrub_asked;
+    pthread_cond_signal(&st->ccv);
+    while (st->ckpt_started && !st->ckpt_stopping && st->scrub_done < ticket)
+        pthread_cond_wait(&st->scv, &st->cmu);
+    int rc = st->scrub_done >= ticket ? st->scrub_rc : STORE_EIO;
+    pthread_mutex_unlock(&st->cmu);
+    return rc;
 }
 
 /* Open the checkpointer's connection and start its thread; the writer's own automatic
@@ -88,6 +129,7 @@ void sqlite__ckpt_stop(sq_store *st)
         pthread_mutex_lock(&st->cmu);
         st->ckpt_stopping = 1;
         pthread_cond_signal(&st->ccv);
+        pthread_cond_broadcast(&st->scv);
         pthread_mutex_unlock(&st->cmu);
         pthread_join(st->ckpt, NULL);
         st->ckpt_started = 0;

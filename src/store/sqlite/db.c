@@ -106,7 +106,9 @@ int sqlite__pragma_int(sqlite3 *db, const char *sql, int64_t *out)
 }
 
 /* Settings every connection gets; the writer also puts the file in WAL mode and sets how hard
- * commits sync. 0, or STORE_EIO with *errmsg set. */
+ * commits sync. secure_delete zeroes the space a deleted or rewritten record leaves, so that a
+ * redaction's erased values stay in no page (CONTRACT.md §11); set so that it never depends on
+ * how SQLite was built. 0, or STORE_EIO with *errmsg set. */
 int sqlite__configure(sq_store *st, sqlite3 *db, int writer, const char **errmsg)
 {
     char sql[256];
@@ -117,7 +119,7 @@ int sqlite__configure(sq_store *st, sqlite3 *db, int writer, const char **errmsg
     sqlite3_busy_timeout(db, SQLITE__BUSY_TIMEOUT_MS);
     snprintf(sql, sizeof sql,
              "PRAGMA cache_size = -%lld; PRAGMA mmap_size = %lld; PRAGMA temp_store = MEMORY;"
-             " PRAGMA foreign_keys = ON;",
+             " PRAGMA foreign_keys = ON; PRAGMA secure_delete = ON;",
              (long long)(st->cache_bytes / 1024), (long long)MMAP_BYTES);
     rc = sqlite__exec(db, sql, "configure");
     if (rc != 0 || !writer) goto done;

@@ -175,8 +175,11 @@ typedef struct sq_store {
     int ckpt_started;
     pthread_mutex_t cmu;
     pthread_cond_t ccv;
+    pthread_cond_t scv; /* sqlite__scrub waits on it */
     int ckpt_wanted;
     int ckpt_stopping;
+    uint64_t scrub_asked, scrub_done; /* sqlite__scrub's requests, and how many are served */
+    int scrub_rc;                     /* of the last one served */
 
     /* Job queue: FIFO under qmu; the writer waits on qcv. */
     pthread_mutex_t qmu;
@@ -266,6 +269,7 @@ void sqlite__writer_stop(sq_store *st);
 /* ---- checkpoint.c ---- */
 int sqlite__ckpt_start(sq_store *st, const char **errmsg);
 void sqlite__ckpt_stop(sq_store *st);
+int sqlite__scrub(store *base);
 
 /* ---- session_ids.c ---- */
 #define SQLITE__MERGE_MIN_DEFAULT 32768

@@ -40,6 +40,7 @@ static void sq_destroy(sq_store *st)
     pthread_cond_destroy(&st->qcv);
     pthread_mutex_destroy(&st->qmu);
     pthread_cond_destroy(&st->ccv);
+    pthread_cond_destroy(&st->scv);
     pthread_mutex_destroy(&st->cmu);
     pthread_mutex_destroy(&st->rmu);
     pthread_mutex_destroy(&st->imu);
@@ -95,6 +96,7 @@ static int sq_open(const store_config *cfg, store **out, const char **errmsg)
     pthread_mutex_init(&st->rmu, NULL);
     pthread_mutex_init(&st->cmu, NULL);
     pthread_cond_init(&st->ccv, NULL);
+    pthread_cond_init(&st->scv, NULL);
     pthread_mutex_init(&st->imu, NULL);
     st->unmerged = id_map_new();
     st->merge_min = sc->id_merge_min > 0 ? (size_t)sc->id_merge_min : SQLITE__MERGE_MIN_DEFAULT;
@@ -162,6 +164,7 @@ const store__ops store__sqlite_ops = {
     .close = sq_close,
     .submit = sqlite__submit,
     .busy = sqlite__busy,
+    .scrub = sqlite__scrub,
     .session_get = sqlite__session_get,
     .txn_session_get = sqlite__txn_session_get,
     .txn_session_insert = sqlite__txn_session_insert,

@@ -889,6 +889,69 @@ static void test_event_rows(void **state)
     assert_string_equal(c.items[0].id, "evt_1");
     assert_string_equal(c.items[1].id, "evt_2");
 }
+/* 1 when a file of f's data directory (the database, its WAL, its -shm) contains needle. */
+static int on_disk(const fixture *f, const char *needle)
+{
+    static const char *const suffixes[] = {"", "-wal", "-shm"};
+    char path[128], file[160];
+    db_path(f, path, sizeof path);
+    for (size_t i = 0; i < sizeof suffixes / sizeof *suffixes; i++) {
+        snprintf(file, sizeof file, "%s%s", path, suffixes[i]);
+        FILE *fp = fopen(file, "rb");
+        if (fp == NULL) continue;
+        char *data = NULL;
+        size_t len = 0, cap = 0, got;
+        char chunk[65536];
+        while ((got = fread(chunk, 1, sizeof chunk, fp)) > 0) {
+            if (len + got > cap) {
+                cap = (len + got) * 2;
+                data = realloc(data, cap);
+                assert_non_null(data);
+            }
+            memcpy(data + len, chunk, got);
+            len += got;
+        }
+        fclose(fp);
+        int hit = data != NULL && memmem(data, len, needle, strlen(needle)) != NULL;
+        free(data);
+        if (hit) return 1;
+    }
+    return 0;
+}
+
+/* A record overwritten (the way a redaction rewrites a session) lingers in the WAL's older
+ * frames until store_scrub, after which it is in no file and the WAL is empty; the store goes
+ * on working. */
+static void test_scrub_leaves_no_old_version(void **state)
+{
+    fixture *f = *state;
+    const char *secret = "erase-me-7c1f9e2a@example.com";
+    store_session s = mk("acct_A", "vs_scrub", 1);
+    s.record = rec(secret);
+    assert_int_equal(insert(f, &s), 0);
+    s.record = rec("[redacted]");
+    assert_int_equal(update(f, &s), 0);
+    expect_session(f, "acct_A", "vs_scrub", "[redacted]");
+    assert_true(on_disk(f, secret)); /* the old version is still in the WAL */
+
+    assert_int_equal(store_scrub(f->st), 0);
+    assert_false(on_disk(f, secret));
+    char path[128], wal[160];
+    struct stat sb;
+    db_path(f, path, sizeof path);
+    snprintf(wal, sizeof wal, "%s-wal", path);
+    assert_int_equal(stat(wal, &sb), 0);
+    assert_int_equal(sb.st_size, 0);
+
+    store_session after = mk("acct_A", "vs_after", 2);
+    assert_int_equal(insert(f, &after), 0);
+    assert_int_equal(store_scrub(f->st), 0); /* and again: each call is served */
+    reopen(f);
+    expect_session(f, "acct_A", "vs_scrub", "[redacted]");
+    expect_session(f, "acct_A", "vs_after", "vs_after");
+    assert_false(on_disk(f, secret));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -902,6 +965,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_migration_from_v1, setup, teardown),
         cmocka_unit_test_setup_teardown(test_big_transaction, setup, teardown),
         cmocka_unit_test_setup_teardown(test_event_rows, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_scrub_leaves_no_old_version, setup, teardown),
         cmocka_unit_test_setup_teardown(test_measure_group_commit, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
