@@ -47,6 +47,9 @@ enum {
     STORE_CONFLICT = -7, /* a conditional update found the row changed since it was read */
     STORE_BUSY = -8,     /* idempotency: another request holds the key right now */
     STORE_LIMIT = -9,    /* insert: the account already has the most it may have */
+    /* The database's files were deleted or replaced under the running store: nothing written
+     * now would survive a restart, so every job fails this way until the store is reopened. */
+    STORE_UNAVAILABLE = -10,
 };
 
 typedef struct store store;

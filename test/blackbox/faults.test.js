@@ -157,3 +157,35 @@ test('a database write failure is a 500 api_error; reads go on, nothing acknowle
     assert.equal((await s2.identity.verificationSessions.list({ limit: 100 }).autoPagingToArray({ limit: MAX_CREATES })).length, acked.length + 1);
     await free.stop();
 });
+
+test('database files deleted while the server runs: writes get a 503 and are never acknowledged; after a restart nothing answered 200 is missing', async () => {
+    const srv = await h.startServer({ logLevel: 'warn' });
+    servers.push(srv);
+    const key = h.randomKey();
+    const v = srv.stripe(key).identity.verificationSessions;
+    const before = await v.create({ type: 'document' });
+    for (const f of ['verifyd.db', 'verifyd.db-wal', 'verifyd.db-shm']) fs.rmSync(path.join(srv.dataDir, f), { force: true });
+
+    const acknowledged = [];
+    for (let i = 0; i < 5; i++) {
+        const r = await srv.request({
+            method: 'POST', path: h.SESSIONS_PATH, key,
+            body: 'type=document', headers: { 'Content-Type': 'application/x-www-form-urlencoded' },
+        });
+        if (r.status === 200) acknowledged.push(r.json.id);
+        else {
+            assert.equal(r.status, 503, r.text);
+            const e = x.rawError(r, { status: 503, type: 'api_error' });
+            assert.match(e.message, /removed or replaced while verifyd was running/);
+        }
+    }
+    assert.deepEqual(acknowledged, [], 'no write is acknowledged once the files are gone');
+    assert.equal((await v.retrieve(before.id)).id, before.id, 'reads go on');
+    assert.match(srv.log, /was deleted or replaced while verifyd was running; no write is accepted/);
+
+    await srv.stop();
+    await srv.restart();
+    const fresh = await v.create({ type: 'document' });
+    assert.equal((await v.retrieve(fresh.id)).id, fresh.id, 'a restart makes a new database and writes work again');
+    await srv.close();
+});

@@ -140,7 +140,11 @@ typedef struct sq_txn {
 
 typedef struct sq_store {
     store base; /* first: a store * is a sq_store * */
-    char *path;
+    char *path, *wal_path;
+    /* The database file and its WAL as opened, to tell whether they are still the files at
+     * their paths (writer.c); -1 when not open. files_gone: they were not, once. */
+    int db_fd, wal_fd;
+    int files_gone;
     int64_t cache_bytes;
     int synchronous_full;
     int max_batch;

@@ -32,6 +32,10 @@ static void sq_destroy(sq_store *st)
     }
     sqlite__conn_finalize(&st->w);
     if (st->w.db != NULL && sqlite3_close(st->w.db) != SQLITE_OK) sqlite__fail(st->w.db, "close");
+    /* Only now: closing any descriptor of the file drops the process's POSIX locks on it,
+     * which SQLite's connections rely on. */
+    if (st->db_fd >= 0) close(st->db_fd);
+    if (st->wal_fd >= 0) close(st->wal_fd);
     store__txn_free(&st->txn.base);
     sqlite__idem_free(st);
     id_map_free(st->unmerged);
@@ -45,6 +49,7 @@ static void sq_destroy(sq_store *st)
     pthread_mutex_destroy(&st->rmu);
     pthread_mutex_destroy(&st->imu);
     free(st->path);
+    free(st->wal_path);
     free(st);
 }
 
@@ -85,12 +90,15 @@ static int sq_open(const store_config *cfg, store **out, const char **errmsg)
     st->txn.base.st = &st->base;
     st->txn.st = st;
     st->w.st = st;
+    st->db_fd = st->wal_fd = -1;
     st->cache_bytes = sc->cache_bytes > 0 ? sc->cache_bytes : DEFAULT_CACHE_BYTES;
     st->synchronous_full = !sc->synchronous_normal;
     st->max_batch = sc->max_batch > 0 ? sc->max_batch : DEFAULT_MAX_BATCH;
     size_t plen = strlen(cfg->data_dir) + sizeof "/verifyd.db";
     st->path = xmalloc(plen);
     snprintf(st->path, plen, "%s/verifyd.db", cfg->data_dir);
+    st->wal_path = xmalloc(plen + 4);
+    snprintf(st->wal_path, plen + 4, "%s-wal", st->path);
     pthread_mutex_init(&st->qmu, NULL);
     pthread_cond_init(&st->qcv, NULL);
     pthread_mutex_init(&st->rmu, NULL);
@@ -109,13 +117,12 @@ static int sq_open(const store_config *cfg, store **out, const char **errmsg)
 
     /* Create the file ourselves so it is 0600 from the start; SQLite gives the -wal and -shm
      * files the same permissions. The data may hold personal data. */
-    int fd = open(st->path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
-    if (fd < 0) {
+    st->db_fd = open(st->path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+    if (st->db_fd < 0) {
         fprintf(stderr, "verifyd: store: open %s: %s\n", st->path, strerror(errno));
         *errmsg = "cannot create the database file";
         goto fail;
     }
-    close(fd);
 
     /* The writer alone writes the WAL; with full durability its commits gather their frames
      * into one write (wal_buffer.h says why that needs synchronous = FULL). */
@@ -130,6 +137,8 @@ static int sq_open(const store_config *cfg, store **out, const char **errmsg)
     if (rc != 0) goto fail;
     rc = sqlite__migrate(st->w.db, errmsg);
     if (rc != 0) goto fail;
+    /* It exists once the file is in WAL mode. */
+    st->wal_fd = open(st->wal_path, O_RDONLY | O_CLOEXEC);
     rc = sqlite__ids_load_unmerged(st);
     if (rc != 0) {
         *errmsg = "cannot read the session ids";

@@ -7,6 +7,7 @@
  */
 #include <stdio.h>
 #include <stdlib.h>
+#include <sys/stat.h>
 
 #include "base/util.h"
 #include "store/sqlite/internal.h"
@@ -22,9 +23,37 @@
  * frame reached the disk. The jobs are then told STORE_EIO although their rows may reappear after
  * a restart; an acknowledged write is still never lost.
  */
+
+/* 1 when fd is still the file at path: not deleted, not replaced by another (an fd of -1 is
+ * not checked). */
+static int same_file(int fd, const char *path)
+{
+    struct stat open_st, path_st;
+    if (fd < 0) return 1;
+    if (fstat(fd, &open_st) != 0 || open_st.st_nlink == 0 || stat(path, &path_st) != 0) return 0;
+    return open_st.st_dev == path_st.st_dev && open_st.st_ino == path_st.st_ino;
+}
+
+/* The database file and its WAL are still the files at their paths. A commit to a deleted file
+ * would answer 200 and be gone at the next start, so from the first time they are not, the
+ * store acknowledges no write (STORE_UNAVAILABLE) until it is reopened. */
+static int files_in_place(sq_store *st)
+{
+    if (st->files_gone) return 0;
+    if (same_file(st->db_fd, st->path) && same_file(st->wal_fd, st->wal_path)) return 1;
+    st->files_gone = 1;
+    fprintf(stderr,
+            "verifyd: store: %s or its -wal file was deleted or replaced while verifyd was "
+            "running; no write is accepted any more (503) until verifyd is restarted\n",
+            st->path);
+    return 0;
+}
+
 static void run_batch(sq_store *st, sq_job *first)
 {
     store_txn *t = &st->txn.base;
+    int fail_rc = STORE_EIO;
+    if (!files_in_place(st)) goto gone;
     int rc = sqlite__writer_exec(st, SQ_BEGIN);
     if (rc != 0) goto failed;
     sqlite__ids_round_begin(st);
@@ -49,8 +78,11 @@ static void run_batch(sq_store *st, sq_job *first)
         if (rc != 0) goto failed;
     }
     sqlite__ids_merge_step(st);
+    if (!files_in_place(st)) goto gone;
     rc = sqlite__writer_exec(st, SQ_COMMIT);
     if (rc != 0) goto failed;
+    /* Deleted while the commit ran: committed to a file that will not be there. */
+    if (!files_in_place(st)) goto gone;
     sqlite__ids_merge_committed(st);
     st->n_inserted = 0; /* committed: the inserts stay in the map until merged */
     store__txn_end(t, 1);
@@ -66,13 +98,15 @@ static void run_batch(sq_store *st, sq_job *first)
         if (j->done != NULL) j->done(j->ctx, j->rc);
     return;
 
+gone:
+    fail_rc = STORE_UNAVAILABLE;
 failed:
     store__txn_end(t, 0);
     sqlite__ids_rollback_to(st, 0);
     st->outbox_dirty = 0;
     if (!sqlite3_get_autocommit(st->w.db)) sqlite__writer_exec(st, SQ_ROLLBACK);
     for (sq_job *j = first; j != NULL; j = j->next)
-        if (j->done != NULL) j->done(j->ctx, STORE_EIO);
+        if (j->done != NULL) j->done(j->ctx, fail_rc);
 }
 
 void *sqlite__writer_main(void *arg)

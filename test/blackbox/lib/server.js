@@ -150,6 +150,11 @@ class VerifydServer {
         delete env.VERIFYD_LISTEN;
         delete env.VERIFYD_DATA_DIR;
         this.log += `\n--- start: ${BIN} ${args.join(' ')}\n`;
+        const runStart = this.log.length;
+        /* The start-up line is printed at warn level: absent only at --log-level error (the
+         * last --log-level wins, and it wins over VERIFYD_LOG_LEVEL). */
+        const levels = args.flatMap((a, i) => (a === '--log-level' ? [args[i + 1]] : []));
+        const level = levels.length ? levels[levels.length - 1] : env.VERIFYD_LOG_LEVEL || 'info';
         const proc = spawn(BIN, args, { env, stdio: ['ignore', 'pipe', 'pipe'] });
         this.proc = proc;
         proc.stdout.setEncoding('utf8');
@@ -171,22 +176,31 @@ class VerifydServer {
         });
         proc.exitInfo = null;
         proc.exited.then((ex) => (proc.exitInfo = ex));
-        await this._waitReady(proc);
+        await this._waitReady(proc, () => level === 'error' || this.log.includes(' listening on ', runStart));
     }
 
-    /* Ready once GET on the sessions list without a key answers 401. */
-    async _waitReady(proc) {
+    /*
+     * Ready once GET on the sessions list without a key answers 401 and started() holds: the
+     * start-up line has arrived. Everything verifyd prints before it listens (a --forward-to
+     * secret, say) comes before that line on the same pipe, while the HTTP answer comes on
+     * another channel that Node may read first; so only the line proves the output is complete.
+     */
+    async _waitReady(proc, started) {
         const deadline = Date.now() + START_TIMEOUT_MS;
+        let answered = false;
         while (Date.now() < deadline) {
             if (proc.exitInfo) {
                 throw new Error(`verifyd exited during start-up (${JSON.stringify(proc.exitInfo)})\n${this.tail()}`);
             }
-            const r = await request(this.port, { path: SESSIONS_PATH, timeout: 2000 });
-            if (!r.error && r.status === 401) return;
-            if (!r.error) {
-                throw new Error(`verifyd answered ${r.status} instead of 401 to an unauthenticated request\n${this.tail()}`);
+            if (!answered) {
+                const r = await request(this.port, { path: SESSIONS_PATH, timeout: 2000 });
+                if (!r.error && r.status !== 401) {
+                    throw new Error(`verifyd answered ${r.status} instead of 401 to an unauthenticated request\n${this.tail()}`);
+                }
+                answered = !r.error;
             }
-            await sleep(50);
+            if (answered && started()) return;
+            await sleep(answered ? 5 : 50);
         }
         throw new Error(`verifyd did not become ready within ${START_TIMEOUT_MS} ms\n${this.tail()}`);
     }
