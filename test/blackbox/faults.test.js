@@ -189,3 +189,25 @@ test('database files deleted while the server runs: writes get a 503 and are nev
     assert.equal((await v.retrieve(fresh.id)).id, fresh.id, 'a restart makes a new database and writes work again');
     await srv.close();
 });
+
+test('a -shm file truncated or made unwritable under the running server changes nothing: no SIGBUS, writes and reads go on', async () => {
+    const srv = await h.startServer({ logLevel: 'warn' });
+    servers.push(srv);
+    const v = srv.stripe(h.randomKey()).identity.verificationSessions;
+    for (let i = 0; i < 5; i++) await v.create({ type: 'document' });
+    // The WAL index of a file that a mapped -shm backs would fault on its next access.
+    const shm = path.join(srv.dataDir, 'verifyd.db-shm');
+    fs.writeFileSync(shm, '');
+    fs.truncateSync(shm, 0);
+    fs.chmodSync(shm, 0);
+    const ids = [];
+    for (let i = 0; i < 50; i++) ids.push((await v.create({ type: 'id_number' })).id);
+    for (const id of ids.slice(-5)) assert.equal((await v.retrieve(id)).id, id);
+    assert.equal((await v.list({ limit: 3 })).data[0].id, ids[ids.length - 1]);
+    assert.ok(srv.running, 'the server is still running');
+    await srv.stop();
+    assert.deepEqual(srv.exits[srv.exits.length - 1], { code: 0, signal: null }, 'a clean exit');
+    await srv.restart();
+    assert.equal((await v.retrieve(ids[0])).id, ids[0], 'everything acknowledged is there after a restart');
+    await srv.close();
+});

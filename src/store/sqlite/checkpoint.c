@@ -99,8 +99,8 @@ int sqlite__scrub(store *base)
  * checkpoints are turned off once it runs. 0 or STORE_EIO with *errmsg. */
 int sqlite__ckpt_start(sq_store *st, const char **errmsg)
 {
-    if (sqlite3_open_v2(st->path, &st->cdb, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX, NULL) !=
-        SQLITE_OK) {
+    if (sqlite3_open_v2(st->path, &st->cdb, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX,
+                        sqlite__vfs()) != SQLITE_OK) {
         sqlite__fail(st->cdb, "open checkpointer");
         *errmsg = "cannot open the checkpointer's connection";
         return STORE_EIO;

@@ -257,3 +257,8 @@ int sqlite__writer_exec(sq_store *st, int which)
     if (rc == STORE_EXISTS) rc = sqlite__fail(st->w.db, control_sql[which]);
     return rc;
 }
+
+const char *sqlite__vfs(void)
+{
+    return sqlite3_vfs_find("unix-excl") != NULL ? "unix-excl" : NULL;
+}

@@ -30,6 +30,14 @@
 #include "store/sqlite/id_map.h"
 
 #define SQLITE__BUSY_TIMEOUT_MS 5000
+
+/* Every connection opens the file through SQLite's "unix-excl" VFS: the process takes an
+ * exclusive lock on the database (another process cannot open it while verifyd runs: one
+ * process owns the file, as the contract of this backend says), and the WAL index lives in heap
+ * memory shared by this process's connections instead of in a memory-mapped -shm file, which a
+ * truncated or unwritable -shm would turn into a SIGBUS. NULL (the default VFS) when the
+ * library has no such VFS. */
+const char *sqlite__vfs(void);
 #define SQLITE__LIST_LIMIT_MAX 100
 
 /* Every statement a connection may cache, by the file that owns its SQL. */

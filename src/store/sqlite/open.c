@@ -126,9 +126,9 @@ static int sq_open(const store_config *cfg, store **out, const char **errmsg)
 
     /* The writer alone writes the WAL; with full durability its commits gather their frames
      * into one write (wal_buffer.h says why that needs synchronous = FULL). */
-    if (sqlite3_open_v2(st->path, &st->w.db,
-                        SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
-                        st->synchronous_full ? wal_buffer_vfs() : NULL) != SQLITE_OK) {
+    if (sqlite3_open_v2(
+            st->path, &st->w.db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
+            st->synchronous_full ? wal_buffer_vfs(sqlite__vfs()) : sqlite__vfs()) != SQLITE_OK) {
         sqlite__fail(st->w.db, "open");
         *errmsg = "cannot open the database";
         goto fail;

@@ -63,7 +63,7 @@ sq_conn *sqlite__reader(sq_store *st)
 
     const char *errmsg = NULL;
     sqlite3 *db = NULL;
-    if (sqlite3_open_v2(st->path, &db, SQLITE_OPEN_READONLY | SQLITE_OPEN_NOMUTEX, NULL) !=
+    if (sqlite3_open_v2(st->path, &db, SQLITE_OPEN_READONLY | SQLITE_OPEN_NOMUTEX, sqlite__vfs()) !=
             SQLITE_OK ||
         sqlite__configure(st, db, 0, &errmsg) != 0) {
         sqlite__fail(db, "open reader");

@@ -38,7 +38,6 @@ typedef struct {
 
 static sqlite3_vfs *parent_vfs;
 static sqlite3_vfs shim_vfs;
-static pthread_once_t once = PTHREAD_ONCE_INIT;
 
 /* Write out what is gathered, in pieces of at most WRITE_BYTES. SQLITE_OK, or the default VFS's
  * error (the bytes are dropped). */
@@ -220,11 +219,11 @@ static int wb_open(sqlite3_vfs *vfs, const char *name, sqlite3_file *file, int f
     return SQLITE_OK;
 }
 
-static void register_vfs(void)
+static void register_vfs(const char *parent_name)
 {
-    parent_vfs = sqlite3_vfs_find(NULL);
+    parent_vfs = sqlite3_vfs_find(parent_name);
     if (parent_vfs == NULL) return;
-    /* Everything but opening files is the default VFS's own, with its own pAppData. */
+    /* Everything but opening files is the parent VFS's own, with its own pAppData. */
     shim_vfs = *parent_vfs;
     shim_vfs.pNext = NULL;
     shim_vfs.zName = "verifyd-wal-buffer";
@@ -233,8 +232,13 @@ static void register_vfs(void)
     if (sqlite3_vfs_register(&shim_vfs, 0) != SQLITE_OK) parent_vfs = NULL;
 }
 
-const char *wal_buffer_vfs(void)
+const char *wal_buffer_vfs(const char *parent)
 {
-    pthread_once(&once, register_vfs);
-    return parent_vfs != NULL ? shim_vfs.zName : NULL;
+    static pthread_mutex_t mu = PTHREAD_MUTEX_INITIALIZER;
+    static int registered;
+    pthread_mutex_lock(&mu);
+    if (!registered) register_vfs(parent);
+    registered = 1;
+    pthread_mutex_unlock(&mu);
+    return parent_vfs != NULL ? shim_vfs.zName : parent;
 }

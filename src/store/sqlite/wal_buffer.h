@@ -16,8 +16,9 @@
 #ifndef VERIFYD_WAL_BUFFER_H
 #define VERIFYD_WAL_BUFFER_H
 
-/* The VFS name to pass to sqlite3_open_v2. Registers it on the first call (thread-safe); returns
- * NULL when it cannot (no default VFS), in which case open with the default VFS. */
-const char *wal_buffer_vfs(void);
+/* The VFS name to pass to sqlite3_open_v2: this VFS over parent (a VFS name, NULL for the
+ * default), the parent of the first call for the whole process. Registers it on the first call
+ * (thread-safe); returns parent when it cannot (no such VFS), to open without the buffer. */
+const char *wal_buffer_vfs(const char *parent);
 
 #endif

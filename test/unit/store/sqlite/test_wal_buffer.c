@@ -151,9 +151,9 @@ static void assert_integrity(sqlite3 *db)
 static void test_vfs_registered_once(void **state)
 {
     (void)state;
-    const char *name = wal_buffer_vfs();
+    const char *name = wal_buffer_vfs(NULL);
     assert_non_null(name);
-    assert_ptr_equal(wal_buffer_vfs(), name);
+    assert_ptr_equal(wal_buffer_vfs(NULL), name);
     assert_non_null(sqlite3_vfs_find(name));
     /* Registered as an extra VFS, not as the default. */
     assert_ptr_not_equal(sqlite3_vfs_find(NULL), sqlite3_vfs_find(name));
@@ -164,9 +164,9 @@ static void test_vfs_registered_once(void **state)
 static void test_small_transactions(void **state)
 {
     fixture *f = *state;
-    sqlite3 *db = open_db(f->path, wal_buffer_vfs());
+    sqlite3 *db = open_db(f->path, wal_buffer_vfs(NULL));
     exec(db, "CREATE TABLE t (id INTEGER PRIMARY KEY, v BLOB NOT NULL)");
-    sqlite3 *reader = open_db(f->path, wal_buffer_vfs());
+    sqlite3 *reader = open_db(f->path, wal_buffer_vfs(NULL));
     for (int64_t i = 0; i < 300; i++) {
         insert_rows(db, i, i + 1, 100 + (size_t)i * 7);
         if (i % 50 == 0) {
@@ -209,7 +209,7 @@ static void test_small_transactions(void **state)
 static void test_large_transactions(void **state)
 {
     fixture *f = *state;
-    sqlite3 *db = open_db(f->path, wal_buffer_vfs());
+    sqlite3 *db = open_db(f->path, wal_buffer_vfs(NULL));
     exec(db, "PRAGMA cache_size = 16");
     exec(db, "CREATE TABLE t (id INTEGER PRIMARY KEY, v BLOB NOT NULL)");
     exec(db, "BEGIN");
@@ -218,7 +218,7 @@ static void test_large_transactions(void **state)
     check_rows(db, 0, 2500, 4000);
     exec(db, "COMMIT");
 
-    sqlite3 *reader = open_db(f->path, wal_buffer_vfs());
+    sqlite3 *reader = open_db(f->path, wal_buffer_vfs(NULL));
     check_rows(reader, 0, 2500, 4000);
 
     exec(db, "BEGIN");
@@ -267,7 +267,7 @@ static void test_64k_pages_and_checkpoint(void **state)
     fixture *f = *state;
     sqlite3 *db = NULL;
     assert_int_equal(
-        sqlite3_open_v2(f->path, &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, wal_buffer_vfs()),
+        sqlite3_open_v2(f->path, &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, wal_buffer_vfs(NULL)),
         SQLITE_OK);
     exec(db, "PRAGMA page_size = 65536; PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL;"
              "PRAGMA wal_autocheckpoint = 0;");
@@ -299,7 +299,7 @@ typedef struct vfile {
  * has no '-', so the unix VFS does not look for a database file beside it. */
 static void vopen(fixture *f, vfile *v, const char *name, int kind)
 {
-    sqlite3_vfs *vfs = sqlite3_vfs_find(wal_buffer_vfs());
+    sqlite3_vfs *vfs = sqlite3_vfs_find(wal_buffer_vfs(NULL));
     assert_non_null(vfs);
     memset(v->name, 0, sizeof v->name);
     snprintf(v->name, sizeof v->name - 1, "%s/%s", f->dir, name);
