@@ -1,7 +1,8 @@
 /*
  * checkpoint: copies the WAL back into the database file on its own thread and connection, so
  * that this I/O never sits in a commit's path (the writer's automatic checkpoint is off). The
- * writer's WAL hook asks for a checkpoint, and sqlite__scrub for an emptied WAL.
+ * writer's WAL hook asks for a checkpoint. sqlite__scrub has it copy the WAL first, so that
+ * the writer, which then empties the WAL (writer.c), has little left to copy.
  */
 #include "store/sqlite/internal.h"
 
@@ -34,49 +35,26 @@ static int wal_hook(void *arg, sqlite3 *db, const char *name, int pages)
     return SQLITE_OK;
 }
 
-/* Tries at a TRUNCATE checkpoint, each waiting up to the busy timeout for readers on older
- * snapshots (a reader's transaction is short; a busy writer's commit is shorter). */
-#define SCRUB_TRIES 5
-
-/* Empty the WAL file, after a PASSIVE pass has copied nearly all of it: TRUNCATE copies the
- * rest, syncs the database file and truncates the WAL to zero bytes, so that the old versions of
- * the pages a redaction rewrote exist nowhere (the database file holds only the new ones, and
- * secure_delete zeroed the space they freed). New writers wait only while it copies what the
- * PASSIVE pass left. 0 or STORE_EIO. */
-static int scrub_wal(sq_store *st)
-{
-    for (int i = 0; i < SCRUB_TRIES; i++) {
-        int rc = sqlite3_wal_checkpoint_v2(st->cdb, NULL, SQLITE_CHECKPOINT_TRUNCATE, NULL, NULL);
-        if (rc == SQLITE_OK) return 0;
-        if (rc != SQLITE_BUSY) break;
-    }
-    return sqlite__fail(st->cdb, "checkpoint (truncate)");
-}
-
 /* A PASSIVE checkpoint never blocks the writer or readers; it copies what it can and the WAL
- * restarts from its beginning once everything has been copied. A scrub request adds the
- * TRUNCATE after it. */
+ * restarts from its beginning once everything has been copied. A scrub request is handed on to
+ * the writer after it. */
 static void *ckpt_main(void *arg)
 {
     sq_store *st = arg;
     pthread_mutex_lock(&st->cmu);
     for (;;) {
-        while (!st->ckpt_wanted && st->scrub_done == st->scrub_asked && !st->ckpt_stopping)
+        while (!st->ckpt_wanted && st->scrub_handed == st->scrub_asked && !st->ckpt_stopping)
             pthread_cond_wait(&st->ccv, &st->cmu);
         if (st->ckpt_stopping) break;
         uint64_t asked = st->scrub_asked;
-        int scrub = asked != st->scrub_done;
+        int scrub = asked != st->scrub_handed;
+        st->scrub_handed = asked;
         st->ckpt_wanted = 0;
         pthread_mutex_unlock(&st->cmu);
         int rc = sqlite3_wal_checkpoint_v2(st->cdb, NULL, SQLITE_CHECKPOINT_PASSIVE, NULL, NULL);
         if (rc != SQLITE_OK && rc != SQLITE_BUSY) sqlite__fail(st->cdb, "checkpoint");
-        if (scrub) rc = scrub_wal(st);
+        if (scrub) sqlite__writer_truncate(st, asked);
         pthread_mutex_lock(&st->cmu);
-        if (scrub) {
-            st->scrub_done = asked;
-            st->scrub_rc = rc;
-            pthread_cond_broadcast(&st->scv);
-        }
     }
     pthread_mutex_unlock(&st->cmu);
     return NULL;
@@ -93,6 +71,17 @@ int sqlite__scrub(store *base)
     int rc = st->scrub_done >= ticket ? st->scrub_rc : STORE_EIO;
     pthread_mutex_unlock(&st->cmu);
     return rc;
+}
+
+void sqlite__scrub_served(sq_store *st, uint64_t ticket, int rc)
+{
+    pthread_mutex_lock(&st->cmu);
+    if (ticket > st->scrub_done) {
+        st->scrub_done = ticket;
+        st->scrub_rc = rc;
+    }
+    pthread_cond_broadcast(&st->scv);
+    pthread_mutex_unlock(&st->cmu);
 }
 
 /* Open the checkpointer's connection and start its thread; the writer's own automatic

@@ -190,8 +190,10 @@ typedef struct sq_store {
     pthread_cond_t scv; /* sqlite__scrub waits on it */
     int ckpt_wanted;
     int ckpt_stopping;
-    uint64_t scrub_asked, scrub_done; /* sqlite__scrub's requests, and how many are served */
-    int scrub_rc;                     /* of the last one served */
+    /* sqlite__scrub's requests (tickets): asked, handed on to the writer after a PASSIVE
+     * checkpoint, served; rc of the last one served. */
+    uint64_t scrub_asked, scrub_handed, scrub_done;
+    int scrub_rc;
 
     /* Job queue: FIFO under qmu; the writer waits on qcv. */
     pthread_mutex_t qmu;
@@ -199,6 +201,7 @@ typedef struct sq_store {
     sq_job *qhead, *qtail;
     int queued, last_batch; /* jobs waiting; jobs in the batch taken last (sqlite__busy) */
     int stopping;
+    uint64_t truncate_asked, truncate_done; /* scrub tickets the writer is to empty the WAL for */
 
     /* Readers: the calling thread's connection under rkey; every one in the registry. */
     pthread_key_t rkey;
@@ -277,11 +280,15 @@ void sqlite__set_outbox_hook(store *base, store_outbox_hook fn, void *ctx);
 void *sqlite__writer_main(void *arg);
 /* Stop the writer thread once it has drained the queue. */
 void sqlite__writer_stop(sq_store *st);
+/* Ask the writer to empty the WAL for scrub ticket between two batches. */
+void sqlite__writer_truncate(sq_store *st, uint64_t ticket);
 
 /* ---- checkpoint.c ---- */
 int sqlite__ckpt_start(sq_store *st, const char **errmsg);
 void sqlite__ckpt_stop(sq_store *st);
 int sqlite__scrub(store *base);
+/* The writer has emptied the WAL for ticket (rc 0) or could not (STORE_EIO). */
+void sqlite__scrub_served(sq_store *st, uint64_t ticket, int rc);
 
 /* ---- session_ids.c ---- */
 #define SQLITE__MERGE_MIN_DEFAULT 32768

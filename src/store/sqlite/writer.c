@@ -109,13 +109,48 @@ failed:
         if (j->done != NULL) j->done(j->ctx, fail_rc);
 }
 
+/* Tries at a TRUNCATE checkpoint, each waiting up to the busy timeout for readers on older
+ * snapshots or a checkpoint in progress. */
+#define TRUNCATE_TRIES 5
+
+/* Empty the WAL for a scrub (checkpoint.c has already copied most of it): copy the rest, sync
+ * the database file and truncate the WAL to zero bytes, so that the old versions of the pages a
+ * redaction rewrote exist nowhere (the database file holds only the new ones, and secure_delete
+ * zeroed the space they freed). On the writer's own connection between two batches, so it
+ * never waits for a commit; the next batch waits only while it copies what was left. */
+static void truncate_wal(sq_store *st, uint64_t ticket)
+{
+    int rc = STORE_EIO;
+    for (int i = 0; i < TRUNCATE_TRIES && rc != 0; i++) {
+        int src = sqlite3_wal_checkpoint_v2(st->w.db, NULL, SQLITE_CHECKPOINT_TRUNCATE, NULL, NULL);
+        if (src == SQLITE_OK) rc = 0;
+        if (src != SQLITE_OK && src != SQLITE_BUSY) break;
+    }
+    if (rc != 0) sqlite__fail(st->w.db, "checkpoint (truncate)");
+    sqlite__scrub_served(st, ticket, rc);
+}
+
+void sqlite__writer_truncate(sq_store *st, uint64_t ticket)
+{
+    pthread_mutex_lock(&st->qmu);
+    if (ticket > st->truncate_asked) st->truncate_asked = ticket;
+    pthread_cond_signal(&st->qcv);
+    pthread_mutex_unlock(&st->qmu);
+}
+
 void *sqlite__writer_main(void *arg)
 {
     sq_store *st = arg;
     for (;;) {
         pthread_mutex_lock(&st->qmu);
-        while (st->qhead == NULL && !st->stopping)
+        while (st->qhead == NULL && !st->stopping && st->truncate_asked == st->truncate_done)
             pthread_cond_wait(&st->qcv, &st->qmu);
+        if (st->truncate_asked != st->truncate_done) {
+            uint64_t ticket = st->truncate_done = st->truncate_asked;
+            pthread_mutex_unlock(&st->qmu);
+            truncate_wal(st, ticket);
+            continue;
+        }
         if (st->qhead == NULL) { /* stopping, and the queue is drained */
             pthread_mutex_unlock(&st->qmu);
             break;
