@@ -266,9 +266,9 @@ static void test_64k_pages_and_checkpoint(void **state)
 {
     fixture *f = *state;
     sqlite3 *db = NULL;
-    assert_int_equal(
-        sqlite3_open_v2(f->path, &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, wal_buffer_vfs(NULL)),
-        SQLITE_OK);
+    assert_int_equal(sqlite3_open_v2(f->path, &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE,
+                                     wal_buffer_vfs(NULL)),
+                     SQLITE_OK);
     exec(db, "PRAGMA page_size = 65536; PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL;"
              "PRAGMA wal_autocheckpoint = 0;");
     assert_int_equal(fx_sql_int(db, "PRAGMA page_size"), 65536);
