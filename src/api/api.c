@@ -234,19 +234,15 @@ void api_finish(api_ctx *c, const api_result *res, int rc)
         api_respond_error(c, &e);
         return;
     }
-    if (rc == STORE_UNAVAILABLE) {
-        apierr e;
-        apierr_set(&e, c->a, 503, "api_error", NULL, NULL,
-                   "The database files were removed or replaced while verifyd was running, so it "
-                   "accepts no writes until it is restarted. The request was not saved.");
-        api_respond_error(c, &e);
-        return;
-    }
     if (rc != 0) {
+        int gone = rc == STORE_UNAVAILABLE;
         apierr e;
-        apierr_set(&e, c->a, 500, "api_error", NULL, NULL,
-                   "An error occurred with our connection to the database. The request was not "
-                   "saved; it is safe to retry.");
+        apierr_set(&e, c->a, gone ? 503 : 500, "api_error", NULL, NULL, "%s",
+                   gone ? "The database files were removed or replaced while verifyd was running, "
+                          "so it accepts no writes until it is restarted. The request was not "
+                          "saved."
+                        : "An error occurred with our connection to the database. The request "
+                          "was not saved; it is safe to retry.");
         api_respond_error(c, &e);
         return;
     }
