@@ -49,6 +49,8 @@ static const char usage[] =
     "  --max-body BYTES        VERIFYD_MAX_BODY     largest request body [1048576]\n"
     "  --max-connections N     VERIFYD_MAX_CONNECTIONS  [1024]\n"
     "  --idle-timeout SECONDS  VERIFYD_IDLE_TIMEOUT keep-alive idle timeout [60]\n"
+    "  --header-timeout SECONDS  VERIFYD_HEADER_TIMEOUT  time to send a whole request\n"
+    "                                               head (line and headers) [10]\n"
     "  --pretty                VERIFYD_PRETTY=1     indent JSON responses as Stripe does\n"
     "  --test-clock            VERIFYD_TEST_CLOCK=1  serve the process-wide test clock\n"
     "                                               (/v1/test_helpers/verifyd/clock): for\n"
@@ -73,6 +75,7 @@ typedef struct config {
     const char *max_body;
     const char *max_connections;
     const char *idle_timeout;
+    const char *header_timeout;
     int pretty;
     int test_clock;
 } config;
@@ -154,6 +157,7 @@ int main(int argc, char **argv)
         {"max-body", required_argument, 0, 'b'},
         {"max-connections", required_argument, 0, 'c'},
         {"idle-timeout", required_argument, 0, 'i'},
+        {"header-timeout", required_argument, 0, 'D'},
         {"pretty", no_argument, 0, 'p'},
         {"test-clock", no_argument, 0, 'T'},
         {"help", no_argument, 0, 'h'},
@@ -205,6 +209,9 @@ int main(int argc, char **argv)
         case 'i':
             f.idle_timeout = optarg;
             break;
+        case 'D':
+            f.header_timeout = optarg;
+            break;
         case 'p':
             f.pretty = 1;
             break;
@@ -232,7 +239,7 @@ int main(int argc, char **argv)
     const char *level = env_or(f.log_level, "VERIFYD_LOG_LEVEL", "info");
     const char *keys_file = env_or(f.keys_file, "VERIFYD_KEYS_FILE", NULL);
     const char *pretty = env_or(NULL, "VERIFYD_PRETTY", "0");
-    long long redaction_delay, threads, max_body, max_conn, idle;
+    long long redaction_delay, threads, max_body, max_conn, idle, header_timeout;
     long long hosted_delay;
     char host[256];
     int port;
@@ -263,7 +270,9 @@ int main(int argc, char **argv)
         parse_num("--max-connections", env_or(f.max_connections, "VERIFYD_MAX_CONNECTIONS", "1024"),
                   1, 100000, &max_conn) ||
         parse_num("--idle-timeout", env_or(f.idle_timeout, "VERIFYD_IDLE_TIMEOUT", "60"), 1, 86400,
-                  &idle))
+                  &idle) ||
+        parse_num("--header-timeout", env_or(f.header_timeout, "VERIFYD_HEADER_TIMEOUT", "10"), 1,
+                  86400, &header_timeout))
         return 2;
 
     char public_url[SESSION_PUBLIC_URL_MAX + 1];
@@ -350,6 +359,7 @@ int main(int argc, char **argv)
             16 * 1024, /* request line + headers; libmicrohttpd clears this much per request */
         .max_connections = (unsigned)max_conn,
         .idle_timeout_s = (unsigned)idle,
+        .header_timeout_s = (unsigned)header_timeout,
     };
     http_server *srv;
     if (http_server_start(&hc, api_handle, &ap, &srv, &err) != 0) {

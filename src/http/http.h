@@ -11,6 +11,15 @@
  * Everything a request allocates comes from http_arena(req), released after the response has
  * been sent (or the connection dropped). The response body passed to http_respond() must live in
  * that arena or be static.
+ *
+ * Limits the adapter enforces before a handler runs: a connection must deliver a complete
+ * request head (request line and headers, at most max_header bytes) within header_timeout_s of
+ * being accepted, or of its previous response plus idle_timeout_s when it is kept alive, or it
+ * is closed. When max_connections are open, a new connection closes the one that has waited
+ * longest for a head (itself, when all others are busy with requests). A body whose length is
+ * ambiguous (Content-Length headers that disagree, or Content-Length with Transfer-Encoding) is
+ * answered 400 by the adapter, which then closes the connection; the handler never sees it. An
+ * absolute-form target ("http://host/path") reaches the handler as its path.
  */
 #ifndef VERIFYD_HTTP_H
 #define VERIFYD_HTTP_H
@@ -26,17 +35,20 @@ typedef struct http_server http_server;
 typedef void (*http_handler)(http_request *req, void *userdata);
 
 typedef struct http_config {
-    const char *listen_addr; /* IPv4 or IPv6 literal, e.g. "127.0.0.1" or "::1" */
-    int port;                /* 0: pick a free port (see http_server_port) */
-    int threads;             /* event-loop threads (epoll thread pool) */
-    size_t max_body;         /* bytes; larger bodies get 413 */
-    size_t max_header;       /* bytes of request line + headers per connection */
-    unsigned max_connections;
-    unsigned idle_timeout_s;
+    const char *listen_addr;   /* IPv4 or IPv6 literal, e.g. "127.0.0.1" or "::1" */
+    int port;                  /* 0: pick a free port (see http_server_port) */
+    int threads;               /* event-loop threads (epoll thread pool) */
+    size_t max_body;           /* bytes; larger bodies get 413 */
+    size_t max_header;         /* bytes of request line + headers per connection */
+    unsigned max_connections;  /* open at once; lowered to what the open-file limit allows */
+    unsigned idle_timeout_s;   /* a connection with no traffic for this long is closed */
+    unsigned header_timeout_s; /* deadline for a complete request head (0: 10 s) */
 } http_config;
 
 /* Start listening and serving. Returns 0 and *out, or -1 with *errmsg (a static string
- * describing the failure, e.g. the port is in use). */
+ * describing the failure, e.g. the port is in use). Raises the process's soft open-file limit
+ * towards what max_connections need (logging a warning and serving fewer connections when the
+ * hard limit is lower). */
 int http_server_start(const http_config *cfg, http_handler handler, void *userdata,
                       http_server **out, const char **errmsg);
 /* The port actually bound. */
