@@ -10,10 +10,11 @@
  *
  * The promises checked, from http.h and api.h: http_respond() is called exactly once and no
  * header is added after it; the status is within 200..499 (a 5xx is a failure of the server on
- * a healthy store, whatever the input); every answer has a Request-Id ("req_..."); an API answer
- * is application/json, a JSON object without duplicate keys, and an error is Stripe's error
- * object ({"error": {"message": ..., "type": ...}}); a successful answer names its "object".
- * Only page routes (GET and POST /start/<token>) may answer with another content type.
+ * a healthy store, whatever the input); every answer has one Request-Id ("req_..."); an API
+ * answer is application/json with one Stripe-Version, its body a JSON object without duplicate
+ * keys, and an error is Stripe's error object ({"error": {"message": ..., "type": ...}}); a
+ * successful answer names its "object". Only page routes (GET and POST /start/<token>) may answer
+ * with another content type.
  *
  * Including this header defines the http.h functions, so http_mhd.o is never linked into the
  * harness: include it from exactly one file per binary. Not for: libmicrohttpd's own behaviour.
@@ -201,6 +202,15 @@ static inline const char *fuzz_http_resp_header(const http_request *r, const cha
     return NULL;
 }
 
+/* How many times the response header name was added. */
+static inline int fuzz_http_resp_count(const http_request *r, const char *name)
+{
+    int n = 0;
+    for (int i = 0; i < r->n_resp; i++)
+        n += strcasecmp(r->resp_name[i], name) == 0;
+    return n;
+}
+
 /* 1 when (method, path) is one of the page routes, which answer HTML. */
 static inline int fuzz_http_is_page(const http_request *r)
 {
@@ -216,12 +226,15 @@ static inline json_t *fuzz_http_check(const http_request *r)
     if (r->status < 200 || r->status > 499) fuzz_http_fail(r, "status outside 200..499");
     const char *rid = fuzz_http_resp_header(r, "Request-Id");
     if (rid == NULL || strncmp(rid, "req_", 4) != 0) fuzz_http_fail(r, "no Request-Id");
+    if (fuzz_http_resp_count(r, "Request-Id") != 1) fuzz_http_fail(r, "Request-Id repeated");
     if (r->resp_len > 0 && r->resp_body == NULL) fuzz_http_fail(r, "a length without a body");
     if (r->content_type == NULL) fuzz_http_fail(r, "no content type");
     if (strcmp(r->content_type, "application/json") != 0) {
         if (!fuzz_http_is_page(r)) fuzz_http_fail(r, "an API answer that is not JSON");
         return NULL;
     }
+    if (fuzz_http_resp_count(r, "Stripe-Version") != 1)
+        fuzz_http_fail(r, "an API answer without exactly one Stripe-Version");
 
     json_error_t err;
     json_t *j = json_loadb(r->resp_body, r->resp_len, JSON_REJECT_DUPLICATES, &err);

@@ -26,14 +26,19 @@
  * live-mode and restricted paths; those accounts are shared by all inputs.
  *
  * Every answer must keep the promises fuzz_http_check lists (answered once, 200..499, Request-Id,
- * JSON with Stripe's error object), and an Idempotency-Key of one of the harness's keys must be
- * free again once its answer has been sent (checked with store_idem_begin).
+ * JSON with Stripe's error object); only a POST with an Idempotency-Key may be a replay; and the
+ * Idempotency-Key of one of the harness's keys must be free again once its answer has been sent
+ * (checked with store_idem_begin).
  *
  * State stays bounded: one store per process, on a temporary directory (under /dev/shm when it
  * exists, or VERIFYD_FUZZ_DIR), with synchronous = NORMAL (throwaway data, no fsync per commit),
- * recreated empty every RESET_EVERY inputs. No background workers run: the app's worker pointers
- * are NULL, which every kick and sync accepts, so redactions and delayed outcomes simply stay due.
- * The test clock is off: it is process-wide and only moves forward, so inputs would not replay.
+ * recreated empty every RESET_EVERY inputs. No answer waits for a background worker, but the
+ * redactor and the delayed outcomes are where redaction and the hosted page's delayed results are
+ * carried out, so both run, with no delay configured, and each POST's answer is followed by
+ * worker_sync on both: what it made due is done before the next request, the same way on every
+ * run. The webhook delivery worker does not run (it would connect out); deliveries stay queued
+ * until the next reset. The test clock is off: it is process-wide and only moves forward, so
+ * inputs would not replay.
  * With VERIFYD_FUZZ_TRACE set, each answer is printed (status and the start of the body), which
  * shows what a seed reaches: build/fuzz/fuzz_pipeline test/fuzz/corpus/pipeline/<file>.
  */
@@ -49,6 +54,9 @@
 #include "fuzz_http.h"
 
 #include "api/api.h"
+#include "background/outcomes.h"
+#include "background/redactor.h"
+#include "background/worker.h"
 #include "base/log.h"
 #include "endpoints/endpoints.h"
 #include "store/store.h"
@@ -80,10 +88,20 @@ static int rm_entry(const char *path, const struct stat *sb, int flag, struct FT
     return remove(path);
 }
 
+/* Stop the workers and close the store (either may be absent). */
+static void store_stop(void)
+{
+    worker_stop(ap.redactor);
+    worker_stop(ap.outcomes);
+    ap.redactor = ap.outcomes = NULL;
+    store_close(st);
+    st = ap.st = NULL;
+}
+
+/* An empty store on data_dir, and the workers on it. */
 static void store_fresh(void)
 {
-    if (st != NULL) store_close(st);
-    st = NULL;
+    store_stop();
     nftw(data_dir, rm_entry, 8, FTW_DEPTH | FTW_PHYS);
     store_config cfg = {.data_dir = data_dir};
     cfg.sqlite.synchronous_normal = 1;
@@ -93,12 +111,13 @@ static void store_fresh(void)
         abort();
     }
     ap.st = st;
+    ap.redactor = redactor_start(&ap);
+    ap.outcomes = outcomes_start(&ap);
 }
 
 static void cleanup(void)
 {
-    store_close(st);
-    st = NULL;
+    store_stop();
     api_keyring_free(ap.keys);
     ap.keys = NULL;
     nftw(dir, rm_entry, 8, FTW_DEPTH | FTW_PHYS);
@@ -140,7 +159,8 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
     }
 
     ap.public_url = "http://verifyd.test";
-    ap.hosted_delay_ms = 10000;
+    ap.hosted_delay_ms = 0; /* delayed outcomes are due at once: the next sync completes them */
+    ap.redaction_delay_ms = 0;
     ap.routes = endpoints_routes;
     ap.n_routes = endpoints_n_routes;
     store_fresh();
@@ -300,10 +320,14 @@ static void send_one(vars *v, const char *s, const char *end)
 
     api_handle(r, &ap);
     fuzz_http_wait(r);
+    if (strcmp(r->method, "POST") == 0) {
+        worker_sync(ap.redactor);
+        worker_sync(ap.outcomes);
+    }
     json_t *j = fuzz_http_check(r);
     if (trace)
         fprintf(stderr, "fuzz_pipeline: %s %s?%s -> %d %.*s\n", r->method, r->path, r->query,
-                r->status, (int)(r->resp_len < 300 ? r->resp_len : 300), r->resp_body);
+                r->status, (int)(r->resp_len < 2000 ? r->resp_len : 2000), r->resp_body);
     if (j != NULL) {
         v->id[0] = '\0';
         json_t *id = json_object_get(j, "id");
@@ -312,8 +336,12 @@ static void send_one(vars *v, const char *s, const char *end)
         json_decref(j);
     }
 
-    /* api.h: the key is free again once the answer is decided. */
+    /* Only a POST with a key can be a replay; and the key is free again once the answer is
+     * decided (api.h). */
     const char *idem = http_header(r, "Idempotency-Key");
+    if (fuzz_http_resp_header(r, "Idempotent-Replayed") != NULL &&
+        (idem == NULL || strcmp(r->method, "POST") != 0))
+        fuzz_http_fail(r, "a replay without an Idempotency-Key");
     const char *account = known_account(a, http_header(r, "Authorization"));
     if (idem != NULL && account != NULL) {
         int found;
