@@ -26,9 +26,10 @@
  * live-mode and restricted paths; those accounts are shared by all inputs.
  *
  * Every answer must keep the promises fuzz_http_check lists (answered once, 200..499, Request-Id,
- * JSON with Stripe's error object); only a POST with an Idempotency-Key may be a replay; and the
- * Idempotency-Key of one of the harness's keys must be free again once its answer has been sent
- * (checked with store_idem_begin).
+ * JSON with Stripe's error object); a 200 from a route that names an object in its path is that
+ * object; only a POST with an Idempotency-Key may be a replay, and on the input's own account a
+ * replay is byte for byte an answer sent earlier under that key; and the Idempotency-Key of one of
+ * the harness's keys must be free again once its answer has been sent (store_idem_begin).
  *
  * State stays bounded: one store per process, on a temporary directory (under /dev/shm when it
  * exists, or VERIFYD_FUZZ_DIR), with synchronous = NORMAL (throwaway data, no fsync per commit),
@@ -89,7 +90,7 @@ static int rm_entry(const char *path, const struct stat *sb, int flag, struct FT
 }
 
 /* Stop the workers and close the store (either may be absent). */
-static void store_stop(void)
+static void stop_store(void)
 {
     worker_stop(ap.redactor);
     worker_stop(ap.outcomes);
@@ -99,9 +100,9 @@ static void store_stop(void)
 }
 
 /* An empty store on data_dir, and the workers on it. */
-static void store_fresh(void)
+static void fresh_store(void)
 {
-    store_stop();
+    stop_store();
     nftw(data_dir, rm_entry, 8, FTW_DEPTH | FTW_PHYS);
     store_config cfg = {.data_dir = data_dir};
     cfg.sqlite.synchronous_normal = 1;
@@ -117,7 +118,7 @@ static void store_fresh(void)
 
 static void cleanup(void)
 {
-    store_stop();
+    stop_store();
     api_keyring_free(ap.keys);
     ap.keys = NULL;
     nftw(dir, rm_entry, 8, FTW_DEPTH | FTW_PHYS);
@@ -163,16 +164,27 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
     ap.redaction_delay_ms = 0;
     ap.routes = endpoints_routes;
     ap.n_routes = endpoints_n_routes;
-    store_fresh();
+    fresh_store();
     atexit(cleanup);
     return 0;
 }
 
 /* ---- one input's variables ---- */
 
+/* An answer sent under an Idempotency-Key of the input's own account, not as a replay. */
+typedef struct answer {
+    const char *idem;
+    int status;
+    const char *body;
+    size_t len;
+} answer;
+
 typedef struct vars {
     char key[32];
     char vs[VAR_MAX], vr[VAR_MAX], we[VAR_MAX], evt[VAR_MAX], id[VAR_MAX], tok[VAR_MAX];
+    arena *a; /* the input's: the answers below */
+    answer answers[MAX_REQUESTS];
+    int n_answers;
 } vars;
 
 static void var_set(char *v, const char *s, size_t n)
@@ -276,6 +288,53 @@ static const char *known_account(arena *a, const char *auth)
     return arena_printf(a, "acct_t%.24s", hex);
 }
 
+/* The routes whose path names an object: a 200 from one of them is that object (or, for a test
+ * helper, the session it moved on). */
+static const char *const id_routes[] = {
+    "/v1/identity/verification_sessions/", "/v1/test_helpers/identity/verification_sessions/",
+    "/v1/identity/verification_reports/", "/v1/events/", "/v1/webhook_endpoints/"};
+
+static void check_object_id(const http_request *r, json_t *j)
+{
+    if (r->status != 200) return;
+    for (size_t i = 0; i < sizeof id_routes / sizeof *id_routes; i++) {
+        size_t n = strlen(id_routes[i]);
+        if (strncmp(r->path, id_routes[i], n) != 0) continue;
+        const char *seg = r->path + n;
+        size_t len = strcspn(seg, "/");
+        const char *id = json_string_value(json_object_get(j, "id"));
+        if (id == NULL || strlen(id) != len || memcmp(id, seg, len) != 0)
+            fuzz_http_fail(r, "a 200 for another object than the path names");
+        return;
+    }
+}
+
+/* Stripe replays the answer first sent under a key: byte for byte one of the answers this
+ * input's own account got under that key (its account is new, so nothing older exists). */
+static void check_replay(vars *v, const http_request *r, const char *idem)
+{
+    const char *auth = http_header(r, "Authorization");
+    if (idem == NULL || strcmp(r->method, "POST") != 0 || auth == NULL ||
+        strncmp(auth, "Bearer ", 7) != 0 || strcmp(auth + 7, v->key) != 0)
+        return;
+    if (fuzz_http_resp_header(r, "Idempotent-Replayed") == NULL) {
+        if (v->n_answers == MAX_REQUESTS) return;
+        answer *an = &v->answers[v->n_answers++];
+        an->idem = arena_strdup(v->a, idem);
+        an->status = r->status;
+        an->body = arena_strndup(v->a, r->resp_body, r->resp_len);
+        an->len = r->resp_len;
+        return;
+    }
+    for (int i = 0; i < v->n_answers; i++) {
+        const answer *an = &v->answers[i];
+        if (strcmp(an->idem, idem) == 0 && an->status == r->status && an->len == r->resp_len &&
+            memcmp(an->body, r->resp_body, an->len) == 0)
+            return;
+    }
+    fuzz_http_fail(r, "a replay of no answer sent under its key");
+}
+
 /* Send the request written in [s, end) and check its answer. */
 static void send_one(vars *v, const char *s, const char *end)
 {
@@ -329,6 +388,7 @@ static void send_one(vars *v, const char *s, const char *end)
         fprintf(stderr, "fuzz_pipeline: %s %s?%s -> %d %.*s\n", r->method, r->path, r->query,
                 r->status, (int)(r->resp_len < 2000 ? r->resp_len : 2000), r->resp_body);
     if (j != NULL) {
+        check_object_id(r, j);
         v->id[0] = '\0';
         json_t *id = json_object_get(j, "id");
         if (json_is_string(id)) var_set(v->id, json_string_value(id), json_string_length(id));
@@ -342,6 +402,7 @@ static void send_one(vars *v, const char *s, const char *end)
     if (fuzz_http_resp_header(r, "Idempotent-Replayed") != NULL &&
         (idem == NULL || strcmp(r->method, "POST") != 0))
         fuzz_http_fail(r, "a replay without an Idempotency-Key");
+    check_replay(v, r, idem);
     const char *account = known_account(a, http_header(r, "Authorization"));
     if (idem != NULL && account != NULL) {
         int found;
@@ -358,10 +419,11 @@ static void send_one(vars *v, const char *s, const char *end)
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     static const char sep[] = "\n===\n";
-    if (++inputs % RESET_EVERY == 0) store_fresh();
+    if (++inputs % RESET_EVERY == 0) fresh_store();
 
     vars v;
     memset(&v, 0, sizeof v);
+    v.a = arena_new();
     snprintf(v.key, sizeof v.key, "sk_test_fz%llu", (unsigned long long)inputs);
     /* Odd sizes render pretty-printed JSON: the writer's other layout. Nothing of the previous
      * input is running now, so the change is seen whole by this one. */
@@ -374,5 +436,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         if (e == NULL) break;
         s = e + sizeof sep - 1;
     }
+    arena_free(v.a);
     return 0;
 }
