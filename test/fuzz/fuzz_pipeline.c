@@ -23,7 +23,8 @@
  *         answer of this input; $ID the last answer's top-level "id";
  *   $TOK  the hosted-page token of the last session url seen (for /start/$TOK).
  * The keys file holds sk_live_fuzz (live), rk_live_fuzz and rk_test_fuzz (restricted), for the
- * live-mode and restricted paths; those accounts are shared by all inputs.
+ * live-mode and restricted paths; those accounts are shared by all inputs until the next reset,
+ * so what an input does with them may depend on the inputs before it.
  *
  * Every answer must keep the promises fuzz_http_check lists (answered once, 200..499, Request-Id,
  * JSON with Stripe's error object); a 200 from a route that names an object in its path is that
@@ -40,6 +41,7 @@
  * run. The webhook delivery worker does not run (it would connect out); deliveries stay queued
  * until the next reset. The test clock is off: it is process-wide and only moves forward, so
  * inputs would not replay.
+ *
  * With VERIFYD_FUZZ_TRACE set, each answer is printed (status and the start of the body), which
  * shows what a seed reaches: build/fuzz/fuzz_pipeline test/fuzz/corpus/pipeline/<file>.
  */
