@@ -23,12 +23,31 @@ LIB_OBJ   := $(LIB_SRC:src/%.c=$(BUILD)/obj/%.o)
 UNIT_SRC  := $(shell find test/unit -name 'test_*.c' | sort)
 UNIT_BIN  := $(UNIT_SRC:test/unit/%.c=$(BUILD)/unit/%)
 
-FORMAT_SRC = $(shell find src test/unit -name '*.[ch]' | sort) bench/baseline.c
+FORMAT_SRC = $(shell find src test/unit test/fuzz -name '*.[ch]' | sort) bench/baseline.c
 
-DATA_DIR ?= ./data
-LISTEN   ?= 127.0.0.1:12111
+# libFuzzer harnesses (test/fuzz/fuzz_<name>.c, seeds in test/fuzz/corpus/<name>/, a dictionary
+# in test/fuzz/<name>.dict, and libFuzzer flags of its own in test/fuzz/<name>.options when it
+# needs some), built with clang into build/fuzz: the library's objects with coverage
+# instrumentation and ASan + UBSan, linked without main.c and without the real HTTP adapter (the
+# harnesses bring their own http.h). New inputs go to a scratch corpus, build/fuzz/corpus/<name>,
+# crashes to build/fuzz/artifacts/; `make fuzz-merge` adds what widens coverage to the seeds.
+FUZZ_BUILD   := build/fuzz
+FUZZ_SAN     := -fsanitize=fuzzer-no-link,address,undefined -fno-sanitize-recover=all \
+                -fno-omit-frame-pointer
+FUZZ_NAMES   := $(patsubst test/fuzz/fuzz_%.c,%,$(sort $(wildcard test/fuzz/fuzz_*.c)))
+FUZZ_BIN     := $(FUZZ_NAMES:%=$(FUZZ_BUILD)/fuzz_%)
+FUZZ_LIB_OBJ  = $(filter-out $(BUILD)/obj/http/http_mhd.o,$(LIB_OBJ))
+FUZZ_TIME    ?= 60
+FUZZ_SMOKE   ?= 8
+FUZZ_ARGS    ?=
+# The flags of every run of harness $$n (a shell variable of the loops below): FUZZ_ARGS last,
+# so that it overrides the harness's own.
+FUZZ_RUN      = -max_len=8192 -timeout=30 -print_final_stats=1 -dict=test/fuzz/$$n.dict \
+                -artifact_prefix=$(FUZZ_BUILD)/artifacts/$$n- \
+                $$(grep -hv '^\#' test/fuzz/$$n.options 2>/dev/null) $(FUZZ_ARGS)
 
-.PHONY: FORCE all run test test-unit test-blackbox test-asan deps deps-test bench mutate clean format check-format
+.PHONY: FORCE all run test test-unit test-blackbox test-asan deps deps-test bench mutate clean format \
+        check-format fuzz fuzz-build fuzz-bins fuzz-smoke fuzz-merge
 
 all: $(BUILD)/verifyd
 
@@ -74,6 +93,7 @@ run: deps
 test: deps-test
 	@$(MAKE) --no-print-directory check-format test-unit test-blackbox
 	@$(MAKE) --no-print-directory CC=clang BUILD=build/asan OPT=-O1 SAN="$(ASAN)" test-unit test-blackbox
+	@$(MAKE) --no-print-directory fuzz-smoke
 
 test-unit: $(UNIT_BIN)
 	@set -e; for t in $(UNIT_BIN); do echo "== $$t"; $$t; done
@@ -82,6 +102,50 @@ test-blackbox: $(BUILD)/verifyd
 	@cd test/blackbox && { cmp -s package-lock.json node_modules/.verifyd-lock || \
 	  { npm ci --no-audit --no-fund --loglevel=error && cp package-lock.json node_modules/.verifyd-lock; }; }
 	VERIFYD_BIN=$(abspath $(BUILD)/verifyd) node --test --test-concurrency=1 test/blackbox/
+
+# The harnesses, each for FUZZ_TIME seconds from its seeds and the scratch corpus (one process
+# each, one after the other: FUZZ_ARGS adds libFuzzer flags, e.g. -jobs=1 or -runs=N).
+fuzz: deps-test
+	@$(MAKE) --no-print-directory fuzz-build
+	@set -e; for n in $(FUZZ_NAMES); do echo "== fuzz_$$n ($(FUZZ_TIME) s)"; \
+	  mkdir -p $(FUZZ_BUILD)/corpus/$$n $(FUZZ_BUILD)/artifacts; \
+	  $(FUZZ_BUILD)/fuzz_$$n $(FUZZ_RUN) -max_total_time=$(FUZZ_TIME) \
+	    $(FUZZ_BUILD)/corpus/$$n test/fuzz/corpus/$$n; done
+
+# What `make test` runs: every seed, then FUZZ_SMOKE seconds of fuzzing per harness, from the
+# seeds only (a fresh scratch corpus), so that a run never depends on an earlier one.
+fuzz-smoke:
+	@$(MAKE) --no-print-directory fuzz-build
+	@set -e; for n in $(FUZZ_NAMES); do echo "== fuzz_$$n (smoke, $(FUZZ_SMOKE) s)"; \
+	  rm -rf $(FUZZ_BUILD)/smoke/$$n; mkdir -p $(FUZZ_BUILD)/smoke/$$n $(FUZZ_BUILD)/artifacts; \
+	  $(FUZZ_BUILD)/fuzz_$$n $(FUZZ_RUN) -max_total_time=$(FUZZ_SMOKE) \
+	    $(FUZZ_BUILD)/smoke/$$n test/fuzz/corpus/$$n 2>$(FUZZ_BUILD)/smoke/$$n.log || \
+	    { tail -n 60 $(FUZZ_BUILD)/smoke/$$n.log; exit 1; }; \
+	  grep -E '^stat::(number_of_executed_units|average_exec_per_sec)' \
+	    $(FUZZ_BUILD)/smoke/$$n.log | tr '\n' ' '; echo; done
+
+# Add the scratch corpus's inputs that widen coverage to the checked-in seeds.
+fuzz-merge:
+	@$(MAKE) --no-print-directory fuzz-build
+	@set -e; for n in $(FUZZ_NAMES); do mkdir -p $(FUZZ_BUILD)/corpus/$$n; \
+	  $(FUZZ_BUILD)/fuzz_$$n -merge=1 $(FUZZ_RUN) test/fuzz/corpus/$$n \
+	    $(FUZZ_BUILD)/corpus/$$n; done
+
+fuzz-build:
+	@$(MAKE) --no-print-directory CC=clang BUILD=$(FUZZ_BUILD) OPT=-O1 SAN="$(FUZZ_SAN)" fuzz-bins
+
+fuzz-bins: $(FUZZ_BIN)
+	@:
+
+# The fuzz build's own archive: every library object but the real HTTP adapter.
+$(BUILD)/libverifyd-fuzz.a: $(FUZZ_LIB_OBJ) $(BUILD)/objects.txt
+	rm -f $@
+	$(AR) rcs $@ $(FUZZ_LIB_OBJ)
+
+$(FUZZ_BUILD)/fuzz_%: test/fuzz/fuzz_%.c $(BUILD)/libverifyd-fuzz.a
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(TEST_PKG_CFLAGS) -Itest/fuzz -fsanitize=fuzzer -o $@ $< \
+	  $(BUILD)/libverifyd-fuzz.a $(LDLIBS) $(TEST_PKG_LIBS)
 
 bench: 
 	@scripts/deps.sh bench
@@ -104,4 +168,4 @@ check-format:
 clean:
 	rm -rf build
 
--include $(LIB_OBJ:.o=.d) $(BUILD)/obj/main.d $(UNIT_BIN:=.d)
+-include $(LIB_OBJ:.o=.d) $(BUILD)/obj/main.d $(UNIT_BIN:=.d) $(FUZZ_BIN:=.d)
