@@ -25,6 +25,9 @@ UNIT_BIN  := $(UNIT_SRC:test/unit/%.c=$(BUILD)/unit/%)
 
 FORMAT_SRC = $(shell find src test/unit test/fuzz -name '*.[ch]' | sort) bench/baseline.c
 
+DATA_DIR ?= ./data
+LISTEN   ?= 127.0.0.1:12111
+
 # libFuzzer harnesses (test/fuzz/fuzz_<name>.c, seeds in test/fuzz/corpus/<name>/, a dictionary
 # in test/fuzz/<name>.dict, and libFuzzer flags of its own in test/fuzz/<name>.options when it
 # needs some), built with clang into build/fuzz: the library's objects with coverage
