@@ -147,7 +147,7 @@ $(BUILD)/libverifyd-fuzz.a: $(FUZZ_LIB_OBJ) $(BUILD)/objects.txt
 
 $(FUZZ_BUILD)/fuzz_%: test/fuzz/fuzz_%.c $(BUILD)/libverifyd-fuzz.a
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) $(TEST_PKG_CFLAGS) -Itest/fuzz -fsanitize=fuzzer -o $@ $< \
+	$(CC) $(CFLAGS) $(TEST_PKG_CFLAGS) -Itest/fuzz -Itest/unit -fsanitize=fuzzer -o $@ $< \
 	  $(BUILD)/libverifyd-fuzz.a $(LDLIBS) $(TEST_PKG_LIBS)
 
 bench: 

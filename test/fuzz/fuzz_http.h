@@ -1,8 +1,9 @@
 /*
  * fuzz_http: an in-process implementation of http.h for the libFuzzer harnesses that hand
  * requests to the API layer (fuzz_params.c, fuzz_pipeline.c), and the checks every answer must
- * pass. It mirrors test/unit/fake_http.h without cmocka: a broken promise calls abort(), which
- * libFuzzer reports as a crash together with the input that caused it.
+ * pass. The request and the http.h functions are the unit tests' (test/unit/fake_http_core.h);
+ * here without cmocka: a broken promise calls abort(), which libFuzzer reports as a crash
+ * together with the input that caused it.
  *
  * A harness builds a request (method, path, query, headers, body), hands it to api_handle() or
  * to a handler, waits until http_respond() was called (from the calling thread, or from the
@@ -39,30 +40,13 @@
 #include "base/util.h"
 #include "http/http.h"
 
-#define FUZZ_HTTP_MAX_HEADERS 32
 /* How long a request may go unanswered before the harness calls it a hang. */
 #define FUZZ_HTTP_WAIT_S 10
 
-struct http_request {
-    arena *a;
-    const char *method, *path, *query;
-    const char *body;
-    size_t body_len;
-    int too_large;
-    int64_t start_us;
-    const char *req_name[FUZZ_HTTP_MAX_HEADERS], *req_value[FUZZ_HTTP_MAX_HEADERS];
-    int n_req;
-
-    pthread_mutex_t mu;
-    pthread_cond_t cv;
-    const char *resp_name[FUZZ_HTTP_MAX_HEADERS], *resp_value[FUZZ_HTTP_MAX_HEADERS];
-    int n_resp;
-    int responses; /* http_respond calls */
-    int status;
-    const char *content_type;
-    const char *resp_body;
-    size_t resp_len;
-};
+struct http_request;
+static inline void fuzz_http_fail(const struct http_request *r, const char *what);
+#define FAKE_HTTP_FAIL(req, what) fuzz_http_fail((req), (what))
+#include "fake_http_core.h"
 
 /* Report a broken promise about r's answer and abort, so libFuzzer saves the input. */
 static inline void fuzz_http_fail(const http_request *r, const char *what)
@@ -72,77 +56,6 @@ static inline void fuzz_http_fail(const http_request *r, const char *what)
         fprintf(stderr, "fuzz_http: body: %.*s\n", (int)(r->resp_len < 2000 ? r->resp_len : 2000),
                 r->resp_body);
     abort();
-}
-
-/* ---- http.h ---- */
-
-arena *http_arena(http_request *req)
-{
-    return req->a;
-}
-
-const char *http_method(const http_request *req)
-{
-    return req->method;
-}
-
-const char *http_path(const http_request *req)
-{
-    return req->path;
-}
-
-const char *http_query(const http_request *req)
-{
-    return req->query;
-}
-
-const char *http_header(const http_request *req, const char *name)
-{
-    for (int i = 0; i < req->n_req; i++) {
-        if (strcasecmp(req->req_name[i], name) == 0) return req->req_value[i];
-    }
-    return NULL;
-}
-
-const char *http_body(const http_request *req, size_t *len)
-{
-    *len = req->body_len;
-    return req->body;
-}
-
-int64_t http_start_us(const http_request *req)
-{
-    return req->start_us;
-}
-
-int http_body_too_large(const http_request *req)
-{
-    return req->too_large;
-}
-
-void http_add_header(http_request *req, const char *name, const char *value)
-{
-    pthread_mutex_lock(&req->mu);
-    if (req->responses > 0) fuzz_http_fail(req, "a header was added after the response");
-    if (req->n_resp == FUZZ_HTTP_MAX_HEADERS) fuzz_http_fail(req, "too many response headers");
-    req->resp_name[req->n_resp] = arena_strdup(req->a, name);
-    req->resp_value[req->n_resp] = arena_strdup(req->a, value);
-    req->n_resp++;
-    pthread_mutex_unlock(&req->mu);
-}
-
-void http_respond(http_request *req, int status, const char *content_type, const char *body,
-                  size_t len)
-{
-    pthread_mutex_lock(&req->mu);
-    if (req->responses > 0) fuzz_http_fail(req, "answered twice");
-    req->responses++;
-    req->status = status;
-    req->content_type = content_type;
-    req->resp_body = body;
-    req->resp_len = len;
-    pthread_cond_broadcast(&req->cv);
-    pthread_mutex_unlock(&req->mu);
 }
 
 /* ---- building, sending and checking requests ---- */
@@ -169,10 +82,10 @@ static inline http_request *fuzz_http_request(const char *method, const char *pa
     return r;
 }
 
-/* Add a request header (copied). Headers past FUZZ_HTTP_MAX_HEADERS are dropped. */
+/* Add a request header (copied). Headers past FAKE_MAX_HEADERS are dropped. */
 static inline void fuzz_http_header(http_request *r, const char *name, const char *value)
 {
-    if (r->n_req == FUZZ_HTTP_MAX_HEADERS) return;
+    if (r->n_req == FAKE_MAX_HEADERS) return;
     r->req_name[r->n_req] = arena_strdup(r->a, name);
     r->req_value[r->n_req] = arena_strdup(r->a, value);
     r->n_req++;

@@ -350,13 +350,13 @@ static void send_one(vars *v, const char *s, const char *end)
     const char *q = strchr(target, '?');
     const char *path = q != NULL ? arena_strndup(a, target, (size_t)(q - target)) : target;
 
-    const char *names[FUZZ_HTTP_MAX_HEADERS], *values[FUZZ_HTTP_MAX_HEADERS];
+    const char *names[FAKE_MAX_HEADERS], *values[FAKE_MAX_HEADERS];
     int nh = 0, has_auth = 0, has_ct = 0;
     while (s < end) {
         line = next_line(&s, end, &n);
         if (n == 0) break; /* the blank line: the body follows */
         const char *colon = memchr(line, ':', n);
-        if (colon == NULL || nh == FUZZ_HTTP_MAX_HEADERS - 2) continue;
+        if (colon == NULL || nh == FAKE_MAX_HEADERS - 2) continue;
         const char *val = colon + 1;
         while (val < line + n && *val == ' ')
             val++;
