@@ -53,7 +53,7 @@ static void run_batch(sq_store *st, sq_job *first)
 {
     store_txn *t = &st->txn.base;
     int fail_rc = STORE_EIO;
-    if (!files_in_place(st)) goto gone;
+    if (st->files_gone) goto gone;
     int rc = sqlite__writer_exec(st, SQ_BEGIN);
     if (rc != 0) goto failed;
     sqlite__ids_round_begin(st);
@@ -78,10 +78,9 @@ static void run_batch(sq_store *st, sq_job *first)
         if (rc != 0) goto failed;
     }
     sqlite__ids_merge_step(st);
-    if (!files_in_place(st)) goto gone;
     rc = sqlite__writer_exec(st, SQ_COMMIT);
     if (rc != 0) goto failed;
-    /* Deleted while the commit ran: committed to a file that will not be there. */
+    /* Deleted before or while the commit ran: committed to a file that will not be there. */
     if (!files_in_place(st)) goto gone;
     sqlite__ids_merge_committed(st);
     st->n_inserted = 0; /* committed: the inserts stay in the map until merged */
