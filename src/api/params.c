@@ -17,6 +17,7 @@
 #include "api/params.h"
 
 #include <string.h>
+#include <strings.h>
 
 #include "identity/limits.h"
 
@@ -406,7 +407,8 @@ static int check_value(ctx *c, const form_node *node, const param_spec *f, const
         return check_int(c, node, f->min, f->max, p);
     case P_BOOL:
         if (node->kind != FORM_STR) return invalid_type(c, p, "boolean", "a boolean", node->kind);
-        if (strcmp(node->str, "true") == 0 || strcmp(node->str, "false") == 0) return 0;
+        /* CONTRACT.md §11: in any letter case (older stripe-python sends True / False). */
+        if (strcasecmp(node->str, "true") == 0 || strcasecmp(node->str, "false") == 0) return 0;
         return apierr_invalid(c->err, c->a, "parameter_invalid_boolean", path_str(c, p),
                               "Invalid boolean: %s", echo(c, node->str, node->len, ECHO_MAX));
     case P_ENUM:
@@ -446,8 +448,8 @@ int params_bool(const form_node *map, const char *key, int dflt)
 {
     const char *s = params_str(map, key);
     if (s == NULL) return dflt;
-    if (strcmp(s, "true") == 0) return 1;
-    if (strcmp(s, "false") == 0) return 0;
+    if (strcasecmp(s, "true") == 0) return 1;
+    if (strcasecmp(s, "false") == 0) return 0;
     return dflt;
 }
 

@@ -343,3 +343,32 @@ test('after all of this the attacked account is unchanged', async () => {
     assert.equal(l.status, 200);
     assert.deepEqual(l.json.data.map((s) => s.id), [baseline.id], 'no session was created by a rejected request');
 });
+
+/* CONTRACT.md §11 "Booleans": what older stripe-python releases send (Python's str() of a bool). */
+test('booleans in any letter case on every boolean parameter, with the meaning of their value', async () => {
+    const k = h.randomKey();
+    const post = (path, body) => srv.request({ method: 'POST', path, key: k, headers: { 'Content-Type': FORM }, body });
+    for (const [spelled, value] of [['True', true], ['False', false], ['TRUE', true], ['fAlSe', false]]) {
+        const r = await post(PATH, `type=document&options[document][require_matching_selfie]=${spelled}` +
+            `&options[document][require_id_number]=${spelled}&options[document][require_live_capture]=${spelled}`);
+        assert.equal(r.status, 200, r.text);
+        assert.deepEqual(r.json.options.document, {
+            require_id_number: value, require_live_capture: value, require_matching_selfie: value,
+        }, spelled);
+    }
+    const we = await post('/v1/webhook_endpoints', 'url=https://example.com/hook&enabled_events[]=*&connect=False');
+    assert.equal(we.status, 200, we.text);
+    const off = await post(`/v1/webhook_endpoints/${we.json.id}`, 'disabled=True');
+    assert.equal(off.status, 200, off.text);
+    assert.equal(off.json.status, 'disabled');
+    const on = await post(`/v1/webhook_endpoints/${we.json.id}`, 'disabled=False');
+    assert.equal(on.json.status, 'enabled');
+    for (const spelled of ['True', 'False']) {
+        const l = await srv.request({ path: `/v1/events?delivery_success=${spelled}`, key: k });
+        const lower = await srv.request({ path: `/v1/events?delivery_success=${spelled.toLowerCase()}`, key: k });
+        assert.equal(l.status, 200, l.text);
+        assert.deepEqual(l.json.data.map((e) => e.id), lower.json.data.map((e) => e.id), spelled);
+    }
+    const bad = await post(PATH, 'type=document&options[document][require_id_number]=yes');
+    x.rawError(bad, { status: 400, type: 'invalid_request_error', code: 'parameter_invalid_boolean', param: 'options[document][require_id_number]' });
+});

@@ -399,9 +399,13 @@ static void test_invalid_boolean(void **state)
     expect_err(f, create_spec, "options[document][require_id_number]=yes",
                "parameter_invalid_boolean", "options[document][require_id_number]",
                "Invalid boolean: yes");
-    expect_err(f, create_spec, "options[document][require_live_capture]=True",
+    expect_err(f, create_spec, "options[document][require_live_capture]=Truth",
                "parameter_invalid_boolean", "options[document][require_live_capture]",
-               "Invalid boolean: True");
+               "Invalid boolean: Truth");
+    /* Any letter case: older stripe-python sends Python's str() of a bool. */
+    expect_ok(f, create_spec,
+              "options[document][require_live_capture]=True&options[document][require_id_number]="
+              "FALSE&options[document][require_matching_selfie]=fAlSe");
     expect_err(f, create_spec, "options[document][require_live_capture]=1",
                "parameter_invalid_boolean", "options[document][require_live_capture]",
                "Invalid boolean: 1");
