@@ -140,7 +140,7 @@ test('bad allowed_types value: 400 naming options[document][allowed_types]', asy
 });
 
 test('bad boolean: 400 param options[document][require_id_number]', async () => {
-    for (const v of ['yes', '1', 'TRUE', '']) {
+    for (const v of ['yes', '1', 'Truthy', 'on', '']) {
         const err = await createErr({ type: 'document', options: { document: { require_id_number: v } } });
         x.sdkError(err, { status: 400, type: 'invalid_request_error', param: 'options[document][require_id_number]' });
     }
