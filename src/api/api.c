@@ -622,6 +622,13 @@ void api_handle(http_request *req, void *userdata)
             route_match(c, ri, path, &c->path_id))
             r = ri;
     }
+    const char *framing = http_framing_error(req);
+    if (framing) { /* bare, as for an unknown route: the request never got as far as a route */
+        apierr_set(&e, a, 400, "invalid_request_error", NULL, NULL, "%s", framing);
+        e.bare = 1;
+        api_respond_error(c, &e);
+        return;
+    }
     if (http_body_too_large(req)) {
         apierr_set(&e, a, 413, "invalid_request_error", NULL, NULL,
                    "Request body too large: verifyd accepts request bodies up to the configured "

@@ -67,6 +67,10 @@ const char *http_body(const http_request *req, size_t *len);        /* never NUL
 int64_t http_start_us(const http_request *req);                     /* util_mono_us() at arrival */
 /* 1 when the body exceeded max_body: it was not kept, and the handler should answer 413. */
 int http_body_too_large(const http_request *req);
+/* NULL, or why the body's length is ambiguous (RFC 9112 §6.1, §6.3: Content-Length values that
+ * differ, or Content-Length with Transfer-Encoding). Then the body was not read, the handler is
+ * called at once and should answer 400, and the adapter closes the connection after that. */
+const char *http_framing_error(const http_request *req);
 
 /* Add a response header (copied). Call before http_respond(). */
 void http_add_header(http_request *req, const char *name, const char *value);

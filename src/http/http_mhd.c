@@ -12,8 +12,9 @@
  * access handler again, which queues the response. The completion callback frees the request.
  *
  * The response is always queued on a second or later call of the access handler: queueing it on
- * the first call made libmicrohttpd 0.9.75 close keep-alive connections (MEASURED.md). The
- * adapter's own refusals (ambiguous framing) use exactly that: they must close the connection.
+ * the first call made libmicrohttpd 0.9.75 close keep-alive connections (MEASURED.md). A request
+ * whose body length is ambiguous uses exactly that: the handler is called on the first call and
+ * its 400 closes the connection.
  *
  * Life of a connection: libmicrohttpd's timeout only measures inactivity, so a client sending
  * one header byte every few seconds would hold a connection for ever. Each connection therefore
@@ -39,8 +40,6 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "base/ids.h"
-#include "base/json.h"
 #include "base/log.h"
 #include "base/util.h"
 
@@ -94,6 +93,7 @@ struct http_request {
     const char *query;
     buf body;
     int too_large;
+    const char *framing_error; /* framing_error()'s answer for this request */
     int64_t start_us;
     conn_slot *slot; /* its connection's slot; NULL if libmicrohttpd had none to give */
     pthread_mutex_t lock;
@@ -162,6 +162,11 @@ const char *http_body(const http_request *req, size_t *len)
 int http_body_too_large(const http_request *req)
 {
     return req->too_large;
+}
+
+const char *http_framing_error(const http_request *req)
+{
+    return req->framing_error;
 }
 
 int64_t http_start_us(const http_request *req)
@@ -389,6 +394,8 @@ static enum MHD_Result queue_response(http_request *req)
     if (!resp) return MHD_NO;
     if (req->content_type)
         MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, req->content_type);
+    /* The rest of the connection's bytes mean nothing when the body could not be delimited. */
+    if (req->framing_error) MHD_add_response_header(resp, MHD_HTTP_HEADER_CONNECTION, "close");
     for (resp_header *h = req->headers; h; h = h->next)
         MHD_add_response_header(resp, h->name, h->value);
     enum MHD_Result rc = MHD_queue_response(req->conn, (unsigned)req->status, resp);
@@ -447,41 +454,6 @@ static const char *framing_error(struct MHD_Connection *conn)
     if (f.length && f.transfer_coding)
         return "Invalid request: the request has both Transfer-Encoding and Content-Length.";
     return NULL;
-}
-
-/* Answer 400 with a Stripe error and close the connection, without calling the handler: the
- * adapter's own refusal, for a request whose body cannot be delimited (the rest of the
- * connection's bytes mean nothing). The error is the bare form the API layer uses for an
- * unknown route (message and type, CONTRACT.md §11), with a Request-Id like every answer. The
- * access-log line leaves out the path, which for a hosted page is a credential. Queued on the
- * first call of the access handler, which makes libmicrohttpd skip the body and close. */
-static enum MHD_Result refuse(http_request *req, const char *message)
-{
-    char rid[32];
-    ids_random(rid, sizeof rid, "req_", 14);
-    buf out;
-    buf_init(&out, req->arena);
-    json_writer w;
-    json_init(&w, &out, 0);
-    json_obj_begin(&w);
-    json_key(&w, "error");
-    json_obj_begin(&w);
-    json_kstr(&w, "message", message);
-    json_kstr(&w, "type", "invalid_request_error");
-    json_obj_end(&w);
-    json_obj_end(&w);
-    http_add_header(req, "Request-Id", rid);
-    http_add_header(req, MHD_HTTP_HEADER_CONNECTION, "close");
-    req->status = 400;
-    req->content_type = "application/json";
-    req->resp_body = out.data;
-    req->resp_len = out.len;
-    req->state = REQ_RESPONDED;
-    if (log_enabled(LOG_INFO))
-        log_msg(LOG_INFO,
-                "method=%s status=400 ms=%.3f request_id=%s msg=\"ambiguous body length\"",
-                req->method, (double)(util_mono_us() - req->start_us) / 1000.0, rid);
-    return queue_response(req);
 }
 
 /* Called by libmicrohttpd with the raw request URI before anything else: the request is born
@@ -560,8 +532,8 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
          * closes the connection). */
         req->method = arena_strdup(req->arena, method);
         slot_mark(srv, req->slot, SLOT_BUSY);
-        const char *bad = framing_error(conn);
-        if (bad) return refuse(req, bad);
+        req->framing_error = framing_error(conn);
+        if (req->framing_error) return dispatch(req); /* answered before any body is read */
         const char *cl = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Content-Length");
         unsigned long long declared = cl ? strtoull(cl, NULL, 10) : 0;
         if (declared > srv->cfg.max_body) {

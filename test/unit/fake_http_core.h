@@ -95,6 +95,12 @@ int http_body_too_large(const http_request *req)
     return req->too_large;
 }
 
+const char *http_framing_error(const http_request *req)
+{
+    (void)req;
+    return NULL;
+}
+
 void http_add_header(http_request *req, const char *name, const char *value)
 {
     pthread_mutex_lock(&req->mu);
