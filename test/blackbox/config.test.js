@@ -191,7 +191,8 @@ function rawConnection(port, host = '127.0.0.1') {
             wake();
         });
         sock.on('error', () => {});
-        c.send = (p = h.SESSIONS_PATH) => sock.write(`GET ${p} HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n`);
+        /* A GET of p, or the raw request given (bytes Node's own client refuses to send). */
+        c.send = (p = h.SESSIONS_PATH, raw = `GET ${p} HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n`) => sock.write(raw, 'latin1');
         /* Wait until cond(c) holds (re-checked on every byte or close), at most ms. */
         c.until = (cond, ms, what) => new Promise((res, rej) => {
             const timer = setTimeout(() => rej(new Error(`timed out after ${ms} ms waiting for ${what}`)), ms);
@@ -203,9 +204,9 @@ function rawConnection(port, host = '127.0.0.1') {
             };
             check();
         });
-        c.ask = async (ms = 5000) => {
+        c.ask = async (ms = 5000, raw = undefined) => {
             const n = c.responses.length + 1;
-            c.send();
+            c.send(undefined, raw);
             await c.until((cc) => cc.responses.length >= n || cc.closed, ms, 'a response');
             assert.ok(c.responses.length >= n, 'the server closed the connection instead of answering');
             return c.responses[n - 1];
@@ -676,25 +677,12 @@ async function someRequests(srv) {
         .map(([method, p, status, r]) => ({ method, path: p, status, id: r.headers['request-id'] }));
 }
 
-/* One raw request on a fresh connection (bytes Node's own client refuses to send); resolves
- * {status, head, body} of the answer. */
-function rawOnce(port, request) {
-    return new Promise((resolve, reject) => {
-        const sock = net.connect(port, '127.0.0.1');
-        let buf = Buffer.alloc(0);
-        sock.on('error', reject);
-        sock.on('data', (d) => {
-            buf = Buffer.concat([buf, d]);
-            const end = buf.indexOf('\r\n\r\n');
-            if (end < 0) return;
-            const head = buf.subarray(0, end).toString('latin1');
-            const m = head.match(/\r\ncontent-length: *(\d+)/i);
-            if (buf.length < end + 4 + (m ? Number(m[1]) : 0)) return;
-            sock.destroy();
-            resolve({ status: Number(head.split(' ')[1]), head, body: buf.subarray(end + 4).toString() });
-        });
-        sock.write(request, 'latin1');
-    });
+/* One raw request on a fresh connection; its answer {status, head, body}. */
+async function rawOnce(port, request) {
+    const c = await rawConnection(port);
+    const r = await c.ask(5000, request);
+    c.close();
+    return r;
 }
 
 test('an access line stays one key=value record whatever the path holds; a Stripe-Version with control bytes is refused, not echoed', async () => {
