@@ -26,6 +26,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "fuzz_http.h"
 
@@ -268,11 +269,11 @@ static void check_accepted(const form_node *node, const param_spec *f, const for
                             params_int(parent, key, 1) != parse_int_or_abort(node)))
             params_fail("params_int disagrees", key);
         break;
-    case P_BOOL:
+    case P_BOOL: /* CONTRACT.md §11: true / false in any letter case */
         if (node->kind != FORM_STR ||
-            (strcmp(node->str, "true") != 0 && strcmp(node->str, "false") != 0))
+            (strcasecmp(node->str, "true") != 0 && strcasecmp(node->str, "false") != 0))
             params_fail("an accepted boolean that is not one", key);
-        if (key != NULL && params_bool(parent, key, -1) != (strcmp(node->str, "true") == 0))
+        if (key != NULL && params_bool(parent, key, -1) != (strcasecmp(node->str, "true") == 0))
             params_fail("params_bool disagrees", key);
         break;
     case P_OBJECT:
