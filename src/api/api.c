@@ -16,6 +16,7 @@
 #include "base/ids.h"
 #include "base/log.h"
 #include "base/util.h"
+#include "identity/account.h"
 
 #define KEY_MAX 255
 
@@ -65,8 +66,11 @@ int api_keyring_load(const char *path, api_keyring **out, const char **errmsg)
         char hash[128], account[256], flag[64] = "";
         if (line[0] == '#' || line[0] == '\n') continue;
         int got = sscanf(line, "%127s %255s %63s", hash, account, flag);
-        if (got < 2 || strlen(hash) != 64 || (got == 3 && strcmp(flag, "restricted") != 0)) {
-            *errmsg = "keys file: each line is '<sha256 hex of key> <account> [restricted]'";
+        if (got < 2 || strlen(hash) != 64 || (got == 3 && strcmp(flag, "restricted") != 0) ||
+            strchr(account, '/') != NULL) {
+            /* '/' separates a connected account's namespace from its platform's (account.h). */
+            *errmsg = "keys file: each line is '<sha256 hex of key> <account> [restricted]', "
+                      "the account without '/'";
             rc = -1;
             break;
         }
@@ -127,25 +131,12 @@ static void send_response(api_ctx *c, int status, const char *content_type, cons
     http_respond(req, status, content_type, body, len);
 }
 
-/* A Stripe-Version header that may be echoed into a response header: absent or empty (the
- * default applies), or up to 63 printable ASCII characters without spaces (no byte that could
- * end or split a header line). */
-static int version_ok(const char *v)
-{
-    size_t n = v != NULL ? strlen(v) : 0;
-    for (size_t i = 0; i < n; i++) {
-        if ((unsigned char)v[i] <= 0x20 || (unsigned char)v[i] >= 0x7f) return 0;
-    }
-    return n < 64;
-}
-
 /* An API answer: Stripe's headers, then send_response. */
 static void respond(api_ctx *c, int status, const char *body, size_t len)
 {
     http_request *req = c->req;
-    const char *version = http_header(req, "Stripe-Version");
-    http_add_header(req, "Stripe-Version",
-                    version && *version && version_ok(version) ? version : API_VERSION_DEFAULT);
+    /* CONTRACT.md §11 "Versions": the version the answer was rendered for. */
+    http_add_header(req, "Stripe-Version", c->version ? c->version : API_VERSION_DEFAULT);
     http_add_header(req, "Cache-Control", "no-cache, no-store");
     if (status == 409 || status >= 500) http_add_header(req, "Stripe-Should-Retry", "true");
     if (c->idem_held) { /* the key is free again once the answer is decided */
@@ -461,6 +452,24 @@ static const char *extract_key(api_ctx *c)
     return NULL;
 }
 
+/* Stripe: CONTRACT.md §11 "Keys and accounts": with `Stripe-Account: acct_…` the request acts on
+ * that connected account, its own namespace under the platform's. 0, or -1 with *e. */
+static int connected_account(api_ctx *c, const char *key, apierr *e)
+{
+    const char *id = http_header(c->req, "Stripe-Account");
+    if (id == NULL || *id == '\0') return 0;
+    if (!account_id_ok(id)) {
+        size_t n = strnlen(id, 80);
+        return apierr_set(e, c->a, 403, "invalid_request_error", "account_invalid", NULL,
+                          "The provided key '%s' does not have access to account '%.*s' (or that "
+                          "account does not exist). Application access may have been revoked.",
+                          mask_key(c->a, key), (int)n,
+                          util_utf8_valid(id, n) ? id : "(invalid UTF-8)");
+    }
+    c->account = account_connected_ns(c->a, c->account, id);
+    return 0;
+}
+
 /* Returns 0 with c->account/livemode set, or -1 with *e. */
 static int authenticate(api_ctx *c, apierr *e)
 {
@@ -479,7 +488,7 @@ static int authenticate(api_ctx *c, apierr *e)
         sha256_hex(key, n, hex);
         c->account = arena_printf(c->a, "acct_t%.24s", hex);
         c->livemode = 0;
-        return 0;
+        return connected_account(c, key, e);
     }
     if (c->app->keys && n <= KEY_MAX &&
         (strncmp(key, "sk_live_", 8) == 0 || strncmp(key, "rk_live_", 8) == 0 ||
@@ -494,7 +503,7 @@ static int authenticate(api_ctx *c, apierr *e)
             c->account = match->account;
             c->livemode = strstr(key, "_live_") != NULL;
             c->restricted = match->restricted || key[0] == 'r';
-            return 0;
+            return connected_account(c, key, e);
         }
     }
     return apierr_set(e, c->a, 401, "invalid_request_error", NULL, NULL,
@@ -636,8 +645,9 @@ void api_handle(http_request *req, void *userdata)
         api_respond_error(c, &e);
         return;
     }
+    /* CONTRACT.md §11 "Versions": only real versions; absent or empty means the default. */
     const char *version = http_header(req, "Stripe-Version");
-    if (!version_ok(version)) {
+    if (version && *version && !api_version_known(version)) {
         size_t vlen = strnlen(version, 64);
         apierr_set(&e, a, 400, "invalid_request_error", NULL, NULL,
                    "Invalid Stripe API version: %.*s", (int)vlen,
@@ -645,6 +655,7 @@ void api_handle(http_request *req, void *userdata)
         api_respond_error(c, &e);
         return;
     }
+    c->version = version && *version ? version : NULL;
     if (!r) {
         size_t plen = strnlen(path, 512);
         apierr_set(&e, a, 404, "invalid_request_error", NULL, NULL,

@@ -43,6 +43,7 @@ struct api_ctx {
     arena *a;
     const char *request_id;
     const char *account; /* derived from the key; never the key itself */
+    const char *version; /* the request's known Stripe-Version, or NULL (API_VERSION_DEFAULT) */
     int livemode;
     int restricted;       /* an rk_ key */
     form_node *params;    /* decoded body (POST) or query string (GET/DELETE) */

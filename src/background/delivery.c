@@ -327,7 +327,8 @@ static int attempt_start(delivery *d, const store_delivery *dv, arena *a)
     buf_init(&at->body, NULL);
     json_writer w;
     json_init(&w, &at->body, 0);
-    int rendered = event_render(&dv->event, dv->api_version, d->cfg.public_url, a, &w);
+    int rendered =
+        event_render(&dv->event, dv->api_version, dv->api_version, d->cfg.public_url, a, &w);
 
     at->next = d->inflight;
     d->inflight = at;

@@ -42,7 +42,8 @@ static const char *const expandable[] = {"data", "request", NULL};
 static int render(void *ctx, const void *item, json_writer *w)
 {
     api_ctx *c = ctx;
-    return event_render(item, NULL, c->app->public_url, c->a, w) != 0 ? STORE_CORRUPT : 0;
+    return event_render(item, NULL, c->version, c->app->public_url, c->a, w) != 0 ? STORE_CORRUPT
+                                                                                  : 0;
 }
 
 void events_retrieve(api_ctx *c)

@@ -9,15 +9,27 @@
 
 #include <string.h>
 
+#include "identity/account.h"
 #include "identity/api_version.h"
 #include "base/ids.h"
 #include "base/util.h"
+
+/* Whether endpoint w (not the forward one) listens to e's account: its own events (an endpoint
+ * made without connect), or, made with connect=true, the events of its account's connected
+ * accounts (CONTRACT.md §11 "Keys and accounts"). */
+static int listens_to_account(const store_webhook *w, const store_event *e)
+{
+    if (!w->connect) return strcmp(w->account, e->account) == 0;
+    size_t n = account_platform_len(e->account);
+    return account_connected_id(e->account) != NULL && strlen(w->account) == n &&
+           strncmp(w->account, e->account, n) == 0;
+}
 
 int event_goes_to(const store_webhook *w, const store_event *e)
 {
     if (w->disabled) return 0;
     int forward = strcmp(w->account, STORE_FORWARD_ACCOUNT) == 0;
-    if (!forward && (strcmp(w->account, e->account) != 0 || !w->livemode != !e->livemode)) return 0;
+    if (!forward && (!listens_to_account(w, e) || !w->livemode != !e->livemode)) return 0;
     for (size_t i = 0; i < w->n_enabled_events; i++)
         if (strcmp(w->enabled_events[i], "*") == 0 || strcmp(w->enabled_events[i], e->type) == 0)
             return 1;
@@ -51,7 +63,10 @@ int event_emit(store_txn *t, arena *a, const session *s, const store_record *sna
      * exactly when it exists (at least once). */
     store_webhook *w;
     size_t n;
-    int rc = store_txn_webhook_candidates(t, s->account, a, &w, &n);
+    const char *platform = NULL;
+    if (account_connected_id(s->account) != NULL)
+        platform = arena_strndup(a, s->account, account_platform_len(s->account));
+    int rc = store_txn_webhook_candidates(t, s->account, platform, a, &w, &n);
     int64_t now_ms = util_now_ms();
     for (size_t i = 0; rc == 0 && i < n; i++) {
         if (!event_goes_to(&w[i], &e)) continue;
@@ -61,8 +76,8 @@ int event_emit(store_txn *t, arena *a, const session *s, const store_record *sna
     return rc != 0 ? rc : store_txn_event_insert(t, &e);
 }
 
-int event_render(const store_event *e, const char *api_version, const char *public_url, arena *a,
-                 json_writer *w)
+int event_render(const store_event *e, const char *api_version, const char *shape_version,
+                 const char *public_url, arena *a, json_writer *w)
 {
     session s;
     if (session_decode(a, e->snapshot.data != NULL ? e->snapshot.data : "", e->snapshot.len, &s) !=
@@ -74,6 +89,9 @@ int event_render(const store_event *e, const char *api_version, const char *publ
     json_obj_begin(w);
     json_kstr(w, "id", e->id);
     json_kstr(w, "object", "event");
+    /* Stripe: CONTRACT.md §11, a connected account's events name it. */
+    const char *connected = account_connected_id(e->account);
+    if (connected != NULL) json_kstr(w, "account", connected);
     json_kstr(w, "api_version", api_version ? api_version : API_VERSION_DEFAULT);
     json_kint(w, "created", e->created);
     json_key(w, "data");
@@ -84,10 +102,14 @@ int event_render(const store_event *e, const char *api_version, const char *publ
     json_kbool(w, "livemode", e->livemode);
     json_kint(w, "pending_webhooks", e->pending_webhooks);
     json_key(w, "request");
-    json_obj_begin(w);
-    json_kstr(w, "id", e->request_id);
-    json_kstr(w, "idempotency_key", e->idempotency_key);
-    json_obj_end(w);
+    if (api_version_has(shape_version, API_CHANGE_EVENT_REQUEST_OBJECT)) {
+        json_obj_begin(w);
+        json_kstr(w, "id", e->request_id);
+        json_kstr(w, "idempotency_key", e->idempotency_key);
+        json_obj_end(w);
+    } else {
+        json_str(w, e->request_id);
+    }
     json_kstr(w, "type", e->type);
     json_obj_end(w);
     return 0;

@@ -37,10 +37,13 @@ int event_emit(store_txn *t, arena *a, const session *s, const store_record *sna
 int event_goes_to(const store_webhook *w, const store_event *e);
 
 /* Render a stored event as Stripe's event object: data.object is the session snapshot,
- * unexpanded (never verified_outputs), api_version as given (NULL: API_VERSION_DEFAULT).
- * public_url is the base of the session's url. Returns 0, or STORE_CORRUPT (nothing usable was
- * written) when the snapshot cannot be decoded. Scratch memory comes from a. */
-int event_render(const store_event *e, const char *api_version, const char *public_url, arena *a,
-                 json_writer *w);
+ * unexpanded (never verified_outputs), api_version as given (NULL: API_VERSION_DEFAULT: the
+ * version data is rendered in), the rest of the object shaped by the breaking changes up to
+ * shape_version (api_version.h; NULL: the default). A webhook delivery passes its endpoint's
+ * version as both; GET /v1/events passes the request's as shape_version. public_url is the base
+ * of the session's url. Returns 0, or STORE_CORRUPT (nothing usable was written) when the
+ * snapshot cannot be decoded. Scratch memory comes from a. */
+int event_render(const store_event *e, const char *api_version, const char *shape_version,
+                 const char *public_url, arena *a, json_writer *w);
 
 #endif

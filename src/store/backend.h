@@ -63,7 +63,7 @@ typedef struct store__ops {
     int (*webhook_list)(store *st, const char *account, arena *a, store_webhook **items, size_t *n);
     int (*txn_webhook_get)(store_txn *t, const char *account, const char *id, arena *a,
                            store_webhook *out);
-    int (*txn_webhook_candidates)(store_txn *t, const char *account, arena *a,
+    int (*txn_webhook_candidates)(store_txn *t, const char *account, const char *platform, arena *a,
                                   store_webhook **items, size_t *n);
     int (*txn_webhook_insert)(store_txn *t, const store_webhook *w, int max);
     int (*txn_webhook_update)(store_txn *t, const store_webhook *w);

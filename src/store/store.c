@@ -282,10 +282,10 @@ int store_txn_webhook_get(store_txn *t, const char *account, const char *id, are
     return t->ops->txn_webhook_get(t, account, id, a, out);
 }
 
-int store_txn_webhook_candidates(store_txn *t, const char *account, arena *a, store_webhook **items,
-                                 size_t *n)
+int store_txn_webhook_candidates(store_txn *t, const char *account, const char *platform, arena *a,
+                                 store_webhook **items, size_t *n)
 {
-    return t->ops->txn_webhook_candidates(t, account, a, items, n);
+    return t->ops->txn_webhook_candidates(t, account, platform, a, items, n);
 }
 
 int store_txn_webhook_insert(store_txn *t, const store_webhook *w, int max)

@@ -271,6 +271,7 @@ typedef struct store_webhook {
     const char **enabled_events;
     size_t n_enabled_events;
     store_record metadata; /* encoded by the layer above (metadata_encode) */
+    int connect;           /* gets the events of the account's connected accounts (fixed) */
 } store_webhook;
 
 /* 0 and *out (strings in a), STORE_NOT_FOUND or STORE_EIO. */
@@ -280,11 +281,13 @@ int store_webhook_list(store *st, const char *account, arena *a, store_webhook *
 
 int store_txn_webhook_get(store_txn *t, const char *account, const char *id, arena *a,
                           store_webhook *out);
-/* The endpoints an event of account may go to: the account's own and the forward endpoint,
- * enabled or not (the caller decides which match). Each item has what that decision reads: id,
- * account, livemode, disabled and enabled_events (the other fields are unset). 0 or STORE_EIO. */
-int store_txn_webhook_candidates(store_txn *t, const char *account, arena *a, store_webhook **items,
-                                 size_t *n);
+/* The endpoints an event of account may go to: the account's own, platform's connect endpoints
+ * when platform is not NULL (the account is one of its connected accounts) and the forward
+ * endpoint, enabled or not (the caller decides which match). Each item has what that decision
+ * reads: id, account, livemode, disabled, connect and enabled_events (the other fields are
+ * unset). 0 or STORE_EIO. */
+int store_txn_webhook_candidates(store_txn *t, const char *account, const char *platform, arena *a,
+                                 store_webhook **items, size_t *n);
 /* STORE_EXISTS on a duplicate id; STORE_LIMIT when the account already has max endpoints. */
 int store_txn_webhook_insert(store_txn *t, const store_webhook *w, int max);
 /* Rewrite every field but id, account, livemode, created and secret (STORE_NOT_FOUND if gone). */

@@ -21,8 +21,9 @@ static const char *const sql[SQ_COUNT] = {
                           " JOIN webhook_endpoints w ON w.id = d.endpoint_id"
                           " JOIN events e ON e.id = d.event_id"
                           " WHERE d.state = 0 AND d.next_attempt_ms <= ?1 AND d.seq > ?3"
-                          " AND w.disabled = 0 AND (w.account = d.account"
-                          " OR w.account = '" STORE_FORWARD_ACCOUNT "') AND e.account = d.account"
+                          " AND w.disabled = 0 AND e.account = d.account AND (w.account = d.account"
+                          " OR w.account = '" STORE_FORWARD_ACCOUNT "' OR (w.connect = 1 AND"
+                          " substr(d.account, 1, length(w.account) + 1) = w.account || '/'))"
                           " ORDER BY d.next_attempt_ms, d.seq LIMIT ?2",
     [SQ_DELIVERY_NEXT_DUE] = "SELECT d.next_attempt_ms FROM deliveries d"
                              " JOIN webhook_endpoints w ON w.id = d.endpoint_id"
@@ -35,9 +36,11 @@ static const char *const sql[SQ_COUNT] = {
     [SQ_DELIVERY_RETRY] = "UPDATE deliveries SET attempts = attempts + 1, next_attempt_ms = ?2,"
                           " state = ?3 WHERE seq = ?1 AND state = 0",
     /* Deleting an endpoint is rare: it walks the pending deliveries (the partial index
-     * deliveries_due) rather than keeping a second index up to date on every event. */
+     * deliveries_due) rather than keeping a second index up to date on every event. Endpoint
+     * ids are unique across accounts, and a connect endpoint's deliveries carry its connected
+     * accounts' names, so the id alone says which. */
     [SQ_DELIVERIES_DROP] = "UPDATE deliveries SET state = 2, next_attempt_ms = NULL"
-                           " WHERE endpoint_id = ?1 AND account = ?2 AND state = 0",
+                           " WHERE endpoint_id = ?1 AND state = 0",
 };
 
 int sqlite__txn_delivery_add(store_txn *t, const store_event *e, const char *endpoint_id,
@@ -155,13 +158,12 @@ int sqlite__txn_delivery_result(store_txn *t, int64_t seq, const char *event_id,
     return sqlite__run(st->w.db, stmt);
 }
 
-int sqlite__deliveries_drop(sq_store *st, const char *account, const char *endpoint_id)
+int sqlite__deliveries_drop(sq_store *st, const char *endpoint_id)
 {
     sqlite3_stmt *stmt;
     int rc = sqlite__stmt(&st->w, SQ_DELIVERIES_DROP, sql[SQ_DELIVERIES_DROP], &stmt);
     if (rc != 0) return rc;
-    if ((sqlite__bind_text(stmt, 1, endpoint_id) | sqlite__bind_text(stmt, 2, account)) !=
-        SQLITE_OK) {
+    if (sqlite__bind_text(stmt, 1, endpoint_id) != SQLITE_OK) {
         sqlite__finish(stmt);
         return sqlite__fail(st->w.db, "bind");
     }

@@ -76,6 +76,7 @@ enum {
     SQ_WEBHOOK_GET,
     SQ_WEBHOOK_LIST,
     SQ_WEBHOOK_CANDIDATES,
+    SQ_WEBHOOK_CANDIDATES_CONNECT,
     SQ_WEBHOOK_COUNT,
     SQ_WEBHOOK_INSERT,
     SQ_WEBHOOK_UPDATE,
@@ -429,8 +430,8 @@ int sqlite__webhook_list(store *st, const char *account, arena *a, store_webhook
                          size_t *n);
 int sqlite__txn_webhook_get(store_txn *t, const char *account, const char *id, arena *a,
                             store_webhook *out);
-int sqlite__txn_webhook_candidates(store_txn *t, const char *account, arena *a,
-                                   store_webhook **items, size_t *n);
+int sqlite__txn_webhook_candidates(store_txn *t, const char *account, const char *platform,
+                                   arena *a, store_webhook **items, size_t *n);
 int sqlite__txn_webhook_insert(store_txn *t, const store_webhook *w, int max);
 int sqlite__txn_webhook_update(store_txn *t, const store_webhook *w);
 int sqlite__txn_webhook_delete(store_txn *t, const char *account, const char *id);
@@ -445,7 +446,7 @@ int sqlite__delivery_next_due(store *st, int64_t after_ms, int64_t *out_ms);
 int sqlite__txn_delivery_result(store_txn *t, int64_t seq, const char *event_id, int ok,
                                 int64_t next_ms);
 /* Fail the pending deliveries of an endpoint (deleted). */
-int sqlite__deliveries_drop(sq_store *st, const char *account, const char *endpoint_id);
+int sqlite__deliveries_drop(sq_store *st, const char *endpoint_id);
 
 int sqlite__report_get(store *st, const char *account, const char *id, arena *a, store_record *out);
 int sqlite__txn_report_get(store_txn *t, const char *account, const char *id, arena *a,

@@ -163,6 +163,8 @@ static const char *const migrations[] = {
     "INSERT INTO session_ids SELECT id, seq FROM sessions ORDER BY id;"
     "CREATE TABLE session_ids_merged (seq INTEGER NOT NULL);"
     "INSERT INTO session_ids_merged SELECT COALESCE(MAX(seq), 0) FROM sessions;",
+    /* 3: webhook endpoints made with connect=true get the events of connected accounts. */
+    "ALTER TABLE webhook_endpoints ADD COLUMN connect INTEGER NOT NULL DEFAULT 0;",
 };
 #define N_MIGRATIONS ((int)(sizeof migrations / sizeof migrations[0]))
 

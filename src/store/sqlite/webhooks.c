@@ -11,7 +11,7 @@
 
 #define WEBHOOK_COLS                                                                               \
     "id, account, livemode, created, disabled, url, secret, api_version, description,"             \
-    " enabled_events, metadata"
+    " enabled_events, metadata, connect"
 #define SQL_WEBHOOK_GET                                                                            \
     "SELECT " WEBHOOK_COLS " FROM webhook_endpoints WHERE id = ?1 AND account = ?2"
 #define FORWARD_SQL(s) "'" s "'"
@@ -21,18 +21,21 @@
  * list held in an ephemeral b-tree that it creates and frees on every call (measured: 4% of
  * the writer thread's time during creates). */
 #define CANDIDATES_FROM                                                                            \
-    "SELECT id, account, livemode, disabled, enabled_events FROM webhook_endpoints"
+    "SELECT id, account, livemode, disabled, enabled_events, connect FROM webhook_endpoints"
+#define CANDIDATES_FORWARD CANDIDATES_FROM " WHERE account = " FORWARD_SQL(STORE_FORWARD_ACCOUNT)
 
 static const char *const sql[SQ_COUNT] = {
     [SQ_WEBHOOK_GET] = SQL_WEBHOOK_GET,
     [SQ_WEBHOOK_LIST] = "SELECT " WEBHOOK_COLS " FROM webhook_endpoints WHERE account = ?1"
                         " ORDER BY created DESC, seq DESC",
-    [SQ_WEBHOOK_CANDIDATES] =
+    [SQ_WEBHOOK_CANDIDATES] = CANDIDATES_FROM " WHERE account = ?1 UNION ALL " CANDIDATES_FORWARD,
+    /* A connected account's event: its own endpoints, its platform's connect ones, forward. */
+    [SQ_WEBHOOK_CANDIDATES_CONNECT] =
         CANDIDATES_FROM " WHERE account = ?1 UNION ALL " CANDIDATES_FROM
-                        " WHERE account = " FORWARD_SQL(STORE_FORWARD_ACCOUNT),
+                        " WHERE account = ?2 AND connect = 1 UNION ALL " CANDIDATES_FORWARD,
     [SQ_WEBHOOK_COUNT] = "SELECT count(*) FROM webhook_endpoints WHERE account = ?1",
     [SQ_WEBHOOK_INSERT] = "INSERT INTO webhook_endpoints (" WEBHOOK_COLS ")"
-                          " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
+                          " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
     [SQ_WEBHOOK_UPDATE] = "UPDATE webhook_endpoints SET disabled = ?5, url = ?6,"
                           " api_version = ?8, description = ?9, enabled_events = ?10,"
                           " metadata = ?11 WHERE id = ?1 AND account = ?2",
@@ -40,7 +43,7 @@ static const char *const sql[SQ_COUNT] = {
     [SQ_FORWARD_PUT] = "INSERT INTO webhook_endpoints (" WEBHOOK_COLS ")"
                        " VALUES (" FORWARD_SQL(STORE_FORWARD_ID) ", " FORWARD_SQL(
                            STORE_FORWARD_ACCOUNT) ", 0, ?1, 0, ?2, ?3, NULL, NULL,"
-                                                  " char(10) || '*' || char(10), NULL)"
+                                                  " char(10) || '*' || char(10), NULL, 0)"
                                                   " ON CONFLICT(id) DO UPDATE SET url = "
                                                   "excluded.url, disabled = 0",
     [SQ_FORWARD_OFF] =
@@ -86,10 +89,12 @@ static void webhook_row(sqlite3_stmt *stmt, arena *a, store_webhook *out)
     const char *ev = (const char *)sqlite3_column_text(stmt, 9);
     split_events(ev != NULL ? ev : "", a, &out->enabled_events, &out->n_enabled_events);
     out->metadata = sqlite__col_record(stmt, 10, a);
+    out->connect = sqlite3_column_int(stmt, 11);
 }
 
-/* Bind ?1..?11 of insert and update (see WEBHOOK_COLS). */
-static int bind_webhook(sq_store *st, sqlite3_stmt *stmt, const store_webhook *w, buf *ev)
+/* Bind ?1..?12 of insert and update (see WEBHOOK_COLS; update leaves connect as it is). */
+static int bind_webhook(sq_store *st, sqlite3_stmt *stmt, const store_webhook *w, int insert,
+                        buf *ev)
 {
     buf_putc(ev, '\n');
     for (size_t i = 0; i < w->n_enabled_events; i++) {
@@ -107,6 +112,7 @@ static int bind_webhook(sq_store *st, sqlite3_stmt *stmt, const store_webhook *w
     br |= sqlite__bind_text(stmt, 9, w->description);
     br |= sqlite3_bind_text(stmt, 10, ev->data, (int)ev->len, SQLITE_STATIC);
     br |= sqlite__bind_blob(stmt, 11, w->metadata.len > 0 ? w->metadata.data : "", w->metadata.len);
+    if (insert) br |= sqlite3_bind_int(stmt, 12, w->connect ? 1 : 0);
     if (br != SQLITE_OK) {
         sqlite__finish(stmt);
         return sqlite__fail(st->w.db, "bind");
@@ -205,14 +211,20 @@ static void candidate_row(sqlite3_stmt *stmt, arena *a, store_webhook *out)
     out->disabled = sqlite3_column_int(stmt, 3);
     const char *ev = (const char *)sqlite3_column_text(stmt, 4);
     split_events(ev != NULL ? ev : "", a, &out->enabled_events, &out->n_enabled_events);
+    out->connect = sqlite3_column_int(stmt, 5);
 }
 
-int sqlite__txn_webhook_candidates(store_txn *t, const char *account, arena *a,
-                                   store_webhook **items, size_t *n)
+int sqlite__txn_webhook_candidates(store_txn *t, const char *account, const char *platform,
+                                   arena *a, store_webhook **items, size_t *n)
 {
     sq_conn *w = &sqlite__txn_store(t)->w;
     sqlite3_stmt *stmt;
-    int rc = sqlite__stmt(w, SQ_WEBHOOK_CANDIDATES, sql[SQ_WEBHOOK_CANDIDATES], &stmt);
+    int which = platform != NULL ? SQ_WEBHOOK_CANDIDATES_CONNECT : SQ_WEBHOOK_CANDIDATES;
+    int rc = sqlite__stmt(w, which, sql[which], &stmt);
+    if (rc == 0 && platform != NULL && sqlite__bind_text(stmt, 2, platform) != SQLITE_OK) {
+        sqlite__finish(stmt);
+        return sqlite__fail(w->db, "bind");
+    }
     return rc != 0 ? rc : webhook_rows(w, stmt, account, a, candidate_row, items, n);
 }
 
@@ -223,7 +235,7 @@ static int webhook_write(sq_store *st, int which, const store_webhook *w)
     buf ev;
     buf_init(&ev, NULL);
     int rc = sqlite__stmt(&st->w, which, sql[which], &stmt);
-    if (rc == 0) rc = bind_webhook(st, stmt, w, &ev);
+    if (rc == 0) rc = bind_webhook(st, stmt, w, which == SQ_WEBHOOK_INSERT, &ev);
     if (rc == 0) rc = sqlite__run(st->w.db, stmt);
     buf_free(&ev);
     return rc;
@@ -276,7 +288,7 @@ int sqlite__txn_webhook_delete(store_txn *t, const char *account, const char *id
     if (rc != 0) return rc;
     if (sqlite3_changes(st->w.db) == 0) return STORE_NOT_FOUND;
     /* CONTRACT.md §8: retries stop once the endpoint is deleted. */
-    return sqlite__deliveries_drop(st, account, id);
+    return sqlite__deliveries_drop(st, id);
 }
 
 int sqlite__txn_forward_set(store_txn *t, const char *url, const char *new_secret, arena *a,

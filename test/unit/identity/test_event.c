@@ -339,7 +339,7 @@ static json_t *render(fixture *f, const store_event *e, const char *version)
     buf_init(&out, f->a);
     json_writer w;
     json_init(&w, &out, 0);
-    assert_int_equal(event_render(e, version, "http://pub.test", f->a, &w), 0);
+    assert_int_equal(event_render(e, version, version, "http://pub.test", f->a, &w), 0);
     json_error_t err;
     json_t *j = json_loadb(out.data, out.len, 0, &err);
     assert_non_null(j);
@@ -415,7 +415,7 @@ static void test_render(void **state)
     buf_init(&out, f->a);
     json_writer w;
     json_init(&w, &out, 0);
-    assert_int_equal(event_render(&bad, NULL, "http://pub.test", f->a, &w), STORE_CORRUPT);
+    assert_int_equal(event_render(&bad, NULL, NULL, "http://pub.test", f->a, &w), STORE_CORRUPT);
 }
 
 int main(void)

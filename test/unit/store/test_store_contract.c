@@ -2139,6 +2139,7 @@ typedef struct wh_ctx {
     store_webhook w;
     int max;
     const char *account, *id; /* delete, txn get, candidates */
+    const char *platform;     /* candidates */
     arena *a;
     store_webhook got;
     store_webhook *items;
@@ -2173,7 +2174,7 @@ static int wh_txn_get_fn(store_txn *t, void *ctx)
 static int wh_candidates_fn(store_txn *t, void *ctx)
 {
     wh_ctx *c = ctx;
-    return store_txn_webhook_candidates(t, c->account, c->a, &c->items, &c->n);
+    return store_txn_webhook_candidates(t, c->account, c->platform, c->a, &c->items, &c->n);
 }
 
 static int forward_set_fn(store_txn *t, void *ctx)
@@ -2225,6 +2226,7 @@ static void assert_webhook_eq(const store_webhook *x, const store_webhook *y)
     assert_str_eq(x->secret, y->secret);
     assert_str_eq(x->api_version, y->api_version);
     assert_str_eq(x->description, y->description);
+    assert_int_equal(x->connect, y->connect);
     assert_int_equal(x->n_enabled_events, y->n_enabled_events);
     for (size_t i = 0; i < x->n_enabled_events; i++)
         assert_string_equal(x->enabled_events[i], y->enabled_events[i]);
@@ -2238,6 +2240,7 @@ static void assert_candidate_eq(const store_webhook *x, const store_webhook *y)
     assert_str_eq(x->account, y->account);
     assert_int_equal(x->livemode, y->livemode);
     assert_int_equal(x->disabled, y->disabled);
+    assert_int_equal(x->connect, y->connect);
     assert_int_equal(x->n_enabled_events, y->n_enabled_events);
     for (size_t i = 0; i < x->n_enabled_events; i++)
         assert_string_equal(x->enabled_events[i], y->enabled_events[i]);
@@ -2278,6 +2281,7 @@ static void test_webhooks(void **state)
     w2.n_enabled_events = 1;
     w2.disabled = 1;
     store_webhook w3 = wh("acct_A", "we_3", 99);
+    w3.connect = 1;
     store_webhook b1 = wh("acct_B", "we_b1", 200);
     assert_int_equal(wh_insert(f, w1, 16), 0);
     assert_int_equal(wh_insert(f, w2, 16), 0);
@@ -2521,6 +2525,45 @@ static int64_t next_due(fixture *f, int64_t after_ms)
     if (rc == STORE_NOT_FOUND) return -1;
     assert_int_equal(rc, 0);
     return at;
+}
+
+/* A connected account's events (namespace "platform/acct_…"): its own endpoints and the
+ * platform's connect ones are candidates, the platform's others are not; deleting a connect
+ * endpoint fails its pending deliveries of connected accounts' events. */
+static void test_connect_endpoints(void **state)
+{
+    fixture *f = *state;
+    store_webhook pc = wh("acct_P", "we_pc", 1), pn = wh("acct_P", "we_pn", 2),
+                  x = wh("acct_P/acct_X", "we_x", 3), oc = wh("acct_O", "we_oc", 4);
+    pc.connect = 1;
+    oc.connect = 1;
+    assert_int_equal(wh_insert(f, pc, 16), 0);
+    assert_int_equal(wh_insert(f, pn, 16), 0);
+    assert_int_equal(wh_insert(f, x, 16), 0);
+    assert_int_equal(wh_insert(f, oc, 16), 0);
+    store_webhook got;
+    assert_int_equal(store_webhook_get(f->st, "acct_P", "we_pc", f->a, &got), 0);
+    assert_webhook_eq(&got, &pc);
+
+    wh_ctx c = {.account = "acct_P/acct_X", .platform = "acct_P", .a = f->a};
+    assert_int_equal(store_run(f->st, wh_candidates_fn, &c), 0);
+    assert_int_equal(c.n, 2);
+    for (size_t i = 0; i < c.n; i++)
+        assert_candidate_eq(&c.items[i], strcmp(c.items[i].id, "we_pc") == 0 ? &pc : &x);
+    /* Without a platform: the account's own only, connect endpoints included. */
+    c = (wh_ctx){.account = "acct_P", .a = f->a};
+    assert_int_equal(store_run(f->st, wh_candidates_fn, &c), 0);
+    assert_int_equal(c.n, 2);
+    for (size_t i = 0; i < c.n; i++)
+        assert_candidate_eq(&c.items[i], strcmp(c.items[i].id, "we_pc") == 0 ? &pc : &pn);
+
+    store_event e =
+        ev("acct_P/acct_X", "evt_x", 10, "identity.verification_session.created", "vs_x");
+    e.pending_webhooks = 2;
+    add_event_to(f, &e, 100, "we_pc", "we_x");
+    assert_string_equal(due(f, 1000, 0, 10, NULL), "evt_x>we_pc evt_x>we_x");
+    assert_int_equal(wh_delete(f, "acct_P", "we_pc"), 0);
+    assert_string_equal(due(f, 1000, 0, 10, NULL), "evt_x>we_x");
 }
 
 static void test_deliveries(void **state)
@@ -3351,6 +3394,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_event_snapshots, setup, teardown),
         cmocka_unit_test_setup_teardown(test_webhooks, setup, teardown),
         cmocka_unit_test_setup_teardown(test_webhook_candidates_and_forward, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_connect_endpoints, setup, teardown),
         cmocka_unit_test_setup_teardown(test_deliveries, setup, teardown),
         cmocka_unit_test_setup_teardown(test_outbox_hook, setup, teardown),
         cmocka_unit_test_setup_teardown(test_events_prune, setup, teardown),
