@@ -19,6 +19,9 @@
 #include "identity/account.h"
 
 #define KEY_MAX 255
+/* What Stripe appends to its unknown-route 404. */
+#define UNKNOWN_ROUTE_HELP                                                                         \
+    "Please see https://stripe.com/docs or we can help at https://support.stripe.com/."
 
 /* ---- configured keys (live and restricted) ---- */
 
@@ -221,7 +224,9 @@ void api_finish(api_ctx *c, const api_result *res, int rc)
         apierr_set(&e, c->a, 429, "invalid_request_error", "lock_timeout", NULL,
                    "This object cannot be accessed right now because another API request or "
                    "Stripe process is currently accessing it. If you see this error "
-                   "intermittently, retry the request.");
+                   "intermittently, retry the request. If you see this error frequently and "
+                   "are making multiple concurrent requests to a single object, make your "
+                   "requests serially or at a lower rate.");
         api_respond_error(c, &e);
         return;
     }
@@ -369,15 +374,13 @@ int api_expand(api_ctx *c, const char *const *names, int list, unsigned *flags, 
         for (const char *p = path; *p; p++)
             levels += *p == '.';
         if (levels > 4)
-            return apierr_invalid(e, c->a, NULL, param,
+            return apierr_invalid(e, c->a, "property_expansion_max_depth", param,
                                   "You cannot expand more than 4 levels of a property. "
                                   "Property: %s",
                                   path);
-        const char *field = path;
-        if (list) {
-            if (strncmp(path, "data.", 5) != 0) goto bad;
-            field = path + 5;
-        }
+        /* In a list an item's field needs "data." in front. */
+        int item_field = list && strncmp(path, "data.", 5) != 0;
+        const char *field = list && !item_field ? path + 5 : path;
         size_t flen = strcspn(field, ".");
         int found = 0;
         for (int b = 0; names[b]; b++) {
@@ -387,6 +390,13 @@ int api_expand(api_ctx *c, const char *const *names, int list, unsigned *flags, 
             }
         }
         if (!found) goto bad;
+        /* Stripe's answer names the path that would work (as its list 400s quoted in public
+         * code read). */
+        if (item_field)
+            return apierr_invalid(e, c->a, NULL, param,
+                                  "This property cannot be expanded (%s). You may want to try "
+                                  "expanding 'data.%s' instead.",
+                                  path, path);
         continue;
     bad:
         return apierr_invalid(e, c->a, NULL, param, "This property cannot be expanded (%s).", path);
@@ -587,8 +597,10 @@ static int idempotency_begin(api_ctx *c)
     store_idem saved;
     int rc = store_idem_begin(c->app->st, c->account, c->idem_key, c->a, &found, &saved);
     if (rc == STORE_BUSY) {
-        apierr_set(&e, c->a, 409, "idempotency_error", "idempotency_key_in_use", NULL,
-                   "There is currently another in-progress request using this Idempotency Key "
+        /* Stripe's wording and type (invalid_request_error: idempotency_error is for a key
+         * reused with other parameters), as its 409 bodies quoted in public issues read. */
+        apierr_set(&e, c->a, 409, "invalid_request_error", "idempotency_key_in_use", NULL,
+                   "There is currently another in-progress request using this Idempotent Key "
                    "(that probably means you submitted twice, and the other request is still "
                    "going through): %s. Please try again later.",
                    key);
@@ -658,8 +670,9 @@ void api_handle(http_request *req, void *userdata)
     c->version = version && *version ? version : NULL;
     if (!r) {
         size_t plen = strnlen(path, 512);
+        /* Stripe's wording, help sentence included (CONTRACT.md §1 "Typical messages"). */
         apierr_set(&e, a, 404, "invalid_request_error", NULL, NULL,
-                   "Unrecognized request URL (%s: %.*s).", method, (int)plen,
+                   "Unrecognized request URL (%s: %.*s). " UNKNOWN_ROUTE_HELP, method, (int)plen,
                    util_utf8_valid(path, plen) ? path : "(invalid UTF-8)");
         e.bare = 1;
         api_respond_error(c, &e);

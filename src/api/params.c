@@ -225,6 +225,15 @@ static int invalid_type(ctx *c, const ppath *p, const char *what, const char *ex
                           kind_noun(got));
 }
 
+/* Stripe's answer when an array or an object (a "hash") is expected and something else comes:
+ * "Invalid array" / "Invalid hash", with the param and no code, as its 400s quoted in public
+ * issues read (stripe/stripe-cli#47 for expand=x, stripe/stripe-ruby#761). */
+static int invalid_container(ctx *c, const ppath *p, int array)
+{
+    return apierr_invalid(c->err, c->a, NULL, path_str(c, p), "%s",
+                          array ? "Invalid array" : "Invalid hash");
+}
+
 /* Stripe's wording for an empty string sent to a parameter that cannot be unset. */
 static int invalid_empty(ctx *c, const ppath *p)
 {
@@ -311,17 +320,8 @@ static int check_array(ctx *c, const form_node *node, const param_spec *f, const
     const param_spec *item = f->fields != NULL ? &f->fields[0] : &any_string;
     size_t max = f->max_items != 0 ? f->max_items : DEFAULT_MAX_ITEMS;
 
-    if (node->kind == FORM_STR) return invalid_type(c, p, "array", "an array", FORM_STR);
-    if (node->kind == FORM_MAP) {
-        const char *bad = bad_index_key(node);
-        if (bad != NULL) {
-            const char *param = path_str(c, p);
-            return apierr_invalid(c->err, c->a, "parameter_invalid_type", param,
-                                  "Invalid array: %s must be an array; its keys must be 0, 1, "
-                                  "2, ... without gaps, but one is '%s'",
-                                  param, bad);
-        }
-    }
+    if (node->kind == FORM_STR) return invalid_container(c, p, 1);
+    if (node->kind == FORM_MAP && bad_index_key(node) != NULL) return invalid_container(c, p, 1);
     if (node->count > max) {
         const char *param = path_str(c, p);
         return apierr_invalid(c->err, c->a, "parameter_invalid_array_too_long", param,
@@ -343,9 +343,9 @@ static int check_metadata(ctx *c, const form_node *node, const ppath *p)
 {
     if (node->kind == FORM_STR) {
         if (node->len == 0) return 0;
-        return invalid_type(c, p, "object", "an object", FORM_STR);
+        return invalid_container(c, p, 0);
     }
-    if (node->kind == FORM_LIST) return invalid_type(c, p, "object", "an object", FORM_LIST);
+    if (node->kind == FORM_LIST) return invalid_container(c, p, 0);
     if (node->count > METADATA_MAX_KEYS)
         return apierr_invalid(c->err, c->a, NULL, path_str(c, p),
                               "Metadata can have up to %d keys, but you've set %zu.",
@@ -415,7 +415,7 @@ static int check_value(ctx *c, const form_node *node, const param_spec *f, const
         if (node->kind != FORM_STR) return invalid_type(c, p, "string", "a string", node->kind);
         return check_enum(c, node, f, p);
     case P_OBJECT:
-        if (node->kind != FORM_MAP) return invalid_type(c, p, "object", "an object", node->kind);
+        if (node->kind != FORM_MAP) return invalid_container(c, p, 0);
         return check_object(c, node, f->fields, p);
     case P_ARRAY:
         return check_array(c, node, f, p);

@@ -37,7 +37,7 @@
  *   Integer outside [min, max]:
  *     parameter_invalid_integer  "This value must be greater than or equal to <min>."
  *                                "This value must be less than or equal to <max>."
- *   Not exactly "true" or "false":
+ *   Not "true" or "false" in some letter case (CONTRACT.md §11 "Booleans"):
  *     parameter_invalid_boolean  "Invalid boolean: <value>"
  *   Not one of enums[]:
  *     parameter_invalid_value    "Invalid <param>: must be one of a, b, or c"
@@ -46,25 +46,24 @@
  *     parameter_invalid_string_too_long
  *                                "Invalid string: <first 20 characters>...; must be at most <N>
  *                                characters"
- *   Wrong shape (a map or list where a scalar is expected, a non-empty string where a map or
- *   list is expected):
+ *   Something else where an object (P_OBJECT, P_METADATA) or an array (P_ARRAY) is expected
+ *   (a non-empty string, a list for an object, a map whose keys are not exactly "0".."n-1" for
+ *   an array: no gaps, no leading zeros), in Stripe's words and, as Stripe, without a code:
+ *     (no code)                  "Invalid hash" / "Invalid array"
+ *   A map or list where a scalar is expected:
  *     parameter_invalid_type     "Invalid <what>: <param> must be <expected>, not <got>", with
  *                                <what>/<expected> string/"a string" (P_STRING, P_ENUM),
- *                                integer/"an integer", boolean/"a boolean", object/"an object"
- *                                (P_OBJECT, P_METADATA), array/"an array", and <got> one of "a
- *                                string", "an object", "an array". A P_RANGE list gives "Invalid
- *                                range: <param> must be an integer or an object with gt, gte, lt
- *                                or lte, not an array".
- *   P_ARRAY sent as a map whose keys are not exactly "0".."n-1" (no gaps, no leading zeros):
- *     parameter_invalid_type     "Invalid array: <param> must be an array; its keys must be 0,
- *                                1, 2, ... without gaps, but one is '<key>'"
+ *                                integer/"an integer", boolean/"a boolean", and <got> "an
+ *                                object" or "an array". A P_RANGE list gives "Invalid range:
+ *                                <param> must be an integer or an object with gt, gte, lt or
+ *                                lte, not an array".
  *   P_ARRAY with more than max_items items:
  *     parameter_invalid_array_too_long
  *                                "Invalid array: <param> can have at most <max> items; you
  *                                passed <n>"
  *
  * Metadata (P_METADATA) may be "" (unset all) or a map of strings ("" unsets one key). Stripe
- * sends no code with its limit errors, so these three are the only code-less ones (code NULL):
+ * sends no code with its limit errors either (code NULL):
  *   More than 50 keys, param "metadata":
  *                                "Metadata can have up to 50 keys, but you've set <n>."
  *   Key longer than 40 characters, param "metadata[<key>]":

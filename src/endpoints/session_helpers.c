@@ -1,7 +1,8 @@
 /*
  * test_helpers_api: POST /v1/test_helpers/identity/verification_sessions/{session}/process,
- * /verify and /require_input (CONTRACT.md §11 "Moving a session forward (test mode)"), the paths
- * the Stripe CLI's trigger fixtures call. Test-mode keys only.
+ * /verify and /require_input (CONTRACT.md §11 "Moving a session forward (test mode)"): verifyd's
+ * own paths, not Stripe's (the Stripe CLI fixtures that call them exist only on an unreleased CLI
+ * branch, and no official SDK has them). Test-mode keys only.
  *
  * Each validates its parameters, then runs one store job that applies the transition
  * (lifecycle.c: session, report and events in order), renders the session and saves the

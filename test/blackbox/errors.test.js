@@ -233,7 +233,7 @@ test('related_person needs both account and person', async () => {
     x.sdkError(err, { status: 400, code: 'parameter_missing', param: 'related_person[account]' });
 });
 
-test('unknown route: 404 "Unrecognized request URL (METHOD: /path)."', async () => {
+test('unknown route: 404 "Unrecognized request URL (METHOD: /path). Please see ..."', async () => {
     const cases = [
         ['GET', '/v1/nope'],
         ['POST', '/v1/nope'],
@@ -246,19 +246,32 @@ test('unknown route: 404 "Unrecognized request URL (METHOD: /path)."', async () 
     for (const [method, path] of cases) {
         const res = await srv.request({ method, path, key });
         const e = x.rawError(res, { status: 404, type: 'invalid_request_error' });
-        assert.equal(e.message, `Unrecognized request URL (${method}: ${path}).`);
+        assert.equal(e.message, x.unknownRouteMessage(method, path));
     }
     // Through the SDK's generic request path too.
     const err = await h.rejects(stripe.rawRequest('GET', '/v1/nope'));
-    x.sdkError(err, { status: 404, message: /^Unrecognized request URL \(GET: \/v1\/nope\)\.$/ });
+    x.sdkError(err, { status: 404, message: x.unknownRouteMessage('GET', '/v1/nope') });
 });
 
-test("an unknown route's 404 carries only message and type, as Stripe's does", async () => {
-    for (const [method, path] of [['GET', '/v1/nope'], ['POST', '/v1/nope'], ['DELETE', PATH]]) {
-        const res = await srv.request({ method, path, key });
-        const e = x.rawError(res, { status: 404, type: 'invalid_request_error', message: `Unrecognized request URL (${method}: ${path}).` });
-        assert.deepEqual(Object.keys(e).sort(), ['message', 'type'], `${method} ${path}: ${JSON.stringify(e)}`);
+/* Every method, every resource's path with a trailing slash (Stripe: "GET: /v1/events/" is an
+ * unknown URL too), a known path under another method, with and without a key. */
+test("an unknown route's 404 carries only message and type, as Stripe's does, for every method", async () => {
+    const v1 = [PATH, `${PATH}/vs_${h.randomAlnum(24)}`, '/v1/identity/verification_reports', '/v1/events',
+        '/v1/webhook_endpoints', `/v1/test_helpers/identity/verification_sessions/vs_${h.randomAlnum(24)}/verify`];
+    const cases = [['GET', '/v1/nope'], ['POST', '/v1/nope'], ['DELETE', PATH], ['PUT', PATH], ['PATCH', PATH],
+        ['OPTIONS', PATH], ['DELETE', `${PATH}/vs_${h.randomAlnum(24)}`], ['GET', '/v1/webhook_endpoints/we_1/x']];
+    for (const p of v1) for (const m of ['GET', 'POST', 'DELETE']) cases.push([m, `${p}/`]);
+    for (const [method, path] of cases) {
+        for (const k of [key, undefined]) {
+            const res = await srv.request({ method, path, key: k, headers: { 'Content-Type': 'application/x-www-form-urlencoded' },
+                body: method === 'POST' ? 'type=document' : undefined });
+            const e = x.bareError(res, { status: 404, type: 'invalid_request_error', message: x.unknownRouteMessage(method, path) });
+            assert.ok(e, `${method} ${path}`);
+        }
     }
+    // A query string is not part of the URL named.
+    const q = await srv.request({ path: '/v1/nope?limit=3', key });
+    x.bareError(q, { status: 404, message: x.unknownRouteMessage('GET', '/v1/nope') });
 });
 
 test('expand: unknown field and more than 4 levels are 400 naming the path', async () => {

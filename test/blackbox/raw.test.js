@@ -301,8 +301,7 @@ test('OPTIONS, PATCH and PUT are unknown routes: 404 naming the method and path'
     for (const method of ['OPTIONS', 'PATCH', 'PUT']) {
         const path = `${PATH}/${baseline.id}`;
         const r = await srv.request({ method, path, key });
-        x.rawError(r, { status: 404, type: 'invalid_request_error', code: null, param: null,
-            message: `Unrecognized request URL (${method}: ${path}).` });
+        x.bareError(r, { status: 404, type: 'invalid_request_error', message: x.unknownRouteMessage(method, path) });
     }
     await stillServing();
 });

@@ -62,6 +62,20 @@ function rawError(res, want = {}) {
     return res.json.error;
 }
 
+/* Stripe's 404 for a method and path it does not serve (CONTRACT.md §11 "Unknown route"), in the
+ * words of its real answers quoted in public code (help sentence included). */
+function unknownRouteMessage(method, path) {
+    return `Unrecognized request URL (${method}: ${path}). Please see https://stripe.com/docs or we can help at https://support.stripe.com/.`;
+}
+
+/* A raw response carrying an error that, as Stripe's unknown-route 404, has only message and
+ * type (no code, param, doc_url or request_log_url). want as for rawError. */
+function bareError(res, want = {}) {
+    const e = rawError(res, want);
+    assert.deepEqual(Object.keys(e).sort(), ['message', 'type'], `only message and type: ${JSON.stringify(e)}`);
+    return e;
+}
+
 const SESSION_PROPS = new Set([
     'client_reference_id', 'client_secret', 'created', 'id', 'last_error', 'last_verification_report',
     'livemode', 'metadata', 'object', 'options', 'provided_details', 'redaction', 'related_customer',
@@ -114,4 +128,4 @@ function createdNear(created, t0, t1) {
         `created ${created} not within the request window ${t0 / 1000}..${t1 / 1000}`);
 }
 
-module.exports = { sdkError, rawError, sessionShape, createdNear, docUrlFor, REQUEST_ID_RE, SESSION_ID_RE };
+module.exports = { sdkError, rawError, bareError, unknownRouteMessage, sessionShape, createdNear, docUrlFor, REQUEST_ID_RE, SESSION_ID_RE };

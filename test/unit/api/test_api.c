@@ -271,7 +271,9 @@ static void test_routing_and_headers(void **state)
     http_request *r = fake_call(&f->ap, "GET", "/v1/nope", NULL, NULL);
     assert_int_equal(r->status, 404);
     json_t *j = fake_json(r);
-    assert_string_equal(jstr(j, "error.message"), "Unrecognized request URL (GET: /v1/nope).");
+    assert_string_equal(jstr(j, "error.message"),
+                        "Unrecognized request URL (GET: /v1/nope). Please see "
+                        "https://stripe.com/docs or we can help at https://support.stripe.com/.");
     assert_string_equal(jstr(j, "error.type"), "invalid_request_error");
     assert_null(jpath(j, "error.code"));
     json_decref(j);
@@ -598,7 +600,7 @@ static void test_idempotency_in_flight(void **state)
     assert_true(refused_at_once);
     assert_int_equal(second->status, 409);
     json_t *j = fake_json(second);
-    assert_string_equal(jstr(j, "error.type"), "idempotency_error");
+    assert_string_equal(jstr(j, "error.type"), "invalid_request_error");
     assert_string_equal(jstr(j, "error.code"), "idempotency_key_in_use");
     json_decref(j);
     assert_string_equal(fake_resp_header(second, "Stripe-Should-Retry"), "true");
@@ -775,6 +777,7 @@ static void test_expand(void **state)
     assert_int_equal(e.status, 400);
     assert_string_equal(e.param, "expand[0]");
     assert_non_null(strstr(e.message, "more than 4 levels"));
+    assert_string_equal(e.code, "property_expansion_max_depth");
 
     /* A field name must match whole: neither a prefix nor a longer name. */
     const char *bad[] = {"expand[]=option", "expand[]=options_x", "expand[]=last",
@@ -797,6 +800,8 @@ static void test_expand(void **state)
     assert_int_equal(flags, 1u << 2);
     ctx_with(f, &c, a, "expand[]=options");
     assert_int_equal(api_expand(&c, names, 1, &flags, &e), -1);
+    assert_string_equal(e.message, "This property cannot be expanded (options). You may want to "
+                                   "try expanding 'data.options' instead.");
     ctx_with(f, &c, a, "expand[]=datas.options");
     assert_int_equal(api_expand(&c, names, 1, &flags, &e), -1);
 
