@@ -315,6 +315,7 @@ void webhook_endpoints_retrieve(api_ctx *c)
     if (api_validate(c, expand_only_spec, no_expandable, 0, NULL) != 0) return;
     store_webhook row;
     int rc = store_webhook_get(c->app->st, c->account, c->path_id, c->a, &row);
+    if (rc == 0 && row.destination) rc = STORE_NOT_FOUND; /* a v2 destination is no v1 endpoint */
     if (api_read_failed(c, rc, "webhook_endpoint", "webhook_endpoint")) return;
     endpoint ep;
     endpoint_of(&row, c->a, &ep);
@@ -331,6 +332,7 @@ static int update_job(store_txn *t, void *arg)
     apierr e;
     store_webhook row;
     int rc = store_txn_webhook_get(t, c->account, c->path_id, c->a, &row);
+    if (rc == 0 && row.destination) rc = STORE_NOT_FOUND;
     if (rc == STORE_NOT_FOUND) {
         api_err_missing(c, &e, "webhook_endpoint", "webhook_endpoint", c->path_id);
         return api_job_error(j->c, t, &j->res, &e);
@@ -376,7 +378,10 @@ static int delete_job(store_txn *t, void *arg)
 {
     wh_job *j = arg;
     api_ctx *c = j->c;
-    int rc = store_txn_webhook_delete(t, c->account, c->path_id);
+    store_webhook row;
+    int rc = store_txn_webhook_get(t, c->account, c->path_id, c->a, &row);
+    if (rc == 0 && row.destination) rc = STORE_NOT_FOUND;
+    if (rc == 0) rc = store_txn_webhook_delete(t, c->account, c->path_id);
     if (rc == STORE_NOT_FOUND) {
         apierr e;
         api_err_missing(c, &e, "webhook_endpoint", "webhook_endpoint", c->path_id);
@@ -430,6 +435,10 @@ void webhook_endpoints_list(api_ctx *c)
         api_finish(c, NULL, rc);
         return;
     }
+    size_t kept = 0; /* v2 destinations are listed by /v2/core/event_destinations only */
+    for (size_t i = 0; i < n; i++)
+        if (!all[i].destination) all[kept++] = all[i];
+    n = kept;
     size_t from = 0, to = n; /* the window [from, to) before limiting */
     const char *cursor = after ? after : before;
     if (cursor) {
