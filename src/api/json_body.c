@@ -29,8 +29,7 @@ static int fail(parser *ps, const char *what)
 
 static void skip_ws(parser *ps)
 {
-    while (ps->p < ps->end &&
-           (*ps->p == ' ' || *ps->p == '\t' || *ps->p == '\n' || *ps->p == '\r'))
+    while (ps->p < ps->end && (*ps->p == ' ' || *ps->p == '\t' || *ps->p == '\n' || *ps->p == '\r'))
         ps->p++;
 }
 
@@ -261,7 +260,10 @@ static int parse_value(parser *ps, int depth, form_node *node)
 int json_body_parse(arena *a, const char *data, size_t len, const json_body_limits *lim,
                     form_node **root, const char **errmsg)
 {
-    parser ps = {.a = a, .p = data, .start = data, .end = data + len,
+    parser ps = {.a = a,
+                 .p = data,
+                 .start = data,
+                 .end = data + len,
                  .lim = lim ? lim : &json_body_default_limits};
     form_node *r = arena_calloc(a, sizeof *r);
     r->kind = FORM_MAP;

@@ -155,22 +155,20 @@ static int private_host(const char *host)
     return 0;
 }
 
-/* CONTRACT.md §11: any http(s) URL in test mode, loopback included; live mode requires https
- * and refuses private and loopback hosts unless the operator allows them. 0 or -1 with *e. */
-static int check_url(api_ctx *c, const char *url, apierr *e)
+int endpoints__check_webhook_url(api_ctx *c, const char *url, const char *param, apierr *e)
 {
     url_parts u;
     if (url_check_http(url, URL_MAX, &u) != 0)
-        return apierr_invalid(e, c->a, "url_invalid", "url",
+        return apierr_invalid(e, c->a, "url_invalid", param,
                               "Invalid URL: %.100s. A webhook endpoint URL must be an absolute "
                               "http:// or https:// URL with a host name.",
                               url);
     if (c->livemode && !u.https)
-        return apierr_invalid(e, c->a, "url_invalid", "url",
+        return apierr_invalid(e, c->a, "url_invalid", param,
                               "Invalid URL: %.100s. Live mode webhook endpoints must use https.",
                               url);
     if (c->livemode && !c->app->allow_private_webhooks && private_host(u.host))
-        return apierr_invalid(e, c->a, "url_invalid", "url",
+        return apierr_invalid(e, c->a, "url_invalid", param,
                               "Invalid URL: %.100s. Live mode webhook endpoints cannot point at "
                               "loopback or private network addresses.",
                               url);
@@ -282,7 +280,7 @@ void webhook_endpoints_create(api_ctx *c)
     const char *url = params_str(c->params, "url");
     const char *version = params_str(c->params, "api_version");
     const char *description = params_str(c->params, "description");
-    if (check_url(c, url, &e) != 0 || read_events(c, w, &e) != 0 ||
+    if (endpoints__check_webhook_url(c, url, "url", &e) != 0 || read_events(c, w, &e) != 0 ||
         merge_metadata(c, &j->ep, &e) != 0)
         goto refused;
     if (version && !api_version_ok(version)) {
@@ -365,7 +363,7 @@ void webhook_endpoints_update(api_ctx *c)
     if (api_validate(c, update_spec, no_expandable, 0, NULL) != 0) return;
     apierr e;
     const char *url = params_str(c->params, "url");
-    if (url && check_url(c, url, &e) != 0) {
+    if (url && endpoints__check_webhook_url(c, url, "url", &e) != 0) {
         api_respond_error(c, &e);
         return;
     }

@@ -10,7 +10,6 @@
 #include <string.h>
 #include <time.h>
 
-
 void thin_event_timestamp(int64_t ms, char *out, size_t size)
 {
     time_t s = (time_t)(ms / 1000);

@@ -233,7 +233,7 @@ typedef struct store_event_query {
     int delivery_success; /* -1: no filter; 1: pending_webhooks == 0; 0: pending_webhooks > 0 */
     const char *starting_after;
     const char *ending_before;
-    int limit; /* 1..100 */
+    int limit;             /* 1..100 */
     int v2;                /* 0: v1 events only (the v1 list); 1: v1 and v2 events */
     const char *object_id; /* NULL: no filter */
 } store_event_query;

@@ -21,7 +21,7 @@
  * list held in an ephemeral b-tree that it creates and frees on every call (measured: 4% of
  * the writer thread's time during creates). */
 #define CANDIDATES_FROM                                                                            \
-    "SELECT id, account, livemode, disabled, enabled_events, api, event_payload"                \
+    "SELECT id, account, livemode, disabled, enabled_events, api, event_payload"                   \
     " FROM webhook_endpoints"
 
 static const char *const sql[SQ_COUNT] = {
