@@ -5,6 +5,7 @@
  * Not for: any resource's rules (sessions.c and friends) or storage (store.h).
  */
 #include "api/api.h"
+#include "api/json_body.h"
 
 #include <ctype.h>
 #include <openssl/evp.h>
@@ -358,6 +359,27 @@ void api_list_answer(api_ctx *c, const api_page *p, const char *object, const ch
     api_finish(c, &res, rc);
 }
 
+void api_v2_list_answer(api_ctx *c, const void *items, size_t n, size_t item_size,
+                        api_item_render render, void *ctx, const char *next, const char *prev)
+{
+    api_result res = {.status = 200};
+    json_writer w;
+    int rc = 0;
+    api_json_begin(c, &w, &res.body);
+    json_obj_begin(&w);
+    json_key(&w, "data");
+    json_arr_begin(&w);
+    for (size_t i = 0; i < n && rc == 0; i++)
+        rc = render(ctx, (const char *)items + i * item_size, &w);
+    if (rc == 0) {
+        json_arr_end(&w);
+        json_kstr(&w, "next_page_url", next);
+        json_kstr(&w, "previous_page_url", prev);
+        json_obj_end(&w);
+    }
+    api_finish(c, &res, rc);
+}
+
 /* ---- expand[] (CONTRACT.md §11 "Expand") ---- */
 
 int api_expand(api_ctx *c, const char *const *names, int list, unsigned *flags, apierr *e)
@@ -535,11 +557,30 @@ static int route_match(api_ctx *c, const api_route *r, const char *path, const c
     return 1;
 }
 
+int api_is_v2(const api_ctx *c)
+{
+    return strncmp(http_path(c->req), "/v2/", 4) == 0;
+}
+
 static int decode_params(api_ctx *c, apierr *e)
 {
     const char *data;
     size_t len;
     int is_post = strcmp(http_method(c->req), "POST") == 0;
+    if (is_post && api_is_v2(c)) {
+        /* Stripe: the v2 namespace takes JSON bodies (docs api-v2-overview, "Send data to the
+         * API"; the SDKs send Content-Type: application/json). */
+        data = http_body(c->req, &len);
+        const char *ct = http_header(c->req, "Content-Type");
+        if (len > 0 && (!ct || strncasecmp(ct, "application/json", 16) != 0))
+            return apierr_invalid(e, c->a, NULL, NULL,
+                                  "Invalid request: the v2 API takes JSON request bodies "
+                                  "(Content-Type: application/json).");
+        const char *msg;
+        if (json_body_parse(c->a, data, len, NULL, &c->params, &msg) != 0)
+            return apierr_invalid(e, c->a, NULL, NULL, "Invalid request: %s", msg);
+        return 0;
+    }
     if (is_post) {
         data = http_body(c->req, &len);
         const char *ct = http_header(c->req, "Content-Type");
@@ -569,7 +610,11 @@ static int decode_params(api_ctx *c, apierr *e)
 static int idempotency_begin(api_ctx *c)
 {
     const char *key = http_header(c->req, "Idempotency-Key");
-    if (!key || strcmp(http_method(c->req), "POST") != 0) return 0;
+    /* Stripe: v1 keys POSTs only; the v2 SDKs also key every DELETE (stripe-node
+     * RequestSender._defaultIdempotencyKey), and v2 treats both alike. */
+    int keyed = strcmp(http_method(c->req), "POST") == 0 ||
+                (api_is_v2(c) && strcmp(http_method(c->req), "DELETE") == 0);
+    if (!key || !keyed) return 0;
     apierr e;
     if (strlen(key) > IDEM_KEY_MAX || !util_utf8_valid(key, strlen(key))) {
         apierr_invalid(&e, c->a, NULL, NULL,

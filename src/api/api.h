@@ -130,6 +130,16 @@ void api_list_answer(api_ctx *c, const api_page *p, const char *object, const ch
                      const void *items, size_t n, size_t item_size, int has_more,
                      api_item_render render, void *ctx);
 
+/* ---- the v2 namespace (CONTRACT.md §11 "Versions") ---- */
+
+/* 1 when the request is for a /v2/ path: JSON bodies, DELETE keyed for idempotency too. */
+int api_is_v2(const api_ctx *c);
+/* A v2 list answer: {"data":[...],"next_page_url":...,"previous_page_url":...}, the data being
+ * items[0..n) rendered by render (Stripe docs, v2 list endpoints). next and prev are the page
+ * URLs, or NULL (rendered null). A render failure answers the 500 of api_finish. */
+void api_v2_list_answer(api_ctx *c, const void *items, size_t n, size_t item_size,
+                        api_item_render render, void *ctx, const char *next, const char *prev);
+
 /* The HTTP entry point (http_handler). */
 void api_handle(http_request *req, void *userdata);
 

@@ -35,6 +35,7 @@
 #include "base/log.h"
 #include "base/util.h"
 #include "identity/limits.h"
+#include "identity/thin_event.h"
 #include "identity/webhook_sign.h"
 
 #define DEFAULT_MAX_CONNECTIONS 32
@@ -327,8 +328,15 @@ static int attempt_start(delivery *d, const store_delivery *dv, arena *a)
     buf_init(&at->body, NULL);
     json_writer w;
     json_init(&w, &at->body, 0);
-    int rendered =
-        event_render(&dv->event, dv->api_version, dv->api_version, d->cfg.public_url, a, &w);
+    /* Stripe: a thin destination gets the thin event notification, a v2 event (a ping) is thin
+     * wherever it goes; a v1 endpoint and a snapshot destination get the v1 event in their
+     * api_version (snapshot_api_version). Both are signed alike, below. */
+    int rendered = 0;
+    if (dv->thin || dv->event.v2)
+        thin_event_render_notification(&dv->event, &w);
+    else
+        rendered =
+            event_render(&dv->event, dv->api_version, dv->api_version, d->cfg.public_url, a, &w);
 
     at->next = d->inflight;
     d->inflight = at;

@@ -62,6 +62,22 @@ void webhook_endpoints_delete(api_ctx *c);
  * scripts/gen_tables.mjs from the pinned SDK's list, which holds the spec's enum). */
 extern const char *const event_types_enum[];
 
+/* CONTRACT.md §11: any http(s) URL in test mode, loopback included; live mode requires https
+ * and refuses private and loopback hosts unless the operator allows them. 0, or -1 with *e
+ * naming param (webhook_endpoints.c; event destinations check theirs alike). */
+int endpoints__check_webhook_url(api_ctx *c, const char *url, const char *param, apierr *e);
+/* /v2/core/event_destinations (event_destinations.c), v2 JSON bodies. */
+void event_destinations_create(api_ctx *c);
+void event_destinations_retrieve(api_ctx *c);
+void event_destinations_update(api_ctx *c);
+void event_destinations_list(api_ctx *c);
+void event_destinations_delete(api_ctx *c);
+void event_destinations_enable(api_ctx *c);
+void event_destinations_disable(api_ctx *c);
+void event_destinations_ping(api_ctx *c);
+/* /v2/core/events (v2_events.c). */
+void v2_events_list(api_ctx *c);
+void v2_events_retrieve(api_ctx *c);
 /* The process's test clock, with --test-clock (clock.c). */
 void clock_retrieve(api_ctx *c);
 void clock_advance(api_ctx *c);

@@ -51,6 +51,7 @@ void events_retrieve(api_ctx *c)
     if (api_validate(c, retrieve_spec, expandable, 0, NULL) != 0) return;
     store_event ev;
     int rc = store_event_get(c->app->st, c->account, c->path_id, c->a, &ev);
+    if (rc == 0 && ev.v2) rc = STORE_NOT_FOUND; /* a v2 event (a ping) has no v1 form */
     if (api_read_failed(c, rc, "event", "id")) return;
     api_result res = {.status = 200};
     json_writer w;

@@ -29,6 +29,17 @@ const api_route endpoints_routes[] = {
     {"POST", "/v1/webhook_endpoints/", "", webhook_endpoints_update},
     {"DELETE", "/v1/webhook_endpoints/", "", webhook_endpoints_delete},
     /* --- end events & webhooks --- */
+    /* --- v2: event destinations and events (JSON bodies) --- */
+    {"POST", "/v2/core/event_destinations", NULL, event_destinations_create},
+    {"GET", "/v2/core/event_destinations", NULL, event_destinations_list},
+    {"GET", "/v2/core/event_destinations/", "", event_destinations_retrieve},
+    {"POST", "/v2/core/event_destinations/", "", event_destinations_update},
+    {"DELETE", "/v2/core/event_destinations/", "", event_destinations_delete},
+    {"POST", "/v2/core/event_destinations/", "/enable", event_destinations_enable},
+    {"POST", "/v2/core/event_destinations/", "/disable", event_destinations_disable},
+    {"POST", "/v2/core/event_destinations/", "/ping", event_destinations_ping},
+    {"GET", "/v2/core/events", NULL, v2_events_list},
+    {"GET", "/v2/core/events/", "", v2_events_retrieve},
     {"GET", "/v1/test_helpers/verifyd/clock", NULL, clock_retrieve, 0, 1},
     {"POST", "/v1/test_helpers/verifyd/clock/advance", NULL, clock_advance, 0, 1},
 };

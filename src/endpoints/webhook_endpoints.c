@@ -156,22 +156,20 @@ static int private_host(const char *host)
     return 0;
 }
 
-/* CONTRACT.md §11: any http(s) URL in test mode, loopback included; live mode requires https
- * and refuses private and loopback hosts unless the operator allows them. 0 or -1 with *e. */
-static int check_url(api_ctx *c, const char *url, apierr *e)
+int endpoints__check_webhook_url(api_ctx *c, const char *url, const char *param, apierr *e)
 {
     url_parts u;
     if (url_check_http(url, URL_MAX, &u) != 0)
-        return apierr_invalid(e, c->a, "url_invalid", "url",
+        return apierr_invalid(e, c->a, "url_invalid", param,
                               "Invalid URL: %.100s. A webhook endpoint URL must be an absolute "
                               "http:// or https:// URL with a host name.",
                               url);
     if (c->livemode && !u.https)
-        return apierr_invalid(e, c->a, "url_invalid", "url",
+        return apierr_invalid(e, c->a, "url_invalid", param,
                               "Invalid URL: %.100s. Live mode webhook endpoints must use https.",
                               url);
     if (c->livemode && !c->app->allow_private_webhooks && private_host(u.host))
-        return apierr_invalid(e, c->a, "url_invalid", "url",
+        return apierr_invalid(e, c->a, "url_invalid", param,
                               "Invalid URL: %.100s. Live mode webhook endpoints cannot point at "
                               "loopback or private network addresses.",
                               url);
@@ -242,7 +240,7 @@ void webhook_endpoints_create(api_ctx *c)
     const char *url = params_str(c->params, "url");
     const char *version = params_str(c->params, "api_version");
     const char *description = params_str(c->params, "description");
-    if (check_url(c, url, &e) != 0 || read_events(c, w, &e) != 0 ||
+    if (endpoints__check_webhook_url(c, url, "url", &e) != 0 || read_events(c, w, &e) != 0 ||
         merge_metadata(c, &j->ep, &e) != 0)
         goto refused;
     char id[40], secret[48];
@@ -270,6 +268,7 @@ void webhook_endpoints_retrieve(api_ctx *c)
     if (api_validate(c, expand_only_spec, no_expandable, 0, NULL) != 0) return;
     store_webhook row;
     int rc = store_webhook_get(c->app->st, c->account, c->path_id, c->a, &row);
+    if (rc == 0 && row.destination) rc = STORE_NOT_FOUND; /* a v2 destination is no v1 endpoint */
     if (api_read_failed(c, rc, "webhook_endpoint", "webhook_endpoint")) return;
     endpoint ep;
     endpoint_of(&row, c->a, &ep);
@@ -286,6 +285,7 @@ static int update_job(store_txn *t, void *arg)
     apierr e;
     store_webhook row;
     int rc = store_txn_webhook_get(t, c->account, c->path_id, c->a, &row);
+    if (rc == 0 && row.destination) rc = STORE_NOT_FOUND;
     if (rc == STORE_NOT_FOUND) {
         api_err_missing(c, &e, "webhook_endpoint", "webhook_endpoint", c->path_id);
         return api_job_error(j->c, t, &j->res, &e);
@@ -318,7 +318,7 @@ void webhook_endpoints_update(api_ctx *c)
     if (api_validate(c, update_spec, no_expandable, 0, NULL) != 0) return;
     apierr e;
     const char *url = params_str(c->params, "url");
-    if (url && check_url(c, url, &e) != 0) {
+    if (url && endpoints__check_webhook_url(c, url, "url", &e) != 0) {
         api_respond_error(c, &e);
         return;
     }
@@ -331,7 +331,10 @@ static int delete_job(store_txn *t, void *arg)
 {
     wh_job *j = arg;
     api_ctx *c = j->c;
-    int rc = store_txn_webhook_delete(t, c->account, c->path_id);
+    store_webhook row;
+    int rc = store_txn_webhook_get(t, c->account, c->path_id, c->a, &row);
+    if (rc == 0 && row.destination) rc = STORE_NOT_FOUND;
+    if (rc == 0) rc = store_txn_webhook_delete(t, c->account, c->path_id);
     if (rc == STORE_NOT_FOUND) {
         apierr e;
         api_err_missing(c, &e, "webhook_endpoint", "webhook_endpoint", c->path_id);
@@ -385,6 +388,10 @@ void webhook_endpoints_list(api_ctx *c)
         api_finish(c, NULL, rc);
         return;
     }
+    size_t kept = 0; /* v2 destinations are listed by /v2/core/event_destinations only */
+    for (size_t i = 0; i < n; i++)
+        if (!all[i].destination) all[kept++] = all[i];
+    n = kept;
     size_t from = 0, to = n; /* the window [from, to) before limiting */
     const char *cursor = after ? after : before;
     if (cursor) {

@@ -30,9 +30,18 @@ int event_goes_to(const store_webhook *w, const store_event *e)
     if (w->disabled) return 0;
     int forward = strcmp(w->account, STORE_FORWARD_ACCOUNT) == 0;
     if (!forward && (!listens_to_account(w, e) || !w->livemode != !e->livemode)) return 0;
-    for (size_t i = 0; i < w->n_enabled_events; i++)
-        if (strcmp(w->enabled_events[i], "*") == 0 || strcmp(w->enabled_events[i], e->type) == 0)
+    if (e->v2) return 0; /* a v2 event (a ping) goes only where it was sent */
+    for (size_t i = 0; i < w->n_enabled_events; i++) {
+        const char *name = w->enabled_events[i];
+        /* Stripe: a thin destination names a v1 event as "v1." + its type (SDK
+         * V1IdentityVerificationSession*EventNotification); a snapshot destination, like a v1
+         * endpoint, by its type or '*'. */
+        if (w->destination && w->thin) {
+            if (strncmp(name, "v1.", 3) == 0 && strcmp(name + 3, e->type) == 0) return 1;
+        } else if (strcmp(name, "*") == 0 || strcmp(name, e->type) == 0) {
             return 1;
+        }
+    }
     return 0;
 }
 

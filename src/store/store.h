@@ -215,6 +215,9 @@ typedef struct store_event {
     const char *idempotency_key;
     store_record snapshot; /* the session's record right after the change */
     int pending_webhooks;  /* deliveries not yet succeeded */
+    /* An event of the v2 API itself (v2.core.event_destination.ping: object_id is the
+     * destination, no snapshot). The v1 event list and retrieve never see one. */
+    int v2;
 } store_event;
 
 /* STORE_EXISTS on a duplicate id. */
@@ -230,7 +233,9 @@ typedef struct store_event_query {
     int delivery_success; /* -1: no filter; 1: pending_webhooks == 0; 0: pending_webhooks > 0 */
     const char *starting_after;
     const char *ending_before;
-    int limit; /* 1..100 */
+    int limit;             /* 1..100 */
+    int v2;                /* 0: v1 events only (the v1 list); 1: v1 and v2 events */
+    const char *object_id; /* NULL: no filter */
 } store_event_query;
 /* Newest first, like store_session_list (same paging and return codes; STORE_CURSOR when a
  * cursor names no event of the account). */
@@ -271,12 +276,21 @@ typedef struct store_webhook {
     const char **enabled_events;
     size_t n_enabled_events;
     store_record metadata; /* encoded by the layer above (metadata_encode) */
-    int connect;           /* gets the events of the account's connected accounts (fixed) */
+    /* A v2 event destination (type webhook_endpoint) rather than a v1 webhook endpoint. Both
+     * share the fan-out and the outbox; each kind has its own lists and its own limit. For a
+     * destination api_version is its snapshot_api_version. */
+    int destination;
+    const char *name; /* destination: its name */
+    int thin;         /* destination: event_payload thin (else snapshot) */
+    int64_t updated_ms;
+    int connect; /* v1 endpoint: gets the events of the account's connected accounts (fixed) */
 } store_webhook;
 
-/* 0 and *out (strings in a), STORE_NOT_FOUND or STORE_EIO. */
+/* 0 and *out (strings in a), STORE_NOT_FOUND or STORE_EIO. Endpoints and destinations alike:
+ * the caller checks `destination`. */
 int store_webhook_get(store *st, const char *account, const char *id, arena *a, store_webhook *out);
-/* Every endpoint of the account (at most a few dozen), newest first. 0 or STORE_EIO. */
+/* Every endpoint and destination of the account (at most a few dozen), newest first. 0 or
+ * STORE_EIO. */
 int store_webhook_list(store *st, const char *account, arena *a, store_webhook **items, size_t *n);
 
 int store_txn_webhook_get(store_txn *t, const char *account, const char *id, arena *a,
@@ -284,13 +298,15 @@ int store_txn_webhook_get(store_txn *t, const char *account, const char *id, are
 /* The endpoints an event of account may go to: the account's own, platform's connect endpoints
  * when platform is not NULL (the account is one of its connected accounts) and the forward
  * endpoint, enabled or not (the caller decides which match). Each item has what that decision
- * reads: id, account, livemode, disabled, connect and enabled_events (the other fields are
- * unset). 0 or STORE_EIO. */
+ * reads: id, account, livemode, disabled, enabled_events, destination, thin and connect (the
+ * other fields are unset). 0 or STORE_EIO. */
 int store_txn_webhook_candidates(store_txn *t, const char *account, const char *platform, arena *a,
                                  store_webhook **items, size_t *n);
-/* STORE_EXISTS on a duplicate id; STORE_LIMIT when the account already has max endpoints. */
+/* STORE_EXISTS on a duplicate id; STORE_LIMIT when the account already has max of w's kind
+ * (endpoints and destinations are counted apart). */
 int store_txn_webhook_insert(store_txn *t, const store_webhook *w, int max);
-/* Rewrite every field but id, account, livemode, created and secret (STORE_NOT_FOUND if gone). */
+/* Rewrite every field but id, account, livemode, created, secret, destination and thin
+ * (STORE_NOT_FOUND if gone). */
 int store_txn_webhook_update(store_txn *t, const store_webhook *w);
 /* Delete the endpoint and fail its pending deliveries (no further attempts). STORE_NOT_FOUND
  * when it is gone. */
@@ -318,6 +334,8 @@ typedef struct store_delivery {
     int endpoint_livemode;
     int forward; /* the --forward-to endpoint */
     store_event event;
+    int destination; /* the endpoint is a v2 event destination */
+    int thin;        /* ...whose payload is thin */
 } store_delivery;
 /* Pending deliveries due at or before now_ms to enabled endpoints, with an outbox position (seq)
  * after after_seq (0: all), oldest due first, at most max. 0 (possibly *n == 0), STORE_EIO. */

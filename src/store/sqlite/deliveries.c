@@ -16,7 +16,8 @@ static const char *const sql[SQ_COUNT] = {
     [SQ_DELIVERIES_DUE] = "SELECT d.seq, d.attempts, d.endpoint_id, w.url, w.secret, w.api_version,"
                           " w.livemode, w.account = '" STORE_FORWARD_ACCOUNT "',"
                           " e.id, e.account, e.livemode, e.created, e.type, e.object_id,"
-                          " e.request_id, e.idempotency_key, e.snapshot, e.pending_webhooks"
+                          " e.request_id, e.idempotency_key, e.snapshot, e.pending_webhooks,"
+                          " e.api, w.api, w.event_payload"
                           " FROM deliveries d"
                           " JOIN webhook_endpoints w ON w.id = d.endpoint_id"
                           " JOIN events e ON e.id = d.event_id"
@@ -91,6 +92,9 @@ int sqlite__deliveries_due(store *base, int64_t now_ms, int64_t after_seq, size_
         d->endpoint_livemode = sqlite3_column_int(stmt, 6);
         d->forward = sqlite3_column_int(stmt, 7);
         sqlite__event_row(stmt, 8, a, &d->event);
+        d->destination = sqlite3_column_int(stmt, 19) == 2;
+        const char *payload = (const char *)sqlite3_column_text(stmt, 20);
+        d->thin = d->destination && payload != NULL && strcmp(payload, "thin") == 0;
     }
     if (rc != SQLITE_DONE) {
         rc = sqlite__fail(r->db, "deliveries due");

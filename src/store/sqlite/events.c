@@ -12,7 +12,7 @@
 
 static const char *const sql[SQ_COUNT] = {
     [SQ_EVENT_INSERT] = "INSERT INTO events (" SQLITE__EVENT_COLS ")"
-                        " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+                        " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
     [SQ_EVENT_GET] = "SELECT " SQLITE__EVENT_COLS " FROM events WHERE id = ?1 AND account = ?2",
     /* No index on object_id: it would put a random-keyed insert on every event for the sake of a
      * rare background job. An object's events all come after its creation, so this walks the
@@ -43,6 +43,7 @@ void sqlite__event_row(sqlite3_stmt *stmt, int col, arena *a, store_event *out)
     out->idempotency_key = sqlite__col_text(stmt, col + 7, a);
     out->snapshot = sqlite__col_record(stmt, col + 8, a);
     out->pending_webhooks = sqlite3_column_int(stmt, col + 9);
+    out->v2 = sqlite3_column_int(stmt, col + 10) == 2;
 }
 
 int sqlite__txn_event_insert(store_txn *t, const store_event *e)
@@ -61,6 +62,7 @@ int sqlite__txn_event_insert(store_txn *t, const store_event *e)
     br |= sqlite__bind_text(stmt, 8, e->idempotency_key);
     br |= sqlite__bind_blob(stmt, 9, e->snapshot.data, e->snapshot.len);
     br |= sqlite3_bind_int(stmt, 10, e->pending_webhooks);
+    br |= sqlite3_bind_int(stmt, 11, e->v2 ? 2 : 1);
     if (br != SQLITE_OK) {
         sqlite__finish(stmt);
         return sqlite__fail(st->w.db, "bind");
@@ -181,6 +183,8 @@ static void event_terms_sql(const void *own, buf *out)
             buf_printf(out, "%stype GLOB :type%zu", i ? " OR " : "", i);
         buf_puts(out, ")");
     }
+    if (!q->v2) buf_puts(out, " AND api = 1");
+    if (q->object_id) buf_puts(out, " AND object_id = :object_id");
     if (q->delivery_success == 1) buf_puts(out, " AND pending_webhooks = 0");
     if (q->delivery_success == 0) buf_puts(out, " AND pending_webhooks > 0");
 }
@@ -209,6 +213,7 @@ static int event_terms_bind(sqlite3_stmt *stmt, const void *own, arena *a)
         snprintf(name, sizeof name, ":type%zu", i);
         br |= sqlite__bind_named_text(stmt, name, type_glob(q->types[i], a));
     }
+    if (q->object_id) br |= sqlite__bind_named_text(stmt, ":object_id", q->object_id);
     return br;
 }
 

@@ -412,7 +412,7 @@ void sqlite__idem_free(sq_store *st);
 /* The event columns (EVENT_COLS order) from column col on into *out. */
 #define SQLITE__EVENT_COLS                                                                         \
     "id, account, livemode, created, type, object_id, request_id, idempotency_key, snapshot,"      \
-    " pending_webhooks"
+    " pending_webhooks, api"
 void sqlite__event_row(sqlite3_stmt *stmt, int col, arena *a, store_event *out);
 int sqlite__txn_event_insert(store_txn *t, const store_event *e);
 int sqlite__event_get(store *st, const char *account, const char *id, arena *a, store_event *out);

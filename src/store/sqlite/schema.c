@@ -163,7 +163,16 @@ static const char *const migrations[] = {
     "INSERT INTO session_ids SELECT id, seq FROM sessions ORDER BY id;"
     "CREATE TABLE session_ids_merged (seq INTEGER NOT NULL);"
     "INSERT INTO session_ids_merged SELECT COALESCE(MAX(seq), 0) FROM sessions;",
-    /* 3: webhook endpoints made with connect=true get the events of connected accounts. */
+    /* 3: v2 event destinations share the webhook_endpoints table (and so the fan-out and the
+     * outbox) with v1 endpoints: api is 1 for an endpoint, 2 for a destination, with its name,
+     * event_payload ('thin' or 'snapshot') and updated time (unix ms). Events of the v2 API
+     * itself (pings) have api 2 and stay out of the v1 event list. */
+    "ALTER TABLE webhook_endpoints ADD COLUMN api INTEGER NOT NULL DEFAULT 1;"
+    "ALTER TABLE webhook_endpoints ADD COLUMN name TEXT;"
+    "ALTER TABLE webhook_endpoints ADD COLUMN event_payload TEXT;"
+    "ALTER TABLE webhook_endpoints ADD COLUMN updated_ms INTEGER;"
+    "ALTER TABLE events ADD COLUMN api INTEGER NOT NULL DEFAULT 1;"
+    /* Webhook endpoints made with connect=true get the events of connected accounts. */
     "ALTER TABLE webhook_endpoints ADD COLUMN connect INTEGER NOT NULL DEFAULT 0;",
 };
 #define N_MIGRATIONS ((int)(sizeof migrations / sizeof migrations[0]))

@@ -11,7 +11,7 @@
 
 #define WEBHOOK_COLS                                                                               \
     "id, account, livemode, created, disabled, url, secret, api_version, description,"             \
-    " enabled_events, metadata, connect"
+    " enabled_events, metadata, api, name, event_payload, updated_ms, connect"
 #define SQL_WEBHOOK_GET                                                                            \
     "SELECT " WEBHOOK_COLS " FROM webhook_endpoints WHERE id = ?1 AND account = ?2"
 #define FORWARD_SQL(s) "'" s "'"
@@ -21,7 +21,8 @@
  * list held in an ephemeral b-tree that it creates and frees on every call (measured: 4% of
  * the writer thread's time during creates). */
 #define CANDIDATES_FROM                                                                            \
-    "SELECT id, account, livemode, disabled, enabled_events, connect FROM webhook_endpoints"
+    "SELECT id, account, livemode, disabled, enabled_events, api, event_payload, connect"          \
+    " FROM webhook_endpoints"
 #define CANDIDATES_FORWARD CANDIDATES_FROM " WHERE account = " FORWARD_SQL(STORE_FORWARD_ACCOUNT)
 
 static const char *const sql[SQ_COUNT] = {
@@ -33,17 +34,20 @@ static const char *const sql[SQ_COUNT] = {
     [SQ_WEBHOOK_CANDIDATES_CONNECT] =
         CANDIDATES_FROM " WHERE account = ?1 UNION ALL " CANDIDATES_FROM
                         " WHERE account = ?2 AND connect = 1 UNION ALL " CANDIDATES_FORWARD,
-    [SQ_WEBHOOK_COUNT] = "SELECT count(*) FROM webhook_endpoints WHERE account = ?1",
+    [SQ_WEBHOOK_COUNT] = "SELECT count(*) FROM webhook_endpoints WHERE account = ?1 AND api = ?2",
     [SQ_WEBHOOK_INSERT] = "INSERT INTO webhook_endpoints (" WEBHOOK_COLS ")"
-                          " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
+                          " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14,"
+                          " ?15, ?16)",
     [SQ_WEBHOOK_UPDATE] = "UPDATE webhook_endpoints SET disabled = ?5, url = ?6,"
                           " api_version = ?8, description = ?9, enabled_events = ?10,"
-                          " metadata = ?11 WHERE id = ?1 AND account = ?2",
+                          " metadata = ?11, name = ?13, updated_ms = ?15"
+                          " WHERE id = ?1 AND account = ?2",
     [SQ_WEBHOOK_DELETE] = "DELETE FROM webhook_endpoints WHERE id = ?1 AND account = ?2",
     [SQ_FORWARD_PUT] = "INSERT INTO webhook_endpoints (" WEBHOOK_COLS ")"
                        " VALUES (" FORWARD_SQL(STORE_FORWARD_ID) ", " FORWARD_SQL(
                            STORE_FORWARD_ACCOUNT) ", 0, ?1, 0, ?2, ?3, NULL, NULL,"
-                                                  " char(10) || '*' || char(10), NULL, 0)"
+                                                  " char(10) || '*' || char(10), NULL, 1,"
+                                                  " NULL, NULL, NULL, 0)"
                                                   " ON CONFLICT(id) DO UPDATE SET url = "
                                                   "excluded.url, disabled = 0",
     [SQ_FORWARD_OFF] =
@@ -89,10 +93,16 @@ static void webhook_row(sqlite3_stmt *stmt, arena *a, store_webhook *out)
     const char *ev = (const char *)sqlite3_column_text(stmt, 9);
     split_events(ev != NULL ? ev : "", a, &out->enabled_events, &out->n_enabled_events);
     out->metadata = sqlite__col_record(stmt, 10, a);
-    out->connect = sqlite3_column_int(stmt, 11);
+    out->destination = sqlite3_column_int(stmt, 11) == 2;
+    out->name = sqlite__col_text(stmt, 12, a);
+    const char *payload = (const char *)sqlite3_column_text(stmt, 13);
+    out->thin = payload != NULL && strcmp(payload, "thin") == 0;
+    out->updated_ms = sqlite3_column_int64(stmt, 14);
+    out->connect = sqlite3_column_int(stmt, 15);
 }
 
-/* Bind ?1..?12 of insert and update (see WEBHOOK_COLS; update leaves connect as it is). */
+/* Bind ?1..?15 of insert and update, and ?16 of insert (see WEBHOOK_COLS; update leaves connect
+ * as it is). */
 static int bind_webhook(sq_store *st, sqlite3_stmt *stmt, const store_webhook *w, int insert,
                         buf *ev)
 {
@@ -112,7 +122,11 @@ static int bind_webhook(sq_store *st, sqlite3_stmt *stmt, const store_webhook *w
     br |= sqlite__bind_text(stmt, 9, w->description);
     br |= sqlite3_bind_text(stmt, 10, ev->data, (int)ev->len, SQLITE_STATIC);
     br |= sqlite__bind_blob(stmt, 11, w->metadata.len > 0 ? w->metadata.data : "", w->metadata.len);
-    if (insert) br |= sqlite3_bind_int(stmt, 12, w->connect ? 1 : 0);
+    br |= sqlite3_bind_int(stmt, 12, w->destination ? 2 : 1);
+    br |= sqlite__bind_text(stmt, 13, w->name);
+    br |= sqlite__bind_text(stmt, 14, w->destination ? (w->thin ? "thin" : "snapshot") : NULL);
+    br |= sqlite3_bind_int64(stmt, 15, w->updated_ms);
+    if (insert) br |= sqlite3_bind_int(stmt, 16, w->connect ? 1 : 0);
     if (br != SQLITE_OK) {
         sqlite__finish(stmt);
         return sqlite__fail(st->w.db, "bind");
@@ -211,7 +225,10 @@ static void candidate_row(sqlite3_stmt *stmt, arena *a, store_webhook *out)
     out->disabled = sqlite3_column_int(stmt, 3);
     const char *ev = (const char *)sqlite3_column_text(stmt, 4);
     split_events(ev != NULL ? ev : "", a, &out->enabled_events, &out->n_enabled_events);
-    out->connect = sqlite3_column_int(stmt, 5);
+    out->destination = sqlite3_column_int(stmt, 5) == 2;
+    const char *payload = (const char *)sqlite3_column_text(stmt, 6);
+    out->thin = payload != NULL && strcmp(payload, "thin") == 0;
+    out->connect = sqlite3_column_int(stmt, 7);
 }
 
 int sqlite__txn_webhook_candidates(store_txn *t, const char *account, const char *platform,
@@ -243,12 +260,13 @@ static int webhook_write(sq_store *st, int which, const store_webhook *w)
 
 /* Whether the account has max endpoints already: 0 (no), STORE_LIMIT or STORE_EIO. The writer
  * runs one job at a time, so nothing can insert between this count and the insert. */
-static int webhook_limit(sq_store *st, const char *account, int max)
+static int webhook_limit(sq_store *st, const char *account, int destination, int max)
 {
     sqlite3_stmt *stmt;
     int rc = sqlite__stmt(&st->w, SQ_WEBHOOK_COUNT, sql[SQ_WEBHOOK_COUNT], &stmt);
     if (rc != 0) return rc;
-    if (sqlite__bind_text(stmt, 1, account) != SQLITE_OK) {
+    if ((sqlite__bind_text(stmt, 1, account) | sqlite3_bind_int(stmt, 2, destination ? 2 : 1)) !=
+        SQLITE_OK) {
         rc = sqlite__fail(st->w.db, "bind");
     } else if (sqlite3_step(stmt) == SQLITE_ROW) {
         rc = sqlite3_column_int(stmt, 0) >= max ? STORE_LIMIT : 0;
@@ -262,7 +280,7 @@ static int webhook_limit(sq_store *st, const char *account, int max)
 int sqlite__txn_webhook_insert(store_txn *t, const store_webhook *w, int max)
 {
     sq_store *st = sqlite__txn_store(t);
-    int rc = webhook_limit(st, w->account, max);
+    int rc = webhook_limit(st, w->account, w->destination, max);
     return rc != 0 ? rc : webhook_write(st, SQ_WEBHOOK_INSERT, w);
 }
 

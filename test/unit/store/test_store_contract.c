@@ -3364,6 +3364,112 @@ static void test_unknown_backend_refused(void **state)
     assert_non_null(errmsg);
 }
 
+/* v2 event destinations (store.h: destination, name, thin, updated_ms) share the endpoints'
+ * table, fan-out and outbox with v1 endpoints, each kind with its own limit; v2 events (pings)
+ * stay out of the v1 event list, and the list filters on object_id. */
+static void test_destinations_and_v2_events(void **state)
+{
+    fixture *f = *state;
+    const char *thin_events[] = {"v1.identity.verification_session.verified"};
+    store_webhook d1 = wh("acct_A", "ed_test_1", 100);
+    d1.destination = 1;
+    d1.thin = 1;
+    d1.name = "outcomes";
+    d1.updated_ms = 100123;
+    d1.enabled_events = thin_events;
+    d1.n_enabled_events = 1;
+    store_webhook d2 = wh("acct_A", "ed_test_2", 101);
+    d2.destination = 1;
+    d2.name = "snap";
+    d2.api_version = "2024-06-20";
+    assert_int_equal(wh_insert(f, d1, 2), 0);
+    assert_int_equal(wh_insert(f, d2, 2), 0);
+    /* Destinations are counted apart from endpoints: two of each fit a limit of two. */
+    store_webhook d3 = d2;
+    d3.id = "ed_test_3";
+    assert_int_equal(wh_insert(f, d3, 2), STORE_LIMIT);
+    assert_int_equal(wh_insert(f, wh("acct_A", "we_1", 102), 2), 0);
+    assert_int_equal(wh_insert(f, wh("acct_A", "we_2", 103), 2), 0);
+    assert_int_equal(wh_insert(f, wh("acct_A", "we_3", 104), 2), STORE_LIMIT);
+
+    store_webhook got;
+    assert_int_equal(store_webhook_get(f->st, "acct_A", "ed_test_1", f->a, &got), 0);
+    assert_webhook_eq(&got, &d1);
+    assert_int_equal(got.destination, 1);
+    assert_int_equal(got.thin, 1);
+    assert_string_equal(got.name, "outcomes");
+    assert_int_equal(got.updated_ms, 100123);
+    assert_int_equal(store_webhook_get(f->st, "acct_A", "ed_test_2", f->a, &got), 0);
+    assert_int_equal(got.destination, 1);
+    assert_int_equal(got.thin, 0);
+    assert_int_equal(store_webhook_get(f->st, "acct_A", "we_1", f->a, &got), 0);
+    assert_int_equal(got.destination, 0);
+    assert_null(got.name);
+
+    /* An update rewrites name and updated_ms, never the kind or the payload. */
+    wh_ctx u = {.w = d1};
+    u.w.name = "renamed";
+    u.w.updated_ms = 200456;
+    u.w.thin = 0;
+    u.w.destination = 0;
+    assert_int_equal(store_run(f->st, wh_update_fn, &u), 0);
+    assert_int_equal(store_webhook_get(f->st, "acct_A", "ed_test_1", f->a, &got), 0);
+    assert_string_equal(got.name, "renamed");
+    assert_int_equal(got.updated_ms, 200456);
+    assert_int_equal(got.destination, 1);
+    assert_int_equal(got.thin, 1);
+
+    /* Candidates carry the kind and the payload, which the fan-out reads. */
+    wh_ctx c = {.account = "acct_A", .a = f->a};
+    assert_int_equal(store_run(f->st, wh_candidates_fn, &c), 0);
+    int found = 0;
+    for (size_t i = 0; i < c.n; i++) {
+        if (strcmp(c.items[i].id, "ed_test_1") == 0) {
+            found++;
+            assert_int_equal(c.items[i].destination, 1);
+            assert_int_equal(c.items[i].thin, 1);
+        } else if (strcmp(c.items[i].id, "we_1") == 0) {
+            found++;
+            assert_int_equal(c.items[i].destination, 0);
+        }
+    }
+    assert_int_equal(found, 2);
+
+    /* The outbox tells the worker the destination's kind and payload. */
+    store_event e1 = ev("acct_A", "evt_1", 10, "identity.verification_session.verified", "vs_1");
+    e1.pending_webhooks = 2;
+    add_event_to(f, &e1, 1000, "ed_test_1", "we_1");
+    store_event p = ev("acct_A", "evt_p", 11, "v2.core.event_destination.ping", "ed_test_1");
+    p.v2 = 1;
+    p.pending_webhooks = 1;
+    add_event_to(f, &p, 1000, "ed_test_1", NULL);
+    store_delivery *d;
+    assert_string_equal(due(f, 1001, 0, 100, &d), "evt_1>ed_test_1 evt_p>ed_test_1 evt_1>we_1");
+    assert_int_equal(d[0].destination, 1);
+    assert_int_equal(d[0].thin, 1);
+    assert_int_equal(d[0].event.v2, 0);
+    assert_int_equal(d[1].event.v2, 1);
+    assert_int_equal(d[2].destination, 0);
+    assert_int_equal(d[2].thin, 0);
+
+    /* v2 events: the v1 list never shows them; the v2 list does, and filters on object_id. */
+    store_event e2 = ev("acct_A", "evt_2", 12, "identity.verification_session.created", "vs_2");
+    add_event(f, e2);
+    store_event_query q = {.account = "acct_A", .delivery_success = -1, .limit = 10};
+    expect_events(f, &q, "evt_2 evt_1", 0);
+    q.v2 = 1;
+    expect_events(f, &q, "evt_2 evt_p evt_1", 0);
+    q.object_id = "vs_1";
+    expect_events(f, &q, "evt_1", 0);
+    q.object_id = "ed_test_1";
+    expect_events(f, &q, "evt_p", 0);
+    store_event got_e;
+    assert_int_equal(store_event_get(f->st, "acct_A", "evt_p", f->a, &got_e), 0);
+    assert_int_equal(got_e.v2, 1);
+    assert_int_equal(store_event_get(f->st, "acct_A", "evt_1", f->a, &got_e), 0);
+    assert_int_equal(got_e.v2, 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -3396,6 +3502,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_webhook_candidates_and_forward, setup, teardown),
         cmocka_unit_test_setup_teardown(test_connect_endpoints, setup, teardown),
         cmocka_unit_test_setup_teardown(test_deliveries, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_destinations_and_v2_events, setup, teardown),
         cmocka_unit_test_setup_teardown(test_outbox_hook, setup, teardown),
         cmocka_unit_test_setup_teardown(test_events_prune, setup, teardown),
         cmocka_unit_test_setup_teardown(test_reports, setup, teardown),

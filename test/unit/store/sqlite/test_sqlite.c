@@ -571,6 +571,7 @@ static void test_migrations_and_settings(void **state)
     sqlite3 *db = raw_db(f);
     assert_int_equal(fx_sql_int(db, "PRAGMA user_version"), 3);
     assert_null(sqlite__migration_sql(3)); /* the newest schema is version 3 */
+    assert_non_null(sqlite__migration_sql(2));
     assert_non_null(sqlite__migration_sql(1));
     assert_null(sqlite__migration_sql(-1));
     assert_int_equal(fx_sql_int(db, "SELECT count(*) FROM sqlite_schema WHERE type = 'index'"
