@@ -485,10 +485,13 @@ static const char *extract_key(api_ctx *c)
 }
 
 /* Stripe: CONTRACT.md §11 "Keys and accounts": with `Stripe-Account: acct_…` the request acts on
- * that connected account, its own namespace under the platform's. 0, or -1 with *e. */
+ * that connected account, its own namespace under the platform's. Stripe-Context is v2's name
+ * for the same header (the SDK sends it to fetch a thin event's related object). 0, or -1 with
+ * *e. */
 static int connected_account(api_ctx *c, const char *key, apierr *e)
 {
     const char *id = http_header(c->req, "Stripe-Account");
+    if (id == NULL || *id == '\0') id = http_header(c->req, "Stripe-Context");
     if (id == NULL || *id == '\0') return 0;
     if (!account_id_ok(id)) {
         size_t n = strnlen(id, 80);

@@ -10,6 +10,8 @@
 #include <string.h>
 #include <time.h>
 
+#include "identity/account.h"
+
 void thin_event_timestamp(int64_t ms, char *out, size_t size)
 {
     time_t s = (time_t)(ms / 1000);
@@ -89,6 +91,10 @@ void thin_event_render_notification(const store_event *e, json_writer *w)
 {
     json_obj_begin(w);
     common(e, w);
+    /* Stripe: a connected account's event names it in context (what Stripe-Context must be to
+     * fetch it); the account's own events carry none. */
+    const char *connected = account_connected_id(e->account);
+    if (connected != NULL) json_kstr(w, "context", connected);
     related_object(e, w);
     reason(e, w, 0);
     json_obj_end(w);
@@ -98,8 +104,8 @@ void thin_event_render(const store_event *e, json_writer *w)
 {
     json_obj_begin(w);
     common(e, w);
-    /* The account's own events: no Stripe-Context is needed to fetch them. */
-    json_knull(w, "context");
+    /* A connected account's, as in the notification; null for the account's own. */
+    json_kstr(w, "context", account_connected_id(e->account));
     related_object(e, w);
     reason(e, w, 1);
     if (!e->v2) json_kstr(w, "snapshot_event", e->id);

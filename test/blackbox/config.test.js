@@ -1058,8 +1058,10 @@ test('--keys-file: a missing file or a malformed line is exit 1 with the reason 
         fs.writeFileSync(f, content);
         refuses(['--keys-file', f], `verifyd: ${reason} (${f})`, { code: 1 });
     };
-    const line = "keys file: each line is '<sha256 hex of key> <account> [restricted]'";
+    const line = "keys file: each line is '<sha256 hex of key> <account> [restricted]', the account without '/'";
     bad('zzz acct_x\n', line);
+    /* '/' would make the account look like a connected account's namespace (Stripe-Account). */
+    bad(`${sha('sk_live_a')} acct_x/acct_y\n`, line);
     bad(`${sha('sk_live_a')}\n`, line);
     bad(`${sha('sk_live_a')} acct_x\nnot a key line at all\n`, line);
     bad(`${sha('sk_live_a')} acct_x admin\n`, line);

@@ -129,3 +129,18 @@ test('connected accounts\' events carry account and reach connect=true endpoints
     assert.equal((await stripe.events.retrieve(listed[0].id, {}, A)).account, 'acct_1ConnectedA');
     sdkError(await h.rejects(stripe.events.retrieve(listed[0].id)), { status: 404 });
 });
+
+test('v2 events of a connected account name it in context, and Stripe-Context reaches its objects', async () => {
+    const stripe = srv.stripe(h.randomKey());
+    const s = await sessions(stripe).create({ type: 'document' }, A);
+    const ctx = { stripeContext: A.stripeAccount };
+    const [ev] = (await stripe.v2.core.events.list({ object_id: s.id }, ctx)).data;
+    assert.equal(ev.type, 'v1.identity.verification_session.created');
+    assert.equal(ev.context, A.stripeAccount);
+    assert.equal((await stripe.v2.core.events.retrieve(ev.id, {}, ctx)).context, A.stripeAccount);
+    /* What fetchRelatedObject does with the notification's context. */
+    assert.equal((await sessions(stripe).retrieve(s.id, {}, ctx)).id, s.id);
+    assert.deepEqual((await stripe.v2.core.events.list({ object_id: s.id })).data, [], 'not the platform\'s');
+    const own = await sessions(stripe).create({ type: 'document' });
+    assert.equal((await stripe.v2.core.events.list({ object_id: own.id })).data[0].context, null);
+});

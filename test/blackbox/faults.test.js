@@ -121,13 +121,17 @@ test('a database write failure is a 500 api_error; reads go on, nothing acknowle
     });
     x.rawError(again, { status: 500, type: 'api_error', message: DB_ERROR });
     assert.equal(again.headers['stripe-should-retry'], 'true');
-    /* A write of another kind too. */
-    x.sdkError(await h.rejects(stripe.identity.verificationSessions.cancel(acked[0].id)), { status: 500, type: 'api_error', message: DB_ERROR });
+    /* A write of another kind too. Large enough never to fit in what is left below the limit
+     * (a write smaller than the one that failed may fit, and is then rightly acknowledged):
+     * 40 metadata values of 500 characters, in the session and again in its event. */
+    const big = Object.fromEntries(Array.from({ length: 40 }, (_, i) => [`k${i}`, 'v'.repeat(500)]));
+    x.sdkError(await h.rejects(stripe.identity.verificationSessions.update(acked[0].id, { metadata: big })),
+        { status: 500, type: 'api_error', message: DB_ERROR });
 
     /* Still running, still reading, data intact. */
     assert.equal(srv.proc.exitInfo, undefined, 'verifyd keeps running');
     const first = await stripe.identity.verificationSessions.retrieve(acked[0].id);
-    assert.deepEqual(h.plain(first), h.plain(acked[0]), 'the first session, unchanged (the failed cancel left no trace)');
+    assert.deepEqual(h.plain(first), h.plain(acked[0]), 'the first session, unchanged (the failed update left no trace)');
     const last = await stripe.identity.verificationSessions.retrieve(acked[acked.length - 1].id);
     assert.deepEqual(h.plain(last), h.plain(acked[acked.length - 1]));
     const listed = await stripe.identity.verificationSessions.list({ limit: 100 }).autoPagingToArray({ limit: MAX_CREATES });
