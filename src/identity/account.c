@@ -24,7 +24,7 @@ const char *account_connected_ns(arena *a, const char *platform, const char *id)
 
 const char *account_connected_id(const char *ns)
 {
-    const char *slash = strchr(ns, '/');
+    const char *slash = ns != NULL ? strchr(ns, '/') : NULL;
     return slash != NULL ? slash + 1 : NULL;
 }
 

@@ -21,7 +21,7 @@ int account_id_ok(const char *id);
 const char *account_connected_ns(arena *a, const char *platform, const char *id);
 
 /* The connected account's ID of namespace ns (a pointer into ns), or NULL for a platform's own
- * namespace. */
+ * namespace (or a NULL ns). */
 const char *account_connected_id(const char *ns);
 
 /* The length of the platform's name at the start of ns (all of it for a platform's own). */
