@@ -161,6 +161,11 @@ static inline json_t *fuzz_http_check(const http_request *r)
         if (!json_is_object(e) || !json_is_string(json_object_get(e, "message")) ||
             !json_is_string(json_object_get(e, "type")))
             fuzz_http_fail(r, "an error without Stripe's error object");
+    } else if (strncmp(r->path, "/v2/", 4) == 0 && json_is_array(json_object_get(j, "data"))) {
+        /* A v2 list: data and the page URLs, no "object" (V2 list responses in stripe-node). */
+        if (json_object_get(j, "next_page_url") == NULL ||
+            json_object_get(j, "previous_page_url") == NULL)
+            fuzz_http_fail(r, "a v2 list without its page URLs");
     } else if (!json_is_string(json_object_get(j, "object"))) {
         fuzz_http_fail(r, "a success without \"object\"");
     }

@@ -20,7 +20,8 @@
  *   $KEY  this input's own test key (sk_test_fz<n>): its own account, so inputs do not see each
  *         other's objects and an input replays the same way alone;
  *   $VS, $VR, $WE, $EVT  the last session, report, webhook endpoint and event id seen in an
- *         answer of this input; $ID the last answer's top-level "id";
+ *         answer of this input; $ED, $EV2 the last v2 event destination and v2 event id; $ID the
+ *         last answer's top-level "id";
  *   $TOK  the hosted-page token of the last session url seen (for /start/$TOK).
  * The keys file holds sk_live_fuzz (live), rk_live_fuzz and rk_test_fuzz (restricted), for the
  * live-mode and restricted paths; those accounts are shared by all inputs until the next reset,
@@ -28,9 +29,10 @@
  *
  * Every answer must keep the promises fuzz_http_check lists (answered once, 200..499, Request-Id,
  * JSON with Stripe's error object); a 200 from a route that names an object in its path is that
- * object; only a POST with an Idempotency-Key may be a replay, and on the input's own account a
- * replay is byte for byte an answer sent earlier under that key; and the Idempotency-Key of one of
- * the harness's keys must be free again once its answer has been sent (store_idem_begin).
+ * object; only a POST (or a v2 DELETE) with an Idempotency-Key may be a replay, and on the input's
+ * own account a replay is byte for byte an answer sent earlier under that key; and the
+ * Idempotency-Key of one of the harness's keys must be free again once its answer has been sent
+ * (store_idem_begin).
  *
  * State stays bounded: one store per process, on a temporary directory (under /dev/shm when it
  * exists, or VERIFYD_FUZZ_DIR), with synchronous = NORMAL (throwaway data, no fsync per commit),
@@ -57,6 +59,7 @@
 #include "fuzz_http.h"
 
 #include "api/api.h"
+#include "identity/account.h"
 #include "background/outcomes.h"
 #include "background/redactor.h"
 #include "background/worker.h"
@@ -184,7 +187,8 @@ typedef struct answer {
 typedef struct vars {
     char key[32];
     char vs[VAR_MAX], vr[VAR_MAX], we[VAR_MAX], evt[VAR_MAX], id[VAR_MAX], tok[VAR_MAX];
-    arena *a; /* the input's: the answers below */
+    char ed[VAR_MAX], ev2[VAR_MAX]; /* v2: an event destination, a v2 event */
+    arena *a;                       /* the input's: the answers below */
     answer answers[MAX_REQUESTS];
     int n_answers;
 } vars;
@@ -207,6 +211,17 @@ static int is_id(const char *s, const char *prefix)
     return 1;
 }
 
+/* 1 when s is a v2 object id: prefix, "test_" or "live_", then letters and digits only. */
+static int is_v2_id(const char *s, const char *prefix)
+{
+    size_t n = strlen(prefix);
+    if (strncmp(s, prefix, n) != 0) return 0;
+    if (strncmp(s + n, "test_", 5) != 0 && strncmp(s + n, "live_", 5) != 0) return 0;
+    char plain[VAR_MAX];
+    snprintf(plain, sizeof plain, "x_%s", s + n + 5);
+    return is_id(plain, "x_");
+}
+
 /* Remember what later requests may name: ids by their prefix, hosted-page tokens. */
 static void vars_collect(vars *v, json_t *j, int depth)
 {
@@ -219,6 +234,8 @@ static void vars_collect(vars *v, json_t *j, int depth)
         if (is_id(s, "vr_")) var_set(v->vr, s, n);
         if (is_id(s, "we_")) var_set(v->we, s, n);
         if (is_id(s, "evt_")) var_set(v->evt, s, n);
+        if (is_v2_id(s, "ed_")) var_set(v->ed, s, n);
+        if (is_v2_id(s, "evt_")) var_set(v->ev2, s, n);
         if (start != NULL) var_set(v->tok, start + 7, strcspn(start + 7, "/?#"));
     } else if (json_is_object(j)) {
         const char *k;
@@ -234,8 +251,10 @@ static void vars_collect(vars *v, json_t *j, int depth)
 /* s[0..n) with the variables replaced, in a (NUL-terminated; *out_len without the NUL). */
 static char *subst(arena *a, const vars *v, const char *s, size_t n, size_t *out_len)
 {
-    static const char *const names[] = {"$KEY", "$VS", "$VR", "$WE", "$EVT", "$ID", "$TOK"};
-    const char *values[] = {v->key, v->vs, v->vr, v->we, v->evt, v->id, v->tok};
+    /* "$EV2" before "$EVT"? No prefix of one is the other, so the order does not matter. */
+    static const char *const names[] = {"$KEY", "$VS",  "$VR", "$WE", "$EVT",
+                                        "$ID",  "$TOK", "$ED", "$EV2"};
+    const char *values[] = {v->key, v->vs, v->vr, v->we, v->evt, v->id, v->tok, v->ed, v->ev2};
     buf b;
     buf_init(&b, a);
     for (size_t i = 0; i < n;) {
@@ -292,9 +311,13 @@ static const char *known_account(arena *a, const char *auth)
 
 /* The routes whose path names an object: a 200 from one of them is that object (or, for a test
  * helper, the session it moved on). */
-static const char *const id_routes[] = {
-    "/v1/identity/verification_sessions/", "/v1/test_helpers/identity/verification_sessions/",
-    "/v1/identity/verification_reports/", "/v1/events/", "/v1/webhook_endpoints/"};
+static const char *const id_routes[] = {"/v1/identity/verification_sessions/",
+                                        "/v1/test_helpers/identity/verification_sessions/",
+                                        "/v1/identity/verification_reports/",
+                                        "/v1/events/",
+                                        "/v1/webhook_endpoints/",
+                                        "/v2/core/event_destinations/",
+                                        "/v2/core/events/"};
 
 static void check_object_id(const http_request *r, json_t *j)
 {
@@ -305,6 +328,9 @@ static void check_object_id(const http_request *r, json_t *j)
         const char *seg = r->path + n;
         size_t len = strcspn(seg, "/");
         const char *id = json_string_value(json_object_get(j, "id"));
+        /* A destination's ping answers with the v2 event it sent, about the destination. */
+        if (strcmp(seg + len, "/ping") == 0)
+            id = json_string_value(json_object_get(json_object_get(j, "related_object"), "id"));
         if (id == NULL || strlen(id) != len || memcmp(id, seg, len) != 0)
             fuzz_http_fail(r, "a 200 for another object than the path names");
         return;
@@ -398,14 +424,20 @@ static void send_one(vars *v, const char *s, const char *end)
         json_decref(j);
     }
 
-    /* Only a POST with a key can be a replay; and the key is free again once the answer is
-     * decided (api.h). */
+    /* Only a POST (or a v2 DELETE) with a key can be a replay; and the key is free again once
+     * the answer is decided (api.h). */
     const char *idem = http_header(r, "Idempotency-Key");
-    if (fuzz_http_resp_header(r, "Idempotent-Replayed") != NULL &&
-        (idem == NULL || strcmp(r->method, "POST") != 0))
+    int keyed = strcmp(r->method, "POST") == 0 ||
+                (strcmp(r->method, "DELETE") == 0 && strncmp(r->path, "/v2/", 4) == 0);
+    if (fuzz_http_resp_header(r, "Idempotent-Replayed") != NULL && (idem == NULL || !keyed))
         fuzz_http_fail(r, "a replay without an Idempotency-Key");
     check_replay(v, r, idem);
     const char *account = known_account(a, http_header(r, "Authorization"));
+    /* api.c: Stripe-Account (or v2's Stripe-Context) moves the request to that namespace. */
+    const char *connected = http_header(r, "Stripe-Account");
+    if (connected == NULL || *connected == '\0') connected = http_header(r, "Stripe-Context");
+    if (account != NULL && account_id_ok(connected))
+        account = account_connected_ns(a, account, connected);
     if (idem != NULL && account != NULL) {
         int found;
         store_idem saved;
