@@ -66,6 +66,14 @@ extern const char *const event_types_enum[];
  * and refuses private and loopback hosts unless the operator allows them. 0, or -1 with *e
  * naming param (webhook_endpoints.c; event destinations check theirs alike). */
 int endpoints__check_webhook_url(api_ctx *c, const char *url, const char *param, apierr *e);
+/* 1 when name is one of event_types_enum ("*" included), else 0. */
+int endpoints__event_type_known(const char *name);
+/* enabled_events (already validated) into w, deduplicated, in order, strings in c's arena; an
+ * empty list is Stripe's parameter_missing. 0, or -1 with *e. */
+int endpoints__read_events(api_ctx *c, store_webhook *w, apierr *e);
+/* Merge the request's metadata parameters into *md / *n_md (metadata_merge). 0, or -1 with *e
+ * when the result would exceed METADATA_MAX_KEYS. */
+int endpoints__merge_metadata(api_ctx *c, metadata_kv **md, size_t *n_md, apierr *e);
 /* /v2/core/event_destinations (event_destinations.c), v2 JSON bodies. */
 void event_destinations_create(api_ctx *c);
 void event_destinations_retrieve(api_ctx *c);

@@ -13,7 +13,6 @@
  * Not for: v1 endpoints (webhook_endpoints.c), the fan-out (event.c), rendering thin events
  * (thin_event.c) or sending (delivery.c).
  */
-#include <ctype.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -193,21 +192,16 @@ static void missing(api_ctx *c, apierr *e)
     api_err_missing(c, e, "event_destination", "id", c->path_id);
 }
 
-/* Event names: lowercase dotted names. A thin destination names v1 events with "v1." (and v2
- * events with "v2."); a snapshot destination names v1 events as a v1 endpoint does, '*'
- * included (Stripe: event_payload snapshot is "Events from v1 APIs"). */
+/* Event names (CONTRACT.md §11: Stripe's event types, nothing else). A thin destination names
+ * v1 events as "v1." + a v1 type and v2 events by their "v2." type; a snapshot destination
+ * names v1 events as a v1 endpoint does, '*' included (Stripe: event_payload snapshot is "Events
+ * from v1 APIs"). */
 static int event_name_ok(const char *s, int thin)
 {
-    if (!thin && strcmp(s, "*") == 0) return 1;
-    int versioned = strncmp(s, "v1.", 3) == 0 || strncmp(s, "v2.", 3) == 0;
-    if (thin != versioned) return 0;
-    size_t n = strlen(s);
-    if (n == 0 || s[0] == '.' || s[n - 1] == '.' || strchr(s, '.') == NULL) return 0;
-    for (size_t i = 0; i < n; i++) {
-        unsigned char ch = (unsigned char)s[i];
-        if (ch == '.' ? s[i + 1] == '.' : !(islower(ch) || isdigit(ch) || ch == '_')) return 0;
-    }
-    return 1;
+    if (!thin) return endpoints__event_type_known(s);
+    if (strncmp(s, "v1.", 3) == 0)
+        return strcmp(s + 3, "*") != 0 && endpoints__event_type_known(s + 3);
+    return strcmp(s, "v2.core.event_destination.ping") == 0;
 }
 
 /* enabled_events into w (deduplicated, in order). 0 or -1 with *e. */
@@ -215,11 +209,6 @@ static int read_events(api_ctx *c, store_webhook *w, apierr *e)
 {
     const form_node **items;
     size_t n = params_array(form_get(c->params, "enabled_events"), c->a, &items);
-    if (n == 0)
-        return apierr_invalid(e, c->a, "parameter_missing", "enabled_events",
-                              "Missing required param: enabled_events.");
-    w->enabled_events = arena_alloc(c->a, n * sizeof *w->enabled_events);
-    w->n_enabled_events = 0;
     for (size_t i = 0; i < n; i++) {
         const char *name = items[i]->str;
         if (!event_name_ok(name, w->thin))
@@ -229,22 +218,8 @@ static int read_events(api_ctx *c, store_webhook *w, apierr *e)
                 name, w->thin ? "thin" : "snapshot",
                 w->thin ? " (thin names look like v1.identity.verification_session.verified)"
                         : " (snapshot names look like identity.verification_session.verified)");
-        int dup = 0;
-        for (size_t k = 0; k < w->n_enabled_events && !dup; k++)
-            dup = strcmp(w->enabled_events[k], name) == 0;
-        if (!dup) w->enabled_events[w->n_enabled_events++] = name;
     }
-    return 0;
-}
-
-static int merge_metadata(api_ctx *c, destination *d, apierr *e)
-{
-    metadata_update u;
-    if (!params_metadata(c->params, c->a, &u)) return 0;
-    if (metadata_merge(c->a, &u, &d->md, &d->n_md) == METADATA_OK) return 0;
-    return apierr_invalid(e, c->a, NULL, "metadata",
-                          "Invalid metadata: metadata can have at most %d keys.",
-                          METADATA_MAX_KEYS);
+    return endpoints__read_events(c, w, e);
 }
 
 /* ---- create ---- */
@@ -317,7 +292,7 @@ void event_destinations_create(api_ctx *c)
     }
     const char *url = params_str(we, "url");
     if (endpoints__check_webhook_url(c, url, "webhook_endpoint.url", &e) != 0 ||
-        read_events(c, w, &e) != 0 || merge_metadata(c, &j->d, &e) != 0)
+        read_events(c, w, &e) != 0 || endpoints__merge_metadata(c, &j->d.md, &j->d.n_md, &e) != 0)
         goto refused;
     char id[48], secret[48];
     ids_random(id, sizeof id, c->livemode ? "ed_live_" : "ed_test_", IDS_OBJECT_LEN);
@@ -432,7 +407,8 @@ static int id_job(store_txn *t, void *arg)
         if (description) w->description = *description ? description : NULL;
         if (form_get(c->params, "enabled_events") && read_events(c, w, &e) != 0)
             return api_job_error(c, t, &j->res, &e);
-        if (merge_metadata(c, &j->d, &e) != 0) return api_job_error(c, t, &j->res, &e);
+        if (endpoints__merge_metadata(c, &j->d.md, &j->d.n_md, &e) != 0)
+            return api_job_error(c, t, &j->res, &e);
     }
     }
     w->updated_ms = util_now_ms();

@@ -176,8 +176,14 @@ int endpoints__check_webhook_url(api_ctx *c, const char *url, const char *param,
     return 0;
 }
 
-/* Read enabled_events into w. 0 or -1 with *e. */
-static int read_events(api_ctx *c, store_webhook *w, apierr *e)
+int endpoints__event_type_known(const char *name)
+{
+    for (const char *const *t = event_types_enum; *t != NULL; t++)
+        if (strcmp(*t, name) == 0) return 1;
+    return 0;
+}
+
+int endpoints__read_events(api_ctx *c, store_webhook *w, apierr *e)
 {
     const form_node **items;
     size_t n = params_array(form_get(c->params, "enabled_events"), c->a, &items);
@@ -196,13 +202,11 @@ static int read_events(api_ctx *c, store_webhook *w, apierr *e)
     return 0;
 }
 
-/* Merge metadata parameters into w (metadata_merge). Returns 0, or -1 with *e when the result
- * would exceed METADATA_MAX_KEYS. */
-static int merge_metadata(api_ctx *c, endpoint *ep, apierr *e)
+int endpoints__merge_metadata(api_ctx *c, metadata_kv **md, size_t *n_md, apierr *e)
 {
     metadata_update u;
     if (!params_metadata(c->params, c->a, &u)) return 0;
-    if (metadata_merge(c->a, &u, &ep->md, &ep->n_md) == METADATA_OK) return 0;
+    if (metadata_merge(c->a, &u, md, n_md) == METADATA_OK) return 0;
     return apierr_invalid(e, c->a, NULL, "metadata",
                           "Invalid metadata: metadata can have at most %d keys.",
                           METADATA_MAX_KEYS);
@@ -240,8 +244,9 @@ void webhook_endpoints_create(api_ctx *c)
     const char *url = params_str(c->params, "url");
     const char *version = params_str(c->params, "api_version");
     const char *description = params_str(c->params, "description");
-    if (endpoints__check_webhook_url(c, url, "url", &e) != 0 || read_events(c, w, &e) != 0 ||
-        merge_metadata(c, &j->ep, &e) != 0)
+    if (endpoints__check_webhook_url(c, url, "url", &e) != 0 ||
+        endpoints__read_events(c, w, &e) != 0 ||
+        endpoints__merge_metadata(c, &j->ep.md, &j->ep.n_md, &e) != 0)
         goto refused;
     char id[40], secret[48];
     ids_random(id, sizeof id, "we_", IDS_OBJECT_LEN);
@@ -297,9 +302,10 @@ static int update_job(store_txn *t, void *arg)
     int disabled = params_bool(c->params, "disabled", -1);
     if (url) w->url = url;
     if (description) w->description = *description ? description : NULL;
-    if (form_get(c->params, "enabled_events") && read_events(c, w, &e) != 0)
+    if (form_get(c->params, "enabled_events") && endpoints__read_events(c, w, &e) != 0)
         return api_job_error(j->c, t, &j->res, &e);
-    if (merge_metadata(c, &j->ep, &e) != 0) return api_job_error(j->c, t, &j->res, &e);
+    if (endpoints__merge_metadata(c, &j->ep.md, &j->ep.n_md, &e) != 0)
+        return api_job_error(j->c, t, &j->res, &e);
     if (disabled >= 0) {
         /* CONTRACT.md §8: re-enabling before the next attempt resumes the retries. */
         j->kick = w->disabled && !disabled;

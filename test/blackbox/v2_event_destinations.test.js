@@ -246,6 +246,11 @@ test('v2 request errors: bad bodies, bad values, unsupported types', async () =>
         webhook_endpoint: { url: 'http://127.0.0.1:9/x' } };
     await bad(Object.assign({}, base, { enabled_events: ['identity.verification_session.created'] }),
         'enabled_events[0]');
+    /* Names outside Stripe's event types never receive anything: refused (CONTRACT.md §11). */
+    for (const name of ['v1.identity.nope', 'v1.identity.verification_session.*', 'v1.*', 'v2.core.nope'])
+        await bad(Object.assign({}, base, { enabled_events: [SIX[0], name] }), 'enabled_events[1]');
+    await bad(Object.assign({}, base, { event_payload: 'snapshot', enabled_events: ['identity.nope'] }),
+        'enabled_events[0]');
     await bad(Object.assign({}, base, { event_payload: 'fat' }), 'event_payload');
     await bad(Object.assign({}, base, { type: 'amazon_eventbridge', webhook_endpoint: undefined,
         amazon_eventbridge: { aws_account_id: '1', aws_region: 'us-east-1' } }), 'type');
