@@ -211,6 +211,17 @@ test('export, then import into a fresh server under another key: every answer re
     assert.equal(back.json.account === exp.json.account, false, 'an export names its own account');
 });
 
+test('export, reset, then import into the same account brings every answer back', async () => {
+    const key = h.randomKey();
+    const ids = await populate(srv, key);
+    const exp = await exportDoc(srv, key);
+    const want = await answers(srv, key, ids);
+    assert.equal((await reset(srv, key)).status, 200);
+    const r = await importDoc(srv, key, exp.text);
+    assert.equal(r.status, 200, r.text);
+    assert.deepEqual(await answers(srv, key, ids), want);
+});
+
 test('a redacted session exports without its erased values and imports redacted', async () => {
     const key = h.randomKey();
     const stripe = srv.stripe(key);
