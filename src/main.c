@@ -55,6 +55,10 @@ static const char usage[] =
     "  --test-clock            VERIFYD_TEST_CLOCK=1  serve the process-wide test clock\n"
     "                                               (/v1/test_helpers/verifyd/clock): for\n"
     "                                               tests that move time; moves every account\n"
+    "  --seed FILE             VERIFYD_SEED         at start, make the account a verifyd\n"
+    "                                               export document names exactly that\n"
+    "                                               document (GET "
+    "/v1/test_helpers/verifyd/export)\n"
     "  -h, --help              this text\n"
     "  -V, --version           the version\n"
     "\n"
@@ -78,6 +82,7 @@ typedef struct config {
     const char *header_timeout;
     int pretty;
     int test_clock;
+    const char *seed;
 } config;
 
 static const char *env_or(const char *flag, const char *env, const char *dflt)
@@ -160,6 +165,7 @@ int main(int argc, char **argv)
         {"header-timeout", required_argument, 0, 'D'},
         {"pretty", no_argument, 0, 'p'},
         {"test-clock", no_argument, 0, 'T'},
+        {"seed", required_argument, 0, 'S'},
         {"help", no_argument, 0, 'h'},
         {"version", no_argument, 0, 'V'},
         {0, 0, 0, 0},
@@ -217,6 +223,9 @@ int main(int argc, char **argv)
             break;
         case 'T':
             f.test_clock = 1;
+            break;
+        case 'S':
+            f.seed = optarg;
             break;
         case 'h':
             fputs(usage, stdout);
@@ -349,6 +358,21 @@ int main(int argc, char **argv)
     if (forward_to) /* the one place a secret is printed: the operator asked for it */
         fprintf(stderr, "Ready! Your webhook signing secret is %s (forwarding to %s)\n",
                 forward_secret, forward_to);
+
+    /* --seed: loaded before the first request can be served (CONTRACT.md §11 "Test control
+     * plane"); a file that cannot be loaded stops the start, with the reason. */
+    const char *seed = env_or(f.seed, "VERIFYD_SEED", NULL);
+    if (seed) {
+        arena *sa = arena_new();
+        const char *seed_err = NULL;
+        int seed_rc = state_seed(ap.st, seed, sa, &seed_err);
+        if (seed_rc != 0) fprintf(stderr, "verifyd: --seed: %s\n", seed_err);
+        arena_free(sa);
+        if (seed_rc != 0) {
+            store_close(ap.st);
+            return 1;
+        }
+    }
 
     http_config hc = {
         .listen_addr = host,

@@ -608,6 +608,13 @@ static int decode_params(api_ctx *c, apierr *e)
     return 0;
 }
 
+/* A raw_body route's parameters: none (the empty map). */
+static int raw_params(api_ctx *c)
+{
+    const char *msg;
+    return form_parse(c->a, "", 0, NULL, &c->params, &msg);
+}
+
 /* Idempotency (CONTRACT.md §1, §11): returns 1 when the request was answered here (replay,
  * conflict, bad key), 0 to go on. */
 static int idempotency_begin(api_ctx *c)
@@ -730,7 +737,7 @@ void api_handle(http_request *req, void *userdata)
         r->fn(c);
         return;
     }
-    if (authenticate(c, &e) != 0 || decode_params(c, &e) != 0) {
+    if (authenticate(c, &e) != 0 || (r->raw_body ? raw_params(c) : decode_params(c, &e)) != 0) {
         api_respond_error(c, &e);
         return;
     }

@@ -35,6 +35,9 @@ typedef struct api_route {
     void (*fn)(api_ctx *c);
     int page;  /* a page route (hosted page): no API key, no form decoding, no idempotency */
     int clock; /* served only with --test-clock (app.test_clock) */
+    /* The handler reads the body itself (http_body): it is not decoded, and c->params is the
+     * empty map (the test control plane's import takes a JSON document on a v1 path). */
+    int raw_body;
 } api_route;
 
 struct api_ctx {

@@ -90,4 +90,35 @@ void v2_events_retrieve(api_ctx *c);
 void clock_retrieve(api_ctx *c);
 void clock_advance(api_ctx *c);
 
+/* ---- the account's state: reset, export, import, --seed (CONTRACT.md §11 "Test control
+ * plane"; state.c, state_export.c, state_import.c) ---- */
+void state_reset(api_ctx *c);
+void state_export(api_ctx *c);
+void state_import(api_ctx *c); /* a raw_body route: the body is the export document (JSON) */
+/* --seed: make the account the document at path names exactly that document (reset, then
+ * import, in one job). 0, or -1 with *errmsg (in a) saying why; nothing is stored then. */
+int state_seed(store *st, const char *path, arena *a, const char **errmsg);
+
+/* The export document's format version: an import takes only its own. */
+#define ENDPOINTS_STATE_FORMAT 1
+/* Write account's export document into w: 0 or a STORE_E* code (w then holds a partial
+ * document, to be discarded). Strings in a. */
+int endpoints__state_export(store *st, arena *a, const char *account, json_writer *w);
+/* A checked document, ready to insert (state_import.c), all in the arena it was parsed with. */
+typedef struct endpoints__state_doc endpoints__state_doc;
+/* The limits a document's JSON is parsed with (json_body_parse). */
+extern const struct json_body_limits endpoints__state_json_limits;
+/* Check doc (a parsed export document) and build its rows for account (NULL: the account the
+ * document names). 0 and *out, or -1 with *errmsg (in a, fit for a 400); nothing is written. */
+int endpoints__state_parse(arena *a, const form_node *doc, const char *account,
+                           endpoints__state_doc **out, const char **errmsg);
+const char *endpoints__state_account(const endpoints__state_doc *d);
+/* How many sessions, reports, events and endpoints-or-destinations d holds. */
+void endpoints__state_counts(const endpoints__state_doc *d, size_t counts[4]);
+/* Inside a job: insert everything d holds, ids kept. 0; STORE_EXISTS or STORE_LIMIT with *clash
+ * the id that could not be inserted (the job must then roll back: some rows are in); or
+ * STORE_EIO. */
+int endpoints__state_load(store_txn *t, arena *a, const endpoints__state_doc *d,
+                          const char **clash);
+
 #endif

@@ -42,6 +42,10 @@ const api_route endpoints_routes[] = {
     {"GET", "/v2/core/events/", "", v2_events_retrieve},
     {"GET", "/v1/test_helpers/verifyd/clock", NULL, clock_retrieve, 0, 1},
     {"POST", "/v1/test_helpers/verifyd/clock/advance", NULL, clock_advance, 0, 1},
+    /* --- the account's state (state.c) --- */
+    {"POST", "/v1/test_helpers/verifyd/reset", NULL, state_reset},
+    {"GET", "/v1/test_helpers/verifyd/export", NULL, state_export},
+    {"POST", "/v1/test_helpers/verifyd/import", NULL, state_import, 0, 0, 1},
 };
 
 const size_t endpoints_n_routes = sizeof endpoints_routes / sizeof *endpoints_routes;

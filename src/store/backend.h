@@ -97,6 +97,7 @@ typedef struct store__ops {
     int (*txn_outcome_clear)(store_txn *t, const char *account, const char *id);
     int (*outcomes_due)(store *st, int64_t now_ms, size_t max, arena *a, const char ***accounts,
                         const char ***ids, size_t *n);
+    int (*txn_account_reset)(store_txn *t, const char *account, store_reset_counts *counts);
 } store__ops;
 
 struct session_cache;

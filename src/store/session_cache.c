@@ -129,3 +129,22 @@ void session_cache_put(session_cache *c, const char *account, const char *id, co
     set(&c->slots[i], account, id, rec, len);
     pthread_mutex_unlock(lock);
 }
+
+void session_cache_drop_account(session_cache *c, const char *account)
+{
+    size_t na = strlen(account);
+    for (size_t i = 0; i <= c->mask; i++) {
+        pthread_mutex_t *lock = &c->locks[i % STRIPES];
+        slot *s = &c->slots[i];
+        pthread_mutex_lock(lock);
+        s->version++;
+        if (s->key && s->key_len > na && memcmp(s->key, account, na) == 0 && s->key[na] == '\n') {
+            free(s->key);
+            free(s->rec);
+            s->key = NULL;
+            s->rec = NULL;
+            s->key_len = s->len = 0;
+        }
+        pthread_mutex_unlock(lock);
+    }
+}

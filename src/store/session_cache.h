@@ -37,5 +37,9 @@ void session_cache_fill(session_cache *c, const char *account, const char *id, c
 /* A committed write of (account, id): its record now is rec (copied). */
 void session_cache_put(session_cache *c, const char *account, const char *id, const void *rec,
                        size_t len);
+/* A committed write deleted every session of account: their entries go, and no fill offered on
+ * a ticket taken before this call is installed (every slot's version moves on, since a miss
+ * may have been for one of them). Walks every slot: for rare, account-wide changes only. */
+void session_cache_drop_account(session_cache *c, const char *account);
 
 #endif

@@ -51,7 +51,8 @@ void store_close(store *st)
 /* ---- the session cache ---- */
 
 /* account and id are copied (a job's session may live on its stack); the record is borrowed from
- * the job, valid until its done callback (store.h). */
+ * the job, valid until its done callback (store.h). id NULL: the whole account was reset, and
+ * every cached session of it goes (store_txn_account_reset). */
 typedef struct store__written {
     char *account, *id;
     store_record record;
@@ -111,7 +112,10 @@ void store__txn_end(store_txn *t, int committed)
 {
     for (size_t i = 0; committed && i < t->n_written; i++) {
         const store__written *w = &t->written[i];
-        session_cache_put(t->st->cache, w->account, w->id, w->record.data, w->record.len);
+        if (w->id == NULL)
+            session_cache_drop_account(t->st->cache, w->account);
+        else
+            session_cache_put(t->st->cache, w->account, w->id, w->record.data, w->record.len);
     }
     store__txn_rollback_to(t, 0);
 }
@@ -396,4 +400,20 @@ int store_outcomes_due(store *st, int64_t now_ms, size_t max, arena *a, const ch
                        const char ***ids, size_t *n)
 {
     return st->ops->outcomes_due(st, now_ms, max, a, accounts, ids, n);
+}
+
+int store_txn_account_reset(store_txn *t, const char *account, store_reset_counts *counts)
+{
+    store_reset_counts unused;
+    int rc = t->ops->txn_account_reset(t, account, counts != NULL ? counts : &unused);
+    if (rc == 0 && t->st->cache != NULL) {
+        /* In the order of the batch's writes: a session the same batch inserts after the reset
+         * is cached again once the batch commits. */
+        if (t->n_written == t->cap_written) {
+            t->cap_written = t->cap_written ? t->cap_written * 2 : 64;
+            t->written = xrealloc(t->written, t->cap_written * sizeof *t->written);
+        }
+        t->written[t->n_written++] = (store__written){xstrdup(account), NULL, {NULL, 0}};
+    }
+    return rc;
 }

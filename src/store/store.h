@@ -417,4 +417,21 @@ int store_txn_outcome_clear(store_txn *t, const char *account, const char *id);
 int store_outcomes_due(store *st, int64_t now_ms, size_t max, arena *a, const char ***accounts,
                        const char ***ids, size_t *n);
 
+/* ---- a whole account (the test control plane, CONTRACT.md §11) ---- */
+
+/* What store_txn_account_reset removed, by kind. */
+typedef struct store_reset_counts {
+    int64_t sessions, reports, events, webhooks; /* webhooks: endpoints and destinations */
+    int64_t deliveries, links, outcomes, idempotency_keys;
+} store_reset_counts;
+/* Delete everything stored for account (exactly that namespace: its connected accounts are
+ * namespaces of their own): its sessions (with their pending redactions), reports, events,
+ * endpoints and destinations, the deliveries of its events and to its endpoints, its hosted
+ * links, delayed outcomes and idempotency records, and whatever per-account state a backend
+ * keeps beside them. Other accounts are untouched. Afterwards no read of the account finds any
+ * of it (the session cache included) and each deleted id may be inserted again. counts may be
+ * NULL. 0 or STORE_EIO. Not a redaction-grade erase: the bytes may linger in free pages until
+ * store_scrub. */
+int store_txn_account_reset(store_txn *t, const char *account, store_reset_counts *counts);
+
 #endif

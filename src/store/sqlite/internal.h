@@ -103,6 +103,8 @@ enum {
     SQ_OUTCOME_SET,
     SQ_OUTCOME_CLEAR,
     SQ_OUTCOMES_DUE,
+    /* session_ids.c, after the others: an unmerged id's row is still there */
+    SQ_SESSION_ROW_EXISTS,
     SQ_COUNT
 };
 
@@ -466,6 +468,9 @@ int sqlite__txn_outcome_set(store_txn *t, const char *account, const char *id, i
 int sqlite__txn_outcome_clear(store_txn *t, const char *account, const char *id);
 int sqlite__outcomes_due(store *st, int64_t now_ms, size_t max, arena *a, const char ***accounts,
                          const char ***ids, size_t *n);
+
+/* accounts.c */
+int sqlite__txn_account_reset(store_txn *t, const char *account, store_reset_counts *counts);
 
 /* One row by (id ?1, account ?2) whose first column is a record: 0 and *out, STORE_NOT_FOUND or
  * STORE_EIO. Finishes stmt. */

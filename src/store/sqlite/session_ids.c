@@ -31,9 +31,14 @@ static const char *const sql[SQ_COUNT] = {
     [SQ_SESSION_ID_MERGED] = "SELECT 1 FROM session_ids WHERE id = ?1",
     [SQ_IDS_UNMERGED] = "SELECT id, seq FROM sessions"
                         " WHERE seq > (SELECT seq FROM session_ids_merged)",
-    [SQ_IDS_MERGE] = "INSERT OR IGNORE INTO session_ids (id, seq) VALUES (?1, ?2)",
+    /* Only while the row is there: an account reset (accounts.c) may have deleted it after its
+     * id entered a round, and a stale pair would hide a later session with the same id. */
+    [SQ_IDS_MERGE] =
+        "INSERT OR IGNORE INTO session_ids (id, seq)"
+        " SELECT ?1, ?2 WHERE EXISTS (SELECT 1 FROM sessions WHERE seq = ?2 AND id = ?1)",
     [SQ_IDS_MERGED_SET] = "UPDATE session_ids_merged SET seq = ?1",
     [SQ_SEQ_MAX] = "SELECT COALESCE(MAX(seq), 0) FROM sessions",
+    [SQ_SESSION_ROW_EXISTS] = "SELECT 1 FROM sessions WHERE seq = ?1 AND id = ?2",
 };
 
 static int stmt_of(sq_store *st, int which, sqlite3_stmt **out)
@@ -61,7 +66,23 @@ int sqlite__session_id_taken(sq_store *st, const char *id)
 {
     sqlite3_stmt *stmt;
     int64_t seq;
-    if (id_map_get(st->unmerged, id, &seq)) return STORE_EXISTS;
+    if (id_map_get(st->unmerged, id, &seq)) {
+        /* An account reset deletes rows but leaves their map entries (it cannot take them out
+         * and put them back should its job roll back): a map entry counts while its row is
+         * there. */
+        int rc = stmt_of(st, SQ_SESSION_ROW_EXISTS, &stmt);
+        if (rc != 0) return rc;
+        if ((sqlite3_bind_int64(stmt, 1, seq) | sqlite__bind_text(stmt, 2, id)) != SQLITE_OK) {
+            sqlite__finish(stmt);
+            return sqlite__fail(st->w.db, "bind");
+        }
+        int src = sqlite3_step(stmt);
+        rc = src == SQLITE_ROW    ? STORE_EXISTS
+             : src == SQLITE_DONE ? 0
+                                  : sqlite__fail(st->w.db, "session id");
+        sqlite__finish(stmt);
+        if (rc != 0) return rc;
+    }
     int rc = stmt_of(st, SQ_SESSION_ID_MERGED, &stmt);
     if (rc != 0) return rc;
     if (sqlite__bind_text(stmt, 1, id) != SQLITE_OK) {

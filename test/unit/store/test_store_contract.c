@@ -3470,6 +3470,65 @@ static void test_destinations_and_v2_events(void **state)
     assert_int_equal(got_e.v2, 0);
 }
 
+/* ---- a whole account: store_txn_account_reset ---- */
+
+typedef struct reset_ctx {
+    const char *account;
+    int ret; /* returned after the reset: non-zero rolls it back */
+    store_reset_counts counts;
+} reset_ctx;
+
+static int reset_fn(store_txn *t, void *ctx)
+{
+    reset_ctx *c = ctx;
+    int rc = store_txn_account_reset(t, c->account, &c->counts);
+    return rc != 0 ? rc : c->ret;
+}
+
+static void test_account_reset(void **state)
+{
+    fixture *f = *state;
+    store_session a1 = mk("acct_A", "vs_reset_a1", 10), a2 = mk("acct_A", "vs_reset_a2", 11);
+    store_session b1 = mk("acct_B", "vs_reset_b1", 12);
+    assert_int_equal(insert(f, &a1), 0);
+    assert_int_equal(insert(f, &a2), 0);
+    assert_int_equal(insert(f, &b1), 0);
+    idem_ctx ia = idem(f, "acct_A", "key-r", 200, "{}", 100, "vs_reset_a1");
+    idem_ctx ib = idem(f, "acct_B", "key-r", 200, "{}", 100, "vs_reset_b1");
+    assert_int_equal(store_run(f->st, idem_put_fn, &ia), 0);
+    assert_int_equal(store_run(f->st, idem_put_fn, &ib), 0);
+    expect_session(f, "acct_A", "vs_reset_a1", "vs_reset_a1"); /* now in the cache, if any */
+
+    /* A reset whose job rolls back changes nothing. */
+    reset_ctx undone = {"acct_A", STORE_ABORTED, {0}};
+    assert_int_equal(store_run(f->st, reset_fn, &undone), STORE_ABORTED);
+    expect_session(f, "acct_A", "vs_reset_a1", "vs_reset_a1");
+    expect_session(f, "acct_A", "vs_reset_a2", "vs_reset_a2");
+
+    reset_ctx c = {"acct_A", 0, {0}};
+    assert_int_equal(store_run(f->st, reset_fn, &c), 0);
+    assert_int_equal(c.counts.sessions, 2);
+    assert_int_equal(c.counts.idempotency_keys, 1);
+    expect_session(f, "acct_A", "vs_reset_a1", NULL);
+    expect_session(f, "acct_A", "vs_reset_a2", NULL);
+    expect_session(f, "acct_B", "vs_reset_b1", "vs_reset_b1");
+    store_idem got;
+    assert_int_equal(store_idem_get(f->st, "acct_A", "key-r", f->a, &got), STORE_NOT_FOUND);
+    assert_int_equal(store_idem_get(f->st, "acct_B", "key-r", f->a, &got), 0);
+    store_session_query q = {.account = "acct_A", .limit = 10};
+    expect_list(f, &q, "", 0);
+
+    /* The deleted ids are free again (in the account or another), and stay so after a reopen. */
+    assert_int_equal(insert(f, &a1), 0);
+    store_session moved = mk("acct_C", "vs_reset_a2", 13);
+    assert_int_equal(insert(f, &moved), 0);
+    reopen(f);
+    expect_session(f, "acct_A", "vs_reset_a1", "vs_reset_a1");
+    expect_session(f, "acct_C", "vs_reset_a2", "vs_reset_a2");
+    expect_session(f, "acct_A", "vs_reset_a2", NULL);
+    assert_int_equal(insert(f, &b1), STORE_EXISTS);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -3511,6 +3570,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_outcomes, setup, teardown),
         cmocka_unit_test_setup_teardown(test_reopen_keeps_everything, setup, teardown),
         cmocka_unit_test_setup_teardown(test_unknown_backend_refused, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_account_reset, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
