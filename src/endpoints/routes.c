@@ -42,6 +42,10 @@ const api_route endpoints_routes[] = {
     {"GET", "/v2/core/events/", "", v2_events_retrieve},
     {"GET", "/v1/test_helpers/verifyd/clock", NULL, clock_retrieve, 0, 1},
     {"POST", "/v1/test_helpers/verifyd/clock/advance", NULL, clock_advance, 0, 1},
+    {"POST", "/v1/test_helpers/verifyd/faults", NULL, faults_create},
+    {"GET", "/v1/test_helpers/verifyd/faults", NULL, faults_list},
+    {"DELETE", "/v1/test_helpers/verifyd/faults", NULL, faults_clear},
+    {"DELETE", "/v1/test_helpers/verifyd/faults/", "", faults_delete},
 };
 
 const size_t endpoints_n_routes = sizeof endpoints_routes / sizeof *endpoints_routes;
