@@ -16,6 +16,8 @@ struct worker;
 struct delivery;
 struct api_keyring;
 struct api_route;
+struct fault_registry;
+struct timer;
 
 typedef struct app {
     struct store *st;
@@ -32,6 +34,8 @@ typedef struct app {
     int test_clock;             /* --test-clock: the clock routes are served */
     const struct api_route *routes; /* the route table api_handle dispatches on (routes.c) */
     size_t n_routes;
+    struct fault_registry *faults; /* the test control plane's fault rules (fault.h) */
+    struct timer *timer;           /* parks requests that a latency rule delays (timer.h) */
 } app;
 
 #endif

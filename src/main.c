@@ -18,6 +18,8 @@
 #include "base/log.h"
 #include "background/redactor.h"
 #include "store/store.h"
+#include "base/timer.h"
+#include "identity/fault.h"
 
 static const char usage[] =
     "Usage: verifyd [options]\n"
@@ -312,6 +314,8 @@ int main(int argc, char **argv)
     app ap = {0};
     ap.routes = endpoints_routes;
     ap.n_routes = endpoints_n_routes;
+    ap.faults = fault_registry_new(); /* in memory: a restart forgets the rules */
+    ap.timer = timer_start();
     ap.redaction_delay_ms = redaction_delay;
     ap.hosted_delay_ms = hosted_delay;
     delivery_config dc = {0};
@@ -400,6 +404,7 @@ int main(int argc, char **argv)
     /* The delivery worker. */
     dc.st = ap.st;
     dc.public_url = ap.public_url;
+    dc.faults = ap.faults;
     if (delivery_start(&dc, &ap.delivery, &err) != 0) {
         fprintf(stderr, "verifyd: %s\n", err);
         http_server_stop(srv);
@@ -414,12 +419,14 @@ int main(int argc, char **argv)
     int sig = 0;
     sigwait(&sigs, &sig);
     log_msg(LOG_WARN, "msg=\"shutting down\" signal=%d", sig);
-    http_server_stop(srv);
+    http_server_stop(srv); /* requests parked by a latency rule finish first */
+    timer_stop(ap.timer);
     delivery_stop(ap.delivery); /* unsent deliveries stay pending for the next start */
     worker_stop(ap.redactor);
     worker_stop(ap.outcomes);
     store_close(ap.st);
     api_keyring_free(ap.keys);
+    fault_registry_free(ap.faults);
     log_msg(LOG_WARN, "msg=\"stopped\"");
     return 0;
 }

@@ -6,6 +6,7 @@
  */
 #include "api/api.h"
 #include "api/json_body.h"
+#include "api/internal.h"
 
 #include <ctype.h>
 #include <openssl/evp.h>
@@ -142,7 +143,10 @@ static void respond(api_ctx *c, int status, const char *body, size_t len)
     /* CONTRACT.md §11 "Versions": the version the answer was rendered for. */
     http_add_header(req, "Stripe-Version", c->version ? c->version : API_VERSION_DEFAULT);
     http_add_header(req, "Cache-Control", "no-cache, no-store");
-    if (status == 409 || status >= 500) http_add_header(req, "Stripe-Should-Retry", "true");
+    if (c->should_retry)
+        http_add_header(req, "Stripe-Should-Retry", c->should_retry);
+    else if (status == 409 || status >= 500)
+        http_add_header(req, "Stripe-Should-Retry", "true");
     if (c->idem_held) { /* the key is free again once the answer is decided */
         c->idem_held = 0;
         store_idem_end(c->app->st, c->account, c->idem_key);
@@ -676,6 +680,13 @@ static int idempotency_begin(api_ctx *c)
     return 0; /* none saved, or only one older than 24 h: this request runs */
 }
 
+/* From the idempotency key on: the request runs its handler (or replays a saved answer). */
+static void run_route(api_ctx *c, const api_route *r)
+{
+    if (idempotency_begin(c)) return;
+    r->fn(c);
+}
+
 void api_handle(http_request *req, void *userdata)
 {
     app *ap = userdata;
@@ -741,8 +752,10 @@ void api_handle(http_request *req, void *userdata)
         api_respond_error(c, &e);
         return;
     }
-    if (idempotency_begin(c)) return;
-    r->fn(c);
+    /* CONTRACT.md §11 "Test control plane": a fault rule answers before the idempotency key
+     * is held, so a faulted request neither runs nor is saved under its key. */
+    if (api__fault_gate(c, r, run_route)) return;
+    run_route(c, r);
 }
 
 /* --- expand paths below the first level, page responses --- */

@@ -56,6 +56,9 @@ struct api_ctx {
     int idem_held;          /* the key is held (store_idem_begin) until the answer is sent */
     store_idem *idem_saved; /* api_idem_save: a response saved first by another request */
     int responded;
+    /* Stripe-Should-Retry as a fault rule says it ("true"/"false"), or NULL: the default of
+     * the status (true for 409 and 5xx). */
+    const char *should_retry;
 };
 
 /* Responses. Each sends exactly once; body strings live in the request arena. */

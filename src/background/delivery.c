@@ -31,6 +31,7 @@
 #include <sys/socket.h>
 
 #include "identity/event.h"
+#include "identity/fault.h"
 #include "base/ids.h"
 #include "base/log.h"
 #include "base/util.h"
@@ -69,6 +70,14 @@ typedef struct attempt {
     int livemode;
     int active; /* its transfer is running (counts against max_connections) */
     buf body;   /* heap */
+    char *url;  /* heap, as are secret: each transfer (a duplicate's too) is signed afresh */
+    char *secret;
+    int public_only; /* a live endpoint: no loopback or private addresses */
+    /* Webhook fault rules (fault.h): a copy still to send after this transfer, and a hold
+     * (monotonic us) before the first transfer starts. */
+    int dup_left;
+    int held;
+    int64_t hold_until_us;
     char errbuf[CURL_ERROR_SIZE];
     /* outcome */
     int ok;
@@ -176,9 +185,18 @@ int delivery_parse_schedule(const char *s, delivery_config *cfg, const char **er
     return 0;
 }
 
-/* Delay before retry number k (1-based) of a delivery in livemode, with +-10% jitter; -1 when
- * the schedule is exhausted. */
-static int64_t retry_delay(delivery *d, int livemode, int k)
+/* The next draw of the jitter generator (xorshift64). Call with mu held. */
+static uint64_t rng_next(delivery *d)
+{
+    d->rng ^= d->rng << 13;
+    d->rng ^= d->rng >> 7;
+    d->rng ^= d->rng << 17;
+    return d->rng;
+}
+
+/* Delay before retry number k (1-based) of a delivery in livemode, with +-10% jitter from the
+ * draw r; -1 when the schedule is exhausted. */
+static int64_t schedule_delay(const delivery *d, int livemode, int k, uint64_t r)
 {
     const int64_t *v = d->cfg.schedule_ms;
     size_t n = d->cfg.n_schedule;
@@ -188,14 +206,17 @@ static int64_t retry_delay(delivery *d, int livemode, int k)
     }
     if (k < 1 || (size_t)k > n) return -1;
     int64_t base = v[k - 1];
-    pthread_mutex_lock(&d->mu);
-    d->rng ^= d->rng << 13; /* xorshift64 */
-    d->rng ^= d->rng >> 7;
-    d->rng ^= d->rng << 17;
-    uint64_t r = d->rng;
-    pthread_mutex_unlock(&d->mu);
     int64_t span = base / 5; /* jitter in [-10%, +10%) */
     return span > 0 ? base - span / 2 + (int64_t)(r % (uint64_t)span) : base;
+}
+
+/* schedule_delay with a fresh draw; takes mu. */
+static int64_t retry_delay(delivery *d, int livemode, int k)
+{
+    pthread_mutex_lock(&d->mu);
+    uint64_t r = rng_next(d);
+    pthread_mutex_unlock(&d->mu);
+    return schedule_delay(d, livemode, k, r);
 }
 
 /* ---- recording outcomes (store jobs) ---- */
@@ -204,6 +225,8 @@ static void attempt_free(attempt *at)
 {
     curl_slist_free_all(at->headers);
     buf_free(&at->body);
+    free(at->url);
+    free(at->secret);
     free(at->event_id);
     free(at->endpoint_id);
     free(at);
@@ -314,6 +337,64 @@ static curl_socket_t open_public_socket(void *ctx, curlsocktype purpose, struct 
     return socket(addr->family, addr->socktype, addr->protocol);
 }
 
+/* Sign at's body and hand a transfer of it to curl. CONTRACT.md §8: a fresh t and signature on
+ * every attempt (and on each copy a duplicate rule sends). Called with mu held, on the worker
+ * thread. */
+static void launch(delivery *d, attempt *at)
+{
+    char sig[WEBHOOK_SIG_MAX], header[WEBHOOK_SIG_MAX + 32];
+    webhook_sign(at->secret, util_now(), at->body.data, at->body.len, sig, sizeof sig);
+    snprintf(header, sizeof header, "Stripe-Signature: %s", sig);
+    curl_slist_free_all(at->headers);
+    at->headers = NULL;
+    at->headers = curl_slist_append(at->headers, "Content-Type: application/json; charset=utf-8");
+    at->headers = curl_slist_append(at->headers, header);
+    at->headers = curl_slist_append(at->headers, "Cache-Control: no-cache");
+    at->headers = curl_slist_append(at->headers, "Accept: */*; q=0.5, text/html");
+    at->headers = curl_slist_append(at->headers, "Expect:");
+    if (at->headers == NULL) abort();
+
+    CURL *e = curl_easy_init();
+    if (e == NULL) abort();
+    at->easy = e;
+    curl_easy_setopt(e, CURLOPT_URL, at->url);
+    curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https");
+    curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
+    curl_easy_setopt(e, CURLOPT_POST, 1L);
+    curl_easy_setopt(e, CURLOPT_POSTFIELDS, at->body.data);
+    curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)at->body.len);
+    curl_easy_setopt(e, CURLOPT_HTTPHEADER, at->headers);
+    curl_easy_setopt(e, CURLOPT_USERAGENT, "Stripe/1.0 (+https://stripe.com/docs/webhooks)");
+    curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, (long)d->cfg.timeout_ms);
+    curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS,
+                     (long)(d->cfg.timeout_ms < 5000 ? d->cfg.timeout_ms : 5000));
+    curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, discard);
+    curl_easy_setopt(e, CURLOPT_ERRORBUFFER, at->errbuf);
+    curl_easy_setopt(e, CURLOPT_PRIVATE, at);
+    if (at->public_only) curl_easy_setopt(e, CURLOPT_OPENSOCKETFUNCTION, open_public_socket);
+    curl_multi_add_handle(d->multi, e);
+}
+
+/* Start the attempts whose hold (a webhook delay rule) is over. Returns how long until the
+ * next hold ends, in ms, or -1 when none is held. */
+static int64_t release_held(delivery *d)
+{
+    int64_t now = util_mono_us(), next = -1;
+    pthread_mutex_lock(&d->mu);
+    for (attempt *at = d->inflight; at; at = at->next) {
+        if (!at->held) continue;
+        if (at->hold_until_us <= now) {
+            at->held = 0;
+            launch(d, at);
+        } else {
+            int64_t ms = (at->hold_until_us - now + 999) / 1000;
+            if (next < 0 || ms < next) next = ms;
+        }
+    }
+    pthread_mutex_unlock(&d->mu);
+    return next;
+}
+
 /* Start an attempt for dv: render, sign, hand to curl. Called with mu held. Returns 0, or -1
  * when the event cannot be rendered (the delivery is then recorded as failed). */
 static int attempt_start(delivery *d, const store_delivery *dv, arena *a)
@@ -349,39 +430,37 @@ static int attempt_start(delivery *d, const store_delivery *dv, arena *a)
         return -1;
     }
 
-    /* CONTRACT.md §8: a fresh t and signature on every attempt. */
-    char sig[WEBHOOK_SIG_MAX], header[WEBHOOK_SIG_MAX + 32];
-    webhook_sign(dv->secret, util_now(), at->body.data, at->body.len, sig, sizeof sig);
-    snprintf(header, sizeof header, "Stripe-Signature: %s", sig);
-    at->headers = curl_slist_append(at->headers, "Content-Type: application/json; charset=utf-8");
-    at->headers = curl_slist_append(at->headers, header);
-    at->headers = curl_slist_append(at->headers, "Cache-Control: no-cache");
-    at->headers = curl_slist_append(at->headers, "Accept: */*; q=0.5, text/html");
-    at->headers = curl_slist_append(at->headers, "Expect:");
-    if (at->headers == NULL) abort();
-
-    CURL *e = curl_easy_init();
-    if (e == NULL) abort();
-    at->easy = e;
-    curl_easy_setopt(e, CURLOPT_URL, dv->url);
-    curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https");
-    curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
-    curl_easy_setopt(e, CURLOPT_POST, 1L);
-    curl_easy_setopt(e, CURLOPT_POSTFIELDS, at->body.data);
-    curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)at->body.len);
-    curl_easy_setopt(e, CURLOPT_HTTPHEADER, at->headers);
-    curl_easy_setopt(e, CURLOPT_USERAGENT, "Stripe/1.0 (+https://stripe.com/docs/webhooks)");
-    curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, (long)d->cfg.timeout_ms);
-    curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS,
-                     (long)(d->cfg.timeout_ms < 5000 ? d->cfg.timeout_ms : 5000));
-    curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, discard);
-    curl_easy_setopt(e, CURLOPT_ERRORBUFFER, at->errbuf);
-    curl_easy_setopt(e, CURLOPT_PRIVATE, at);
-    if (dv->endpoint_livemode && !dv->forward && !d->cfg.allow_private)
-        curl_easy_setopt(e, CURLOPT_OPENSOCKETFUNCTION, open_public_socket);
+    fault_webhook_action act = FAULT_WH_FAIL;
+    int64_t hold_ms = 0;
+    int faulted = d->cfg.faults && !dv->forward && !dv->endpoint_livemode &&
+                  fault_webhook(d->cfg.faults, dv->endpoint_id, &act, &hold_ms);
+    if (faulted && act == FAULT_WH_FAIL) {
+        /* CONTRACT.md §11 "Test control plane": the receiver is not called and the attempt
+         * counts as failed, so the delivery is retried on the normal schedule (mu is held here,
+         * so the draw is taken directly rather than through retry_delay). */
+        int64_t delay = schedule_delay(d, at->livemode, at->attempts + 1, rng_next(d));
+        at->ok = 0;
+        at->next_ms = delay >= 0 ? util_now_ms() + delay : -1;
+        log_msg(LOG_INFO,
+                "msg=\"webhook attempt failed by a fault rule\" event=%s endpoint=%s "
+                "attempt=%d",
+                at->event_id, at->endpoint_id, at->attempts + 1);
+        d->jobs++;
+        store_submit(d->cfg.st, record_job, record_done, at);
+        return 0;
+    }
+    at->url = xstrdup(dv->url);
+    at->secret = xstrdup(dv->secret);
+    at->public_only = dv->endpoint_livemode && !dv->forward && !d->cfg.allow_private;
+    at->dup_left = faulted && act == FAULT_WH_DUPLICATE; /* Stripe: duplicates are possible */
     at->active = 1;
     d->active++;
-    curl_multi_add_handle(d->multi, e);
+    if (faulted && act == FAULT_WH_DELAY) {
+        at->held = 1; /* run() starts it once the hold is over (release_held) */
+        at->hold_until_us = util_mono_us() + hold_ms * 1000;
+        return 0;
+    }
+    launch(d, at);
     return 0;
 }
 
@@ -393,8 +472,16 @@ static void attempt_finished(delivery *d, attempt *at, CURLcode res, attempt **c
     curl_multi_remove_handle(d->multi, at->easy);
     curl_easy_cleanup(at->easy);
     at->easy = NULL;
-    /* Stripe: CONTRACT.md §8, a 2xx within the timeout is a success. */
-    at->ok = res == CURLE_OK && status >= 200 && status < 300;
+    /* Stripe: CONTRACT.md §8, a 2xx within the timeout is a success; of a duplicate's two
+     * copies, either. */
+    at->ok = at->ok || (res == CURLE_OK && status >= 200 && status < 300);
+    if (at->dup_left > 0) {
+        at->dup_left--;
+        pthread_mutex_lock(&d->mu);
+        launch(d, at);
+        pthread_mutex_unlock(&d->mu);
+        return;
+    }
     at->next_ms = -1;
     if (!at->ok) {
         int64_t delay = retry_delay(d, at->livemode, at->attempts + 1);
@@ -539,6 +626,7 @@ static void *run(void *arg)
             if (again < next_check) next_check = again;
         }
 
+        int64_t held_ms = release_held(d);
         int running;
         curl_multi_perform(d->multi, &running);
         CURLMsg *m;
@@ -562,6 +650,7 @@ static void *run(void *arg)
         if (next_prune - now < wait) wait = next_prune - now;
         if (atomic_load(&d->kicked) && last_fill + gap - now < wait)
             wait = last_fill + gap - now; /* a pending kick waits out the gap only */
+        if (held_ms >= 0 && held_ms < wait) wait = held_ms;
         if (wait > IDLE_RECHECK_MS) wait = IDLE_RECHECK_MS;
         if (wait > 0) curl_multi_poll(d->multi, NULL, 0, (int)wait, NULL);
     }

@@ -35,6 +35,9 @@ typedef struct delivery_config {
     int allow_private;   /* live endpoints may connect to loopback / private addresses */
     int max_connections; /* parallel attempts (0: 32; one endpoint gets at most half) */
     int64_t timeout_ms;  /* per attempt (0: 10 s) */
+    /* The test control plane's webhook faults (fault.h), asked before each attempt to a
+     * test-mode endpoint; NULL: none. Must outlive the worker. */
+    struct fault_registry *faults;
 } delivery_config;
 
 /* Parse "1s,2s,4s" (each delay digits and one unit of ms, s, m, h, d; at most 30 days; at most

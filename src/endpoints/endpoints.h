@@ -89,6 +89,11 @@ void v2_events_retrieve(api_ctx *c);
 /* The process's test clock, with --test-clock (clock.c). */
 void clock_retrieve(api_ctx *c);
 void clock_advance(api_ctx *c);
+/* The test control plane's fault rules (faults.c), CONTRACT.md §11 "Test control plane". */
+void faults_create(api_ctx *c);
+void faults_list(api_ctx *c);
+void faults_clear(api_ctx *c);
+void faults_delete(api_ctx *c);
 
 /* ---- the account's state: reset, export, import, --seed (CONTRACT.md §11 "Test control
  * plane"; state.c, state_export.c, state_import.c) ---- */

@@ -46,6 +46,10 @@ const api_route endpoints_routes[] = {
     {"POST", "/v1/test_helpers/verifyd/reset", NULL, state_reset},
     {"GET", "/v1/test_helpers/verifyd/export", NULL, state_export},
     {"POST", "/v1/test_helpers/verifyd/import", NULL, state_import, 0, 0, 1},
+    {"POST", "/v1/test_helpers/verifyd/faults", NULL, faults_create},
+    {"GET", "/v1/test_helpers/verifyd/faults", NULL, faults_list},
+    {"DELETE", "/v1/test_helpers/verifyd/faults", NULL, faults_clear},
+    {"DELETE", "/v1/test_helpers/verifyd/faults/", "", faults_delete},
 };
 
 const size_t endpoints_n_routes = sizeof endpoints_routes / sizeof *endpoints_routes;
