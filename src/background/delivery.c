@@ -31,6 +31,7 @@
 #include <sys/socket.h>
 
 #include "identity/event.h"
+#include "identity/account_clock.h"
 #include "base/ids.h"
 #include "base/log.h"
 #include "base/util.h"
@@ -483,6 +484,7 @@ static int64_t fill(delivery *d, int64_t now, int full)
 }
 
 typedef struct prune_job {
+    const char *account; /* NULL: every account */
     int64_t cutoff;
     int n;
 } prune_job;
@@ -490,22 +492,43 @@ typedef struct prune_job {
 static int prune_fn(store_txn *t, void *arg)
 {
     prune_job *p = arg;
-    return store_txn_events_prune(t, p->cutoff, &p->n);
+    return p->account != NULL ? store_txn_events_prune_account(t, p->account, p->cutoff, &p->n)
+                              : store_txn_events_prune(t, p->cutoff, &p->n);
 }
 
-/* Delete events past their 30 days, in bounded batches so other writes interleave. */
-static void prune(delivery *d)
+/* Delete events past their 30 days, in bounded batches so other writes interleave: how many,
+ * or -1 when a job failed. */
+static int prune_batches(delivery *d, prune_job *p)
 {
-    prune_job p = {.cutoff = util_now() - EVENT_TTL_S};
     int total = 0;
     do {
-        p.n = 0;
-        if (store_run(d->cfg.st, prune_fn, &p) != 0) {
+        p->n = 0;
+        if (store_run(d->cfg.st, prune_fn, p) != 0) {
             log_msg(LOG_ERROR, "msg=\"pruning old events failed\"");
-            return;
+            return -1;
         }
-        total += p.n;
-    } while (p.n > 0 && !atomic_load(&d->stopping));
+        total += p->n;
+    } while (p->n > 0 && !atomic_load(&d->stopping));
+    return total;
+}
+
+/* Events carry their account's time in created: every account's by real time, then each
+ * account whose clock was advanced by its own time (CONTRACT.md §11 "Test control plane"). */
+static void prune(delivery *d)
+{
+    int64_t now = util_now();
+    prune_job p = {.cutoff = now - EVENT_TTL_S};
+    int total = prune_batches(d, &p);
+    arena *a = arena_new();
+    const char **accounts;
+    int64_t *offsets;
+    size_t n = account_clock_list(a, &accounts, &offsets);
+    for (size_t i = 0; total >= 0 && i < n; i++) {
+        p = (prune_job){accounts[i], now + offsets[i] / 1000 - EVENT_TTL_S, 0};
+        int got = prune_batches(d, &p);
+        total = got < 0 ? -1 : total + got;
+    }
+    arena_free(a);
     if (total > 0) log_msg(LOG_INFO, "msg=\"pruned old events\" count=%d", total);
 }
 

@@ -40,8 +40,8 @@ const api_route endpoints_routes[] = {
     {"POST", "/v2/core/event_destinations/", "/ping", event_destinations_ping},
     {"GET", "/v2/core/events", NULL, v2_events_list},
     {"GET", "/v2/core/events/", "", v2_events_retrieve},
-    {"GET", "/v1/test_helpers/verifyd/clock", NULL, clock_retrieve, 0, 1},
-    {"POST", "/v1/test_helpers/verifyd/clock/advance", NULL, clock_advance, 0, 1},
+    {"GET", "/v1/test_helpers/verifyd/clock", NULL, clock_retrieve},
+    {"POST", "/v1/test_helpers/verifyd/clock/advance", NULL, clock_advance},
 };
 
 const size_t endpoints_n_routes = sizeof endpoints_routes / sizeof *endpoints_routes;
