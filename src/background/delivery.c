@@ -85,6 +85,7 @@ struct delivery {
     atomic_int stopping;
     atomic_int kicked;      /* a kick or a recorded outcome since the last read of the outbox */
     atomic_int kicked_full; /* ...one that needs a full read (a retry, an endpoint change) */
+    atomic_int prune_asked; /* an account's clock moved: prune its old events now */
 
     pthread_mutex_t mu;  /* guards the fields below */
     pthread_cond_t cv;   /* signalled when jobs reaches 0 */
@@ -539,7 +540,7 @@ static void *run(void *arg)
     while (!atomic_load(&d->stopping)) {
         int64_t now = util_now_ms();
         int64_t gap = store_busy(d->cfg.st) ? BUSY_FILL_GAP_MS : FILL_GAP_MS;
-        if (now >= next_prune) {
+        if (now >= next_prune || atomic_exchange(&d->prune_asked, 0)) {
             prune(d);
             next_prune = now + PRUNE_EVERY_MS;
         }
@@ -641,6 +642,7 @@ int delivery_start(const delivery_config *cfg, delivery **out, const char **errm
     atomic_init(&d->stopping, 0);
     atomic_init(&d->kicked, 1);
     atomic_init(&d->kicked_full, 1);
+    atomic_init(&d->prune_asked, 0);
     if (pthread_create(&d->thread, NULL, run, d) != 0) abort();
     store_set_outbox_hook(d->cfg.st, outbox_hook, d);
     *out = d;
@@ -651,6 +653,12 @@ void delivery_kick(delivery *d)
 {
     atomic_store(&d->kicked_full, 1);
     kick(d);
+}
+
+void delivery_clock_moved(delivery *d)
+{
+    atomic_store(&d->prune_asked, 1);
+    delivery_kick(d);
 }
 
 void delivery_stop(delivery *d)

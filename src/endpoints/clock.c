@@ -87,10 +87,11 @@ void clock_advance(api_ctx *c)
         account_clock_load(ap->st);
     } else {
         /* The answer comes once the redactions and delayed outcomes now due are done, so a test
-         * can tell "not due yet" from "not done yet"; webhook deliveries now due start at once. */
+         * can tell "not due yet" from "not done yet"; webhook deliveries now due start at once,
+         * and events now past their 30 days go soon after. */
         worker_sync(ap->redactor);
         worker_sync(ap->outcomes);
-        if (ap->delivery) delivery_kick(ap->delivery);
+        if (ap->delivery) delivery_clock_moved(ap->delivery);
     }
     api_finish(c, &j.res, rc);
 }
