@@ -154,6 +154,24 @@ test('advancing one account leaves every other account\'s clock, links, redactio
     assert.equal((await sb.identity.verificationSessions.retrieve(link.id)).client_secret, link.client_secret, 'still within 24 h for b');
 });
 
+test('timers started after an advance run on the advanced clock', async () => {
+    const key = h.randomKey();
+    const stripe = srv.stripe(key);
+    await advance(srv, key, 5 * HOUR);
+    const red = await stripe.identity.verificationSessions.create({ type: 'document' });
+    await stripe.identity.verificationSessions.redact(red.id);
+    const delayed = await stripe.identity.verificationSessions.create({ type: 'document' });
+    const u = new URL(delayed.url);
+    const post = await h.request(u.port, { method: 'POST', path: u.pathname, headers: form, body: 'outcome=verified_delayed' });
+    assert.ok(post.status === 200 || post.status === 303, `hosted POST answered ${post.status}`);
+    await advance(srv, key, 59 * MIN);
+    assert.equal((await stripe.identity.verificationSessions.retrieve(red.id)).redaction.status, 'processing', 'the redaction waits its 1 h');
+    assert.equal((await stripe.identity.verificationSessions.retrieve(delayed.id)).status, 'processing', 'the outcome waits its 1 h');
+    await advance(srv, key, 2 * MIN);
+    assert.equal((await stripe.identity.verificationSessions.retrieve(red.id)).redaction.status, 'redacted');
+    assert.equal((await stripe.identity.verificationSessions.retrieve(delayed.id)).status, 'verified');
+});
+
 test('the offset is stored: a restart keeps each account\'s clock and its pending timers; --test-clock is accepted', async () => {
     const s = await h.startServer({ args: ['--test-clock', '--redaction-delay', String(HOUR * 1000)] });
     servers.push(s);
