@@ -31,7 +31,6 @@ typedef struct app {
     struct worker *outcomes;    /* completes delayed outcomes (outcomes.c); may be NULL */
     struct delivery *delivery;  /* the webhook worker (kicked when an endpoint is re-enabled) */
     int allow_private_webhooks; /* live endpoints may point at loopback / private addresses */
-    int test_clock;             /* --test-clock: the clock routes are served */
     const struct api_route *routes; /* the route table api_handle dispatches on (routes.c) */
     size_t n_routes;
     struct fault_registry *faults; /* the test control plane's fault rules (fault.h) */

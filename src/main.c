@@ -20,6 +20,7 @@
 #include "store/store.h"
 #include "base/timer.h"
 #include "identity/fault.h"
+#include "identity/account_clock.h"
 
 static const char usage[] =
     "Usage: verifyd [options]\n"
@@ -54,9 +55,8 @@ static const char usage[] =
     "  --header-timeout SECONDS  VERIFYD_HEADER_TIMEOUT  time to send a whole request\n"
     "                                               head (line and headers) [10]\n"
     "  --pretty                VERIFYD_PRETTY=1     indent JSON responses as Stripe does\n"
-    "  --test-clock            VERIFYD_TEST_CLOCK=1  serve the process-wide test clock\n"
-    "                                               (/v1/test_helpers/verifyd/clock): for\n"
-    "                                               tests that move time; moves every account\n"
+    "  --test-clock            accepted and ignored: each test-mode account's clock is\n"
+    "                                               always served (README \"Testing with time\")\n"
     "  --seed FILE             VERIFYD_SEED         at start, make the account a verifyd\n"
     "                                               export document names exactly that\n"
     "                                               document (GET "
@@ -83,7 +83,6 @@ typedef struct config {
     const char *idle_timeout;
     const char *header_timeout;
     int pretty;
-    int test_clock;
     const char *seed;
 } config;
 
@@ -224,7 +223,8 @@ int main(int argc, char **argv)
             f.pretty = 1;
             break;
         case 'T':
-            f.test_clock = 1;
+            /* Accepted for compatibility and changes nothing: every account's clock is served
+             * in test mode (CONTRACT.md §11 "Test control plane"). */
             break;
         case 'S':
             f.seed = optarg;
@@ -339,7 +339,6 @@ int main(int argc, char **argv)
         return 2;
     }
     ap.pretty_json = f.pretty || strcmp(pretty, "1") == 0;
-    ap.test_clock = f.test_clock || strcmp(env_or(NULL, "VERIFYD_TEST_CLOCK", "0"), "1") == 0;
     const char *err = NULL;
     if (keys_file && api_keyring_load(keys_file, &ap.keys, &err) != 0) {
         fprintf(stderr, "verifyd: %s (%s)\n", err, keys_file);
@@ -348,6 +347,12 @@ int main(int argc, char **argv)
     store_config sc = {.data_dir = data_dir};
     if (store_open(&sc, &ap.st, &err) != 0) {
         fprintf(stderr, "verifyd: cannot open the database in %s: %s\n", data_dir, err);
+        return 1;
+    }
+    /* Each account's clock, as its last advance left it, before any timer reads it. */
+    if (account_clock_load(ap.st) != 0) {
+        fprintf(stderr, "verifyd: cannot read the accounts' clocks from the database\n");
+        store_close(ap.st);
         return 1;
     }
 
@@ -425,6 +430,7 @@ int main(int argc, char **argv)
     worker_stop(ap.redactor);
     worker_stop(ap.outcomes);
     store_close(ap.st);
+    account_clock_free();
     api_keyring_free(ap.keys);
     fault_registry_free(ap.faults);
     log_msg(LOG_WARN, "msg=\"stopped\"");

@@ -19,6 +19,7 @@
 #include "base/log.h"
 #include "base/util.h"
 #include "identity/account.h"
+#include "identity/account_clock.h"
 
 #define KEY_MAX 255
 /* What Stripe appends to its unknown-route 404. */
@@ -181,7 +182,7 @@ int api_idem_save(api_ctx *c, store_txn *t, const api_result *res)
     v.status = res->status;
     v.body = res->body.data;
     v.body_len = res->body.len;
-    v.created = util_now();
+    v.created = account_clock_now(c->account); /* expiry follows the account's clock */
     v.object_id = res->object_id;
     /* A key may be reused once its record is 24 h old (CONTRACT.md §1), even before the
      * background prune has removed that record. A younger record saved meanwhile (by a request
@@ -673,7 +674,7 @@ static int idempotency_begin(api_ctx *c)
         return 1;
     }
     c->idem_held = 1;
-    if (found && saved.created >= util_now() - IDEM_TTL_S) {
+    if (found && saved.created >= account_clock_now(c->account) - IDEM_TTL_S) {
         idem_answer_saved(c, &saved);
         return 1;
     }
@@ -705,9 +706,7 @@ void api_handle(http_request *req, void *userdata)
     const api_route *r = NULL;
     for (size_t i = 0; i < ap->n_routes && !r; i++) {
         const api_route *ri = &ap->routes[i];
-        if (strcmp(ri->method, method) == 0 && (!ri->clock || ap->test_clock) &&
-            route_match(c, ri, path, &c->path_id))
-            r = ri;
+        if (strcmp(ri->method, method) == 0 && route_match(c, ri, path, &c->path_id)) r = ri;
     }
     const char *framing = http_framing_error(req);
     if (framing) { /* bare, as for an unknown route: the request never got as far as a route */

@@ -33,8 +33,7 @@ typedef struct api_route {
     const char *prefix; /* path up to the {id} segment, or the whole path */
     const char *suffix; /* after {id}: "" or "/cancel"; NULL for routes without an id */
     void (*fn)(api_ctx *c);
-    int page;  /* a page route (hosted page): no API key, no form decoding, no idempotency */
-    int clock; /* served only with --test-clock (app.test_clock) */
+    int page; /* a page route (hosted page): no API key, no form decoding, no idempotency */
     /* The handler reads the body itself (http_body): it is not decoded, and c->params is the
      * empty map (the test control plane's import takes a JSON document on a v1 path). */
     int raw_body;

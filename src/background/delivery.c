@@ -32,6 +32,7 @@
 
 #include "identity/event.h"
 #include "identity/fault.h"
+#include "identity/account_clock.h"
 #include "base/ids.h"
 #include "base/log.h"
 #include "base/util.h"
@@ -93,6 +94,7 @@ struct delivery {
     atomic_int stopping;
     atomic_int kicked;      /* a kick or a recorded outcome since the last read of the outbox */
     atomic_int kicked_full; /* ...one that needs a full read (a retry, an endpoint change) */
+    atomic_int prune_asked; /* an account's clock moved: prune its old events now */
 
     pthread_mutex_t mu;  /* guards the fields below */
     pthread_cond_t cv;   /* signalled when jobs reaches 0 */
@@ -570,6 +572,7 @@ static int64_t fill(delivery *d, int64_t now, int full)
 }
 
 typedef struct prune_job {
+    const char *account; /* NULL: every account */
     int64_t cutoff;
     int n;
 } prune_job;
@@ -577,22 +580,43 @@ typedef struct prune_job {
 static int prune_fn(store_txn *t, void *arg)
 {
     prune_job *p = arg;
-    return store_txn_events_prune(t, p->cutoff, &p->n);
+    return p->account != NULL ? store_txn_events_prune_account(t, p->account, p->cutoff, &p->n)
+                              : store_txn_events_prune(t, p->cutoff, &p->n);
 }
 
-/* Delete events past their 30 days, in bounded batches so other writes interleave. */
-static void prune(delivery *d)
+/* Delete events past their 30 days, in bounded batches so other writes interleave: how many,
+ * or -1 when a job failed. */
+static int prune_batches(delivery *d, prune_job *p)
 {
-    prune_job p = {.cutoff = util_now() - EVENT_TTL_S};
     int total = 0;
     do {
-        p.n = 0;
-        if (store_run(d->cfg.st, prune_fn, &p) != 0) {
+        p->n = 0;
+        if (store_run(d->cfg.st, prune_fn, p) != 0) {
             log_msg(LOG_ERROR, "msg=\"pruning old events failed\"");
-            return;
+            return -1;
         }
-        total += p.n;
-    } while (p.n > 0 && !atomic_load(&d->stopping));
+        total += p->n;
+    } while (p->n > 0 && !atomic_load(&d->stopping));
+    return total;
+}
+
+/* Events carry their account's time in created: every account's by real time, then each
+ * account whose clock was advanced by its own time (CONTRACT.md §11 "Test control plane"). */
+static void prune(delivery *d)
+{
+    int64_t now = util_now();
+    prune_job p = {.cutoff = now - EVENT_TTL_S};
+    int total = prune_batches(d, &p);
+    arena *a = arena_new();
+    const char **accounts;
+    int64_t *offsets;
+    size_t n = account_clock_list(a, &accounts, &offsets);
+    for (size_t i = 0; total >= 0 && i < n; i++) {
+        p = (prune_job){accounts[i], now + offsets[i] / 1000 - EVENT_TTL_S, 0};
+        int got = prune_batches(d, &p);
+        total = got < 0 ? -1 : total + got;
+    }
+    arena_free(a);
     if (total > 0) log_msg(LOG_INFO, "msg=\"pruned old events\" count=%d", total);
 }
 
@@ -603,7 +627,7 @@ static void *run(void *arg)
     while (!atomic_load(&d->stopping)) {
         int64_t now = util_now_ms();
         int64_t gap = store_busy(d->cfg.st) ? BUSY_FILL_GAP_MS : FILL_GAP_MS;
-        if (now >= next_prune) {
+        if (now >= next_prune || atomic_exchange(&d->prune_asked, 0)) {
             prune(d);
             next_prune = now + PRUNE_EVERY_MS;
         }
@@ -707,6 +731,7 @@ int delivery_start(const delivery_config *cfg, delivery **out, const char **errm
     atomic_init(&d->stopping, 0);
     atomic_init(&d->kicked, 1);
     atomic_init(&d->kicked_full, 1);
+    atomic_init(&d->prune_asked, 0);
     if (pthread_create(&d->thread, NULL, run, d) != 0) abort();
     store_set_outbox_hook(d->cfg.st, outbox_hook, d);
     *out = d;
@@ -717,6 +742,12 @@ void delivery_kick(delivery *d)
 {
     atomic_store(&d->kicked_full, 1);
     kick(d);
+}
+
+void delivery_clock_moved(delivery *d)
+{
+    atomic_store(&d->prune_asked, 1);
+    delivery_kick(d);
 }
 
 void delivery_stop(delivery *d)

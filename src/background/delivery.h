@@ -51,6 +51,10 @@ int delivery_start(const delivery_config *cfg, delivery **out, const char **errm
 /* Wake the worker for a full read of the outbox: pending deliveries may have become
  * deliverable again (an endpoint was enabled or changed). Any thread. */
 void delivery_kick(delivery *d);
+/* An account's clock moved forward (CONTRACT.md §11 "Test control plane"): its retries now due
+ * start, and the events now past their 30 days are pruned, without waiting for the hourly
+ * prune. Any thread. */
+void delivery_clock_moved(delivery *d);
 /* Abort the attempts in flight (their deliveries stay pending), wait for the outcomes already
  * being recorded, remove the outbox hook, join the thread and free d. Call before store_close.
  * NULL is a no-op. */

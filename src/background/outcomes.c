@@ -7,6 +7,7 @@
  */
 #include "background/outcomes.h"
 #include "identity/session_store.h"
+#include "identity/account_clock.h"
 
 #include "identity/lifecycle.h"
 
@@ -21,7 +22,8 @@ static int complete_one(store_txn *t, void *arg)
     if (rc != 0) return rc;
     if (s.pending == SESSION_PENDING_NONE || s.status != SESSION_PROCESSING)
         return store_txn_outcome_clear(t, j->account, j->id); /* completed meanwhile */
-    if (s.pending_due > j->now_ms) return 0;
+    /* pending_due is in the account's time (account_clock.h). */
+    if (s.pending_due > j->now_ms + account_clock_offset_ms(j->account)) return 0;
     static const lifecycle_origin background = {NULL, NULL};
     rc = s.pending == SESSION_PENDING_VERIFY
              ? lifecycle_verify(t, j->a, &s, &background)

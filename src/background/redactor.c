@@ -12,6 +12,7 @@
 #include "background/redactor.h"
 #include "identity/redaction.h"
 #include "identity/session_store.h"
+#include "identity/account_clock.h"
 
 #include "identity/event.h"
 #include "identity/limits.h"
@@ -28,7 +29,11 @@ static int due_session(store_txn *t, worker_item *j, session *s)
     int rc = session_store_txn_get(t, j->account, j->id, j->a, s);
     if (rc == STORE_NOT_FOUND) return 1;
     if (rc != 0) return rc;
-    return s->redaction == SESSION_REDACTION_PROCESSING && s->redaction_due <= j->now_ms ? 0 : 1;
+    /* The record's due time is in the account's time (account_clock.h). */
+    return s->redaction == SESSION_REDACTION_PROCESSING &&
+                   s->redaction_due <= j->now_ms + account_clock_offset_ms(j->account)
+               ? 0
+               : 1;
 }
 
 /* Step 1: erase every copy. */
@@ -79,10 +84,22 @@ static int finish_batch(app *ap, worker_item *items, size_t n)
  * an hour later, so that whether an expired key replays never depends on when it last ran. */
 #define IDEM_PRUNE_AFTER_S (IDEM_TTL_S + 3600)
 
+/* Records are stamped with their account's time: every record is old enough by real time, and
+ * the accounts whose clock was advanced are pruned again by their own time. */
 static int prune_idempotency(store_txn *t, void *arg)
 {
     (void)arg;
-    return store_txn_idem_prune(t, util_now() - IDEM_PRUNE_AFTER_S);
+    int64_t now = util_now();
+    int rc = store_txn_idem_prune(t, now - IDEM_PRUNE_AFTER_S);
+    arena *a = arena_new();
+    const char **accounts;
+    int64_t *offsets;
+    size_t n = account_clock_list(a, &accounts, &offsets);
+    for (size_t i = 0; rc == 0 && i < n; i++)
+        rc = store_txn_idem_prune_account(t, accounts[i],
+                                          now + offsets[i] / 1000 - IDEM_PRUNE_AFTER_S);
+    arena_free(a);
+    return rc;
 }
 
 /* Complete every redaction due at now_ms: how many, or a STORE_E* code. */

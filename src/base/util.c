@@ -54,7 +54,7 @@ char *util__xstrdup(const char *s, const char *file, int line)
     return p;
 }
 
-/* How far the test clock has moved the server's clock ahead of the wall clock. */
+/* How far unit tests have moved real time ahead of the wall clock (util_clock_advance). */
 static _Atomic int64_t clock_offset_ms;
 
 int64_t util_now_ms(void)

@@ -21,13 +21,14 @@ char *util__xstrdup(const char *s, const char *file, int line);
 #define xrealloc(p, n) util__xrealloc((p), (n), __FILE__, __LINE__)
 #define xstrdup(s) util__xstrdup((s), __FILE__, __LINE__)
 
-/* The server's clock, Unix time in seconds / milliseconds: wall-clock time plus whatever the
- * test clock has been advanced by (0 unless `--test-clock` is on and a test moved it). Every
- * due time, expiry and `created` value reads this clock, so a test can move them all at once. */
+/* Real time, Unix time in seconds / milliseconds: what background workers compare stored due
+ * times with. What belongs to an account (`created`, expiry, due times in records) reads that
+ * account's clock instead (identity/account_clock.h), which a test may have moved ahead. */
 int64_t util_now(void);
 int64_t util_now_ms(void);
-/* Move the server's clock forward by ms (ignored unless ms > 0); it never moves backwards.
- * Any thread. Whoever sleeps until a due time must be woken by the caller. */
+/* For unit tests only (the server never calls it): pretend that ms more of real time has passed
+ * (ignored unless ms > 0), for every reader of util_now at once. Any thread. Whoever sleeps until
+ * a due time must be woken by the caller. */
 void util_clock_advance(int64_t ms);
 /* Monotonic time in microseconds, for measuring durations. */
 int64_t util_mono_us(void);

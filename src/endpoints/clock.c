@@ -1,20 +1,21 @@
 /*
- * test_clock_api: the test clock, GET /v1/test_helpers/verifyd/clock and
- * POST /v1/test_helpers/verifyd/clock/advance (`seconds=N`), served only when verifyd runs with
- * `--test-clock` (otherwise both are unknown URLs): verifyd's own, Stripe has no test clock for
- * Identity.
+ * test_clock_api: the account's test clock, GET /v1/test_helpers/verifyd/clock and
+ * POST /v1/test_helpers/verifyd/clock/advance (`seconds=N`): verifyd's own (CONTRACT.md §11
+ * "Test control plane"), Stripe has no test clock for Identity. Test-mode keys only.
  *
- * The clock is the process's: advancing it moves every account's time (due redactions, delayed
- * outcomes, webhook retries, link and idempotency expiry, event pruning, `created`). That is what
- * verifyd's own tests need to test time at all without sleeping; a server shared by several test
- * suites leaves the flag off. Time never moves backwards. Test-mode keys only.
+ * The clock is the key's account's (with its connected accounts): advancing it moves that
+ * account's time only (due redactions, delayed outcomes, webhook retries, link and idempotency
+ * expiry, event pruning, `created`), so test suites that share one server never move each
+ * other's time. Time never moves backwards, and an advance is stored: it survives a restart.
  *
- * Not for: the clock itself (util_now_ms) or the work that falls due (the workers).
+ * Not for: what an account's time means (identity/account_clock.c) or the work that falls due
+ * (the workers).
  */
 #include "endpoints/endpoints.h"
 #include "background/delivery.h"
-#include "base/util.h"
 #include "background/worker.h"
+#include "base/util.h"
+#include "identity/account_clock.h"
 
 /* Ten years: far past every timer verifyd has (the longest is the 30 days of events). */
 #define ADVANCE_MAX_S (10LL * 365 * 86400)
@@ -51,45 +52,46 @@ void clock_retrieve(api_ctx *c)
 {
     if (admit(c, retrieve_spec) != 0) return;
     api_result res = {0};
-    render_clock(c, util_now(), &res);
+    render_clock(c, account_clock_now(c->account), &res);
     api_finish(c, &res, 0);
 }
 
-typedef struct saved_answer {
+typedef struct advance_job {
     api_ctx *c;
+    int64_t delta_ms;
     api_result res;
-} saved_answer;
+} advance_job;
 
-static int save_run(store_txn *t, void *arg)
+/* The advance, its answer and the answer's idempotency record, in one job: a retry with the same
+ * key replays the answer instead of moving the clock again. */
+static int advance_run(store_txn *t, void *arg)
 {
-    saved_answer *j = arg;
+    advance_job *j = arg;
+    int64_t offset_ms;
+    int rc = account_clock_txn_advance(t, j->c->account, j->delta_ms, &offset_ms);
+    if (rc != 0) return rc;
+    render_clock(j->c, (util_now_ms() + offset_ms) / 1000, &j->res);
     return api_idem_save(j->c, t, &j->res);
 }
 
-static void save_done(void *arg, int rc)
-{
-    saved_answer *j = arg;
-    api_finish(j->c, &j->res, rc);
-}
-
-/* Runs on an HTTP thread, never the store's writer: a worker's pass runs store jobs. */
+/* Runs on an HTTP thread, never the store's writer: it waits for its job and for the workers'
+ * passes, which run store jobs. */
 void clock_advance(api_ctx *c)
 {
     if (admit(c, advance_spec) != 0) return;
     app *ap = c->app;
-    util_clock_advance(params_int(c->params, "seconds", 0) * 1000);
-    /* The answer comes once the redactions and delayed outcomes now due are done, so a test can
-     * tell "not due yet" from "not done yet"; webhook deliveries now due start at once. */
-    worker_sync(ap->redactor);
-    worker_sync(ap->outcomes);
-    if (ap->delivery) delivery_kick(ap->delivery);
-    saved_answer *j = arena_calloc(c->a, sizeof *j);
-    j->c = c;
-    render_clock(c, util_now(), &j->res);
-    /* With an Idempotency-Key the answer is saved, so that a retry replays it instead of moving
-     * the clock again (a replay is answered before this handler runs). */
-    if (c->idem_key)
-        store_submit(ap->st, save_run, save_done, j);
-    else
-        api_finish(c, &j->res, 0);
+    advance_job j = {.c = c, .delta_ms = params_int(c->params, "seconds", 0) * 1000};
+    int rc = store_run(ap->st, advance_run, &j);
+    if (rc != 0) {
+        /* Rolled back: the map already holds the new offset; put back the stored one. */
+        account_clock_load(ap->st);
+    } else {
+        /* The answer comes once the redactions and delayed outcomes now due are done, so a test
+         * can tell "not due yet" from "not done yet"; webhook deliveries now due start at once,
+         * and events now past their 30 days go soon after. */
+        worker_sync(ap->redactor);
+        worker_sync(ap->outcomes);
+        if (ap->delivery) delivery_clock_moved(ap->delivery);
+    }
+    api_finish(c, &j.res, rc);
 }

@@ -20,6 +20,7 @@
 #include "background/delivery.h"
 #include "base/ids.h"
 #include "base/util.h"
+#include "identity/account_clock.h"
 #include "identity/thin_event.h"
 
 /* Stripe documents at most 16 webhook endpoints per account and no separate number for event
@@ -301,7 +302,7 @@ void event_destinations_create(api_ctx *c)
     w->secret = arena_strdup(c->a, secret);
     w->account = c->account;
     w->livemode = c->livemode;
-    w->created = util_now();
+    w->created = account_clock_now(c->account);
     w->updated_ms = w->created * 1000;
     w->url = url;
     w->api_version = w->thin ? NULL : version;
@@ -342,7 +343,7 @@ static int ping(dest_job *j, store_txn *t)
         .id = arena_strdup(c->a, id),
         .account = c->account,
         .livemode = c->livemode,
-        .created = util_now(),
+        .created = account_clock_now(c->account),
         .type = THIN_EVENT_PING,
         .object_id = j->d.row.id,
         .request_id = c->request_id,
@@ -411,7 +412,7 @@ static int id_job(store_txn *t, void *arg)
             return api_job_error(c, t, &j->res, &e);
     }
     }
-    w->updated_ms = util_now_ms();
+    w->updated_ms = account_clock_now_ms(c->account);
     rc = store_txn_webhook_update(t, destination_row(&j->d, c->a));
     if (rc != 0) return rc;
     j->res.status = 200;

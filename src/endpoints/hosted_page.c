@@ -24,6 +24,7 @@
 #include "base/url.h"
 #include "identity/report.h"
 #include "base/util.h"
+#include "identity/account_clock.h"
 
 #define TOKEN_MAX 64
 
@@ -216,7 +217,7 @@ static link_state link_state_of(const session *s, const char *token)
     if (!current) return LINK_USED; /* replaced after a failed attempt or after expiry */
     if (s->status == SESSION_PROCESSING) return LINK_PROCESSING;
     if (s->status == SESSION_VERIFIED) return LINK_USED;
-    if (util_now() - s->secret_issued >= URL_TTL_S) return LINK_EXPIRED;
+    if (account_clock_now(s->account) - s->secret_issued >= URL_TTL_S) return LINK_EXPIRED;
     return LINK_LIVE;
 }
 
@@ -318,9 +319,9 @@ static int page_run(store_txn *t, void *arg)
     if (j->refused != LINK_LIVE || j->s.livemode) return 0;
     static const lifecycle_origin page = {NULL, NULL}; /* a user's submission, not an API request */
     if (j->delayed)
-        rc = lifecycle_schedule(t, c->a, &j->s,
-                                j->verify ? SESSION_PENDING_VERIFY : SESSION_PENDING_REQUIRE_INPUT,
-                                j->code, util_now_ms() + c->app->hosted_delay_ms, &page);
+        rc = lifecycle_schedule(
+            t, c->a, &j->s, j->verify ? SESSION_PENDING_VERIFY : SESSION_PENDING_REQUIRE_INPUT,
+            j->code, account_clock_now_ms(j->s.account) + c->app->hosted_delay_ms, &page);
     else if (j->verify)
         rc = lifecycle_verify(t, c->a, &j->s, &page);
     else

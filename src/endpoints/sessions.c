@@ -21,6 +21,7 @@
 #include "identity/report.h"
 #include "identity/session.h"
 #include "base/util.h"
+#include "identity/account_clock.h"
 
 /* ---- parameter specs (identity-openapi.json) ---- */
 
@@ -288,7 +289,7 @@ void sessions_create(api_ctx *c)
     ids_random(s->id, sizeof s->id, "vs_", IDS_OBJECT_LEN);
     s->account = c->account;
     s->livemode = c->livemode;
-    s->created = util_now();
+    s->created = account_clock_now(c->account);
     s->status = SESSION_REQUIRES_INPUT;
     s->type =
         flow ? SESSION_TYPE_VERIFICATION_FLOW
@@ -432,7 +433,7 @@ static int apply_redact(vs_job *j, store_txn *t, session *s, apierr *e)
     }
     clear_secrets(s);
     s->redaction = SESSION_REDACTION_PROCESSING;
-    s->redaction_due = util_now_ms() + j->c->app->redaction_delay_ms;
+    s->redaction_due = account_clock_now_ms(s->account) + j->c->app->redaction_delay_ms;
     j->kick_redactor = 1;
     return 0;
 }
@@ -451,7 +452,7 @@ static int apply_rotate(vs_job *j, store_txn *t, session *s, apierr *e)
     (void)t;
     (void)e;
     if (s->status != SESSION_REQUIRES_INPUT || s->redaction != SESSION_REDACTION_NONE ||
-        util_now() - s->secret_issued < SECRET_TTL_S)
+        account_clock_now(s->account) - s->secret_issued < SECRET_TTL_S)
         return 1;
     session_issue_secrets(s, j->c->a);
     return 0;
@@ -465,7 +466,7 @@ void sessions_retrieve(api_ctx *c)
     int rc = session_store_get(c->app->st, c->account, c->path_id, c->a, &s);
     if (api_read_failed(c, rc, "verification_session", "session")) return;
     if (s.status == SESSION_REQUIRES_INPUT && s.redaction == SESSION_REDACTION_NONE &&
-        util_now() - s.secret_issued >= SECRET_TTL_S) {
+        account_clock_now(s.account) - s.secret_issued >= SECRET_TTL_S) {
         vs_job *j = arena_calloc(c->a, sizeof *j);
         j->c = c;
         j->expand = expand;

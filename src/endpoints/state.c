@@ -13,6 +13,7 @@
 
 #include "api/json_body.h"
 #include "endpoints/endpoints.h"
+#include "identity/account_clock.h"
 
 static const param_spec no_params[] = {{NULL}};
 
@@ -43,6 +44,7 @@ static int reset_run(store_txn *t, void *arg)
     store_reset_counts n;
     int rc = store_txn_account_reset(t, c->account, &n);
     if (rc != 0) return rc;
+    account_clock_txn_forget(t, c->account);
     json_writer w;
     j->res.status = 200;
     api_json_begin(c, &w, &j->res.body);
@@ -83,6 +85,8 @@ static void state_done(void *arg, int rc)
         j->res.status = 400;
         rc = 0;
     }
+    /* A reset that did not commit may have made the clock map forget an offset it keeps. */
+    if (rc != 0) account_clock_load(j->c->app->st);
     api_finish(j->c, &j->res, rc);
 }
 

@@ -18,6 +18,7 @@
 #include "base/ids.h"
 #include "base/url.h"
 #include "base/util.h"
+#include "identity/account_clock.h"
 
 /* ---- parameter specs (identity-openapi.json, /v1/webhook_endpoints) ---- */
 
@@ -255,7 +256,7 @@ void webhook_endpoints_create(api_ctx *c)
     w->secret = arena_strdup(c->a, secret);
     w->account = c->account;
     w->livemode = c->livemode;
-    w->created = util_now();
+    w->created = account_clock_now(c->account);
     w->url = url;
     w->api_version = version;
     w->connect = params_bool(c->params, "connect", 0);

@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "identity/account.h"
+#include "identity/account_clock.h"
 #include "identity/api_version.h"
 #include "base/ids.h"
 #include "base/util.h"
@@ -54,7 +55,7 @@ int event_emit(store_txn *t, arena *a, const session *s, const store_record *sna
         .id = id,
         .account = s->account,
         .livemode = s->livemode,
-        .created = util_now(),
+        .created = account_clock_now(s->account),
         .type = type,
         .object_id = s->id,
         .request_id = request_id,

@@ -6,6 +6,7 @@
 
 #include <stdlib.h>
 
+#include "identity/account_clock.h"
 #include "identity/event.h"
 #include "base/ids.h"
 #include "base/log.h"
@@ -61,7 +62,7 @@ static int finish(store_txn *t, arena *a, session *s, const char *fail_code,
     if (rc != 0) return rc;
 
     report *r = arena_alloc(a, sizeof *r);
-    report_generate(a, s, fail_code, util_now(), r);
+    report_generate(a, s, fail_code, account_clock_now(s->account), r);
     rc = report_store_insert(t, a, r);
     if (rc != 0) return rc;
     s->last_verification_report = r->id;
@@ -113,6 +114,10 @@ int lifecycle_schedule(store_txn *t, arena *a, session *s, session_pending outco
                           : NULL;
     s->pending_due = due_ms;
     int rc = save(t, a, s, was, 0, EVT_PROCESSING, o);
-    if (rc == 0) rc = store_txn_outcome_set(t, s->account, s->id, due_ms);
+    /* pending_due is in the account's time; the outcome worker's due time in real time
+     * (account_clock.h). */
+    if (rc == 0)
+        rc = store_txn_outcome_set(t, s->account, s->id,
+                                   due_ms - account_clock_offset_ms(s->account));
     return rc;
 }

@@ -11,6 +11,7 @@
  * binaries can read newer records.
  */
 #include "identity/session.h"
+#include "identity/account_clock.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -410,7 +411,7 @@ void session_issue_secrets(session *s, arena *a)
     s->secret_token = arena_strdup(a, tok);
     ids_time_ordered(tok, sizeof tok, "", IDS_TIME_CHARS + 32);
     s->url_token = arena_strdup(a, tok);
-    s->secret_issued = util_now();
+    s->secret_issued = account_clock_now(s->account);
 }
 
 /* ---- state rules ---- */

@@ -2,6 +2,7 @@
  * session_store: sessions in and out of the store (see session_store.h).
  */
 #include "identity/session_store.h"
+#include "identity/account_clock.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -71,7 +72,11 @@ static store_session row_of(const session *s, arena *a)
         .client_reference_id = s->client_reference_id,
         .related_customer = s->related_customer,
         .related_customer_account = s->related_customer_account,
-        .redaction_due = s->redaction == SESSION_REDACTION_PROCESSING ? s->redaction_due : 0,
+        /* The record's due time is the account's; the redactor compares the column with real
+         * time (account_clock.h). */
+        .redaction_due = s->redaction == SESSION_REDACTION_PROCESSING
+                             ? s->redaction_due - account_clock_offset_ms(s->account)
+                             : 0,
         .record = {enc.data, enc.len},
     };
 }

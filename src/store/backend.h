@@ -98,6 +98,12 @@ typedef struct store__ops {
     int (*outcomes_due)(store *st, int64_t now_ms, size_t max, arena *a, const char ***accounts,
                         const char ***ids, size_t *n);
     int (*txn_account_reset)(store_txn *t, const char *account, store_reset_counts *counts);
+
+    int (*clock_list)(store *st, arena *a, const char ***accounts, int64_t **offsets_ms, size_t *n);
+    int (*txn_clock_advance)(store_txn *t, const char *account, int64_t delta_ms,
+                             int64_t *offset_ms);
+    int (*txn_events_prune_account)(store_txn *t, const char *account, int64_t cutoff, int *n);
+    int (*txn_idem_prune_account)(store_txn *t, const char *account, int64_t cutoff);
 } store__ops;
 
 struct session_cache;

@@ -417,3 +417,23 @@ int store_txn_account_reset(store_txn *t, const char *account, store_reset_count
     }
     return rc;
 }
+
+int store_clock_list(store *st, arena *a, const char ***accounts, int64_t **offsets_ms, size_t *n)
+{
+    return st->ops->clock_list(st, a, accounts, offsets_ms, n);
+}
+
+int store_txn_clock_advance(store_txn *t, const char *account, int64_t delta_ms, int64_t *offset_ms)
+{
+    return t->ops->txn_clock_advance(t, account, delta_ms, offset_ms);
+}
+
+int store_txn_events_prune_account(store_txn *t, const char *account, int64_t cutoff, int *n)
+{
+    return t->ops->txn_events_prune_account(t, account, cutoff, n);
+}
+
+int store_txn_idem_prune_account(store_txn *t, const char *account, int64_t cutoff)
+{
+    return t->ops->txn_idem_prune_account(t, account, cutoff);
+}

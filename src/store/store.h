@@ -428,10 +428,33 @@ typedef struct store_reset_counts {
  * namespaces of their own): its sessions (with their pending redactions), reports, events,
  * endpoints and destinations, the deliveries of its events and to its endpoints, its hosted
  * links, delayed outcomes and idempotency records, and whatever per-account state a backend
- * keeps beside them. Other accounts are untouched. Afterwards no read of the account finds any
- * of it (the session cache included) and each deleted id may be inserted again. counts may be
- * NULL. 0 or STORE_EIO. Not a redaction-grade erase: the bytes may linger in free pages until
- * store_scrub. */
+ * keeps beside them (the clock's stored offset). Other accounts are untouched. Afterwards no read
+ * of the account finds any of it (the session cache included) and each deleted id may be inserted
+ * again. counts may be NULL. 0 or STORE_EIO. Not a redaction-grade erase: the bytes may linger in
+ * free pages until store_scrub. */
 int store_txn_account_reset(store_txn *t, const char *account, store_reset_counts *counts);
+
+/* ---- per-account clocks (CONTRACT.md §11 "Test control plane") ---- */
+/*
+ * An account's time is real time plus its offset. Due times that background work compares with
+ * real time (deliveries, delayed outcomes, redactions) are stored in real time; times that belong
+ * to objects (created, issued) are stored in the account's time and so never move. An advance
+ * therefore grows the offset and brings the account's pending due times earlier by as much, in
+ * one job. "The account" covers its connected accounts' namespaces too (account + "/" + ...,
+ * account.h): they follow their platform's clock.
+ */
+
+/* Every stored offset, as parallel arrays (in a) of account and ms ahead of real time. 0 (and
+ * *n, possibly 0) or STORE_EIO. */
+int store_clock_list(store *st, arena *a, const char ***accounts, int64_t **offsets_ms, size_t *n);
+/* Grow account's offset by delta_ms (> 0; an account without one starts at 0) and set *offset_ms
+ * to the new offset; bring every pending delivery, delayed outcome and redaction of the account
+ * and its connected namespaces delta_ms earlier. */
+int store_txn_clock_advance(store_txn *t, const char *account, int64_t delta_ms,
+                            int64_t *offset_ms);
+/* store_txn_events_prune, for the events of account and its connected namespaces only. */
+int store_txn_events_prune_account(store_txn *t, const char *account, int64_t cutoff, int *n);
+/* store_txn_idem_prune, for the keys of account and its connected namespaces only. */
+int store_txn_idem_prune_account(store_txn *t, const char *account, int64_t cutoff);
 
 #endif

@@ -1,45 +1,63 @@
 'use strict';
 /*
- * Behaviour that depends on time, tested by moving the server's clock instead of sleeping
- * (`--test-clock`, README "Testing with time"): idempotency keys expire after 24 h, webhook
- * retries follow the test-mode schedule (10 min, 1 h, 3 h, ±10%) and then stop, a redaction stays
+ * Behaviour that depends on time, tested by moving an account's clock instead of sleeping
+ * (POST /v1/test_helpers/verifyd/clock/advance, README "Testing with time"; CONTRACT.md §11
+ * "Test control plane"). The clock is the API key's account's: advancing it moves that account's
+ * time only, and every timer follows it: idempotency keys expire after 24 h, webhook retries
+ * follow the test-mode schedule (10 min, 1 h, 3 h, ±10%) and then stop, a redaction stays
  * processing until its delay has passed, a delayed hosted-page outcome arrives at its due time,
  * client_secret rotates after 24 h and the hosted link expires after 48 h, events are kept 30
- * days. The clock's answer to an advance comes after every redaction and delayed outcome then
- * due is done, so "not yet" is checked right after an advance, never after a sleep.
+ * days, `created` of new objects and the `created` filters read it. Other accounts are untouched
+ * and the offset survives a restart. The clock's answer to an advance comes after every
+ * redaction and delayed outcome then due is done, so "not yet" is checked right after an
+ * advance, never after a sleep. Every test has keys of its own, so all share one server.
  */
 
 const { before, after } = require('node:test');
 const assert = require('node:assert/strict');
+const crypto = require('node:crypto');
+const fs = require('node:fs');
+const os = require('node:os');
+const path = require('node:path');
 const h = require('./lib/server');
 const x = require('./lib/expect');
 const { startReceiver } = require('./lib/receiver');
 
 const HOUR = 3600;
 const MIN = 60;
+const LIVE_KEY = 'sk_live_' + h.randomAlnum(24);
 const servers = [];
 const receivers = [];
-let srv; /* --test-clock, redaction delay 1 h, hosted delay 1 h */
+let srv; /* no flag: the clock is always there; redaction delay 1 h, hosted delay 1 h */
+let keysDir;
 const test = h.testWithLog(() => servers);
 
 before(async () => {
+    keysDir = fs.mkdtempSync(path.join(os.tmpdir(), 'verifyd-keys-'));
+    const keysFile = path.join(keysDir, 'keys');
+    const hash = crypto.createHash('sha256').update(LIVE_KEY).digest('hex');
+    fs.writeFileSync(keysFile, `${hash} acct_live_clock\n`);
     srv = await h.startServer({
-        args: ['--test-clock', '--redaction-delay', String(HOUR * 1000), '--hosted-delay', String(HOUR * 1000)],
+        args: ['--keys-file', keysFile, '--redaction-delay', String(HOUR * 1000), '--hosted-delay', String(HOUR * 1000)],
     });
     servers.push(srv);
 });
 
-after(() => h.closeAll(servers, receivers));
+after(async () => {
+    await h.closeAll(servers, receivers);
+    fs.rmSync(keysDir, { recursive: true, force: true });
+});
 
 const form = { 'Content-Type': 'application/x-www-form-urlencoded' };
 
-async function clockNow(s, key) {
-    const r = await s.request({ path: '/v1/test_helpers/verifyd/clock', key });
+async function clockNow(s, key, headers = {}) {
+    const r = await s.request({ path: '/v1/test_helpers/verifyd/clock', key, headers });
     assert.equal(r.status, 200, r.text);
+    assert.equal(r.json.object, 'verifyd.test_clock');
     return r.json.now;
 }
 
-/* Move s's clock forward; returns the clock's answer. */
+/* Move the clock of key's account forward; returns the clock's answer. */
 async function advance(s, key, seconds, headers = {}) {
     const r = await s.request({
         method: 'POST', path: '/v1/test_helpers/verifyd/clock/advance', key,
@@ -50,31 +68,128 @@ async function advance(s, key, seconds, headers = {}) {
     return r;
 }
 
-test('without --test-clock the clock routes do not exist', async () => {
-    const plain = await h.startServer();
-    servers.push(plain);
-    const key = h.randomKey();
-    const g = await plain.request({ path: '/v1/test_helpers/verifyd/clock', key });
-    x.bareError(g, { status: 404, type: 'invalid_request_error', message: x.unknownRouteMessage('GET', '/v1/test_helpers/verifyd/clock') });
-    const p = await plain.request({ method: 'POST', path: '/v1/test_helpers/verifyd/clock/advance', key, headers: form, body: 'seconds=60' });
-    x.bareError(p, { status: 404, message: x.unknownRouteMessage('POST', '/v1/test_helpers/verifyd/clock/advance') });
-    await plain.close();
+/* now is within a minute of the wall clock (seconds). */
+function nearWall(now) {
+    const wall = Math.floor(Date.now() / 1000);
+    return now >= wall - 2 && now <= wall + 60;
+}
+
+test('a live key gets the test helpers\' 400 from both clock routes', async () => {
+    const g = await srv.request({ path: '/v1/test_helpers/verifyd/clock', key: LIVE_KEY });
+    x.rawError(g, { status: 400, type: 'invalid_request_error' });
+    assert.match(g.json.error.message, /test-mode key/);
+    const p = await srv.request({ method: 'POST', path: '/v1/test_helpers/verifyd/clock/advance', key: LIVE_KEY, headers: form, body: 'seconds=60' });
+    x.rawError(p, { status: 400, type: 'invalid_request_error' });
+    assert.match(p.json.error.message, /test-mode key/);
 });
 
 test('the clock starts at wall time, moves forward by seconds, and new objects are created then', async () => {
     const key = h.randomKey();
-    const t0 = Date.now();
+    const stripe = srv.stripe(key);
     const before0 = await clockNow(srv, key);
-    assert.ok(before0 >= Math.floor(t0 / 1000) - 1, `now ${before0} is not behind the wall clock`);
+    assert.ok(nearWall(before0), `now ${before0} starts at the wall clock`);
+    const old = await stripe.identity.verificationSessions.create({ type: 'document' });
     const r = await advance(srv, key, 2 * HOUR);
     assert.ok(r.json.now >= before0 + 2 * HOUR && r.json.now <= before0 + 2 * HOUR + 60, `advanced to ${r.json.now}`);
     assert.equal(r.json.livemode, false);
     assert.ok((await clockNow(srv, key)) >= r.json.now, 'time never moves backwards');
-    const s = await srv.stripe(key).identity.verificationSessions.create({ type: 'document' });
-    assert.ok(s.created >= r.json.now && s.created <= r.json.now + 60, `created ${s.created} follows the clock ${r.json.now}`);
-    /* created filters use the same clock. */
-    const page = await srv.stripe(key).identity.verificationSessions.list({ created: { gte: r.json.now } });
+    const inClock = (t, what) => assert.ok(t >= r.json.now && t <= r.json.now + 60, `${what} created ${t} follows the clock ${r.json.now}`);
+    const s = await stripe.identity.verificationSessions.create({ type: 'document' });
+    inClock(s.created, 'session');
+    const we = await stripe.webhookEndpoints.create({ url: 'http://127.0.0.1:9/hook', enabled_events: ['*'] });
+    inClock(we.created, 'webhook endpoint');
+    await stripe.identity.verificationSessions.cancel(s.id);
+    const ev = (await stripe.events.list({ type: 'identity.verification_session.canceled' })).data[0];
+    inClock(ev.created, 'event');
+    const vr = await srv.request({ method: 'POST', path: `/v1/test_helpers/identity/verification_sessions/${old.id}/verify`, key, headers: form, body: '' });
+    assert.equal(vr.status, 200, vr.text);
+    const report = await stripe.identity.verificationReports.retrieve(vr.json.last_verification_report);
+    inClock(report.created, 'report');
+    /* created filters compare with the same clock: the session made before the advance is older. */
+    const page = await stripe.identity.verificationSessions.list({ created: { gte: r.json.now } });
     assert.deepEqual(page.data.map((o) => o.id), [s.id]);
+    const older = await stripe.identity.verificationSessions.list({ created: { lt: r.json.now } });
+    assert.deepEqual(older.data.map((o) => o.id), [old.id]);
+    const evs = await stripe.events.list({ created: { gte: r.json.now }, type: 'identity.verification_session.created' });
+    assert.deepEqual(evs.data.map((e) => e.data.object.id), [s.id]);
+    /* A connected account of the key follows its platform's clock. */
+    const c = await stripe.identity.verificationSessions.create({ type: 'document' }, { stripeAccount: 'acct_1ClockConnected' });
+    inClock(c.created, 'connected account\'s session');
+    assert.ok((await clockNow(srv, key, { 'Stripe-Account': 'acct_1ClockConnected' })) >= r.json.now);
+});
+
+test('advancing one account leaves every other account\'s clock, links, redactions and outcomes alone', async () => {
+    const a = h.randomKey();
+    const b = h.randomKey();
+    const sb = srv.stripe(b);
+    const link = await sb.identity.verificationSessions.create({ type: 'document' });
+    const red = await sb.identity.verificationSessions.create({ type: 'document', metadata: { who: 'b' } });
+    assert.equal((await sb.identity.verificationSessions.redact(red.id)).redaction.status, 'processing');
+    const delayed = await sb.identity.verificationSessions.create({ type: 'document' });
+    const u = new URL(delayed.url);
+    const post = await h.request(u.port, { method: 'POST', path: u.pathname, headers: form, body: 'outcome=verified_delayed' });
+    assert.ok(post.status === 200 || post.status === 303, `hosted POST answered ${post.status}`);
+    const ik = 'iso-' + h.randomAlnum(12);
+    const first = await sb.identity.verificationSessions.create({ type: 'document' }, { idempotencyKey: ik });
+
+    const moved = await advance(srv, a, 3 * 24 * HOUR);
+    assert.ok(!nearWall(moved.json.now), 'a\'s clock moved');
+    assert.ok(nearWall(await clockNow(srv, b)), 'b\'s clock did not');
+    const again = await sb.identity.verificationSessions.retrieve(link.id);
+    assert.equal(again.client_secret, link.client_secret, 'b\'s client_secret is not expired');
+    assert.equal(again.url, link.url);
+    const r = await sb.identity.verificationSessions.retrieve(red.id);
+    assert.equal(r.redaction.status, 'processing', 'b\'s redaction is not due');
+    assert.deepEqual(r.metadata, { who: 'b' });
+    assert.equal((await sb.identity.verificationSessions.retrieve(delayed.id)).status, 'processing', 'b\'s outcome is not due');
+    const replay = await sb.identity.verificationSessions.create({ type: 'document' }, { idempotencyKey: ik });
+    assert.equal(replay.id, first.id, 'b\'s idempotency key still replays');
+    const fresh = await sb.identity.verificationSessions.create({ type: 'document' });
+    assert.ok(nearWall(fresh.created), `b's new objects are created at wall time (${fresh.created})`);
+
+    /* b's own advance then moves b's timers, from b's time. */
+    await advance(srv, b, HOUR + MIN);
+    assert.equal((await sb.identity.verificationSessions.retrieve(red.id)).redaction.status, 'redacted');
+    assert.equal((await sb.identity.verificationSessions.retrieve(delayed.id)).status, 'verified');
+    assert.equal((await sb.identity.verificationSessions.retrieve(link.id)).client_secret, link.client_secret, 'still within 24 h for b');
+});
+
+test('timers started after an advance run on the advanced clock', async () => {
+    const key = h.randomKey();
+    const stripe = srv.stripe(key);
+    await advance(srv, key, 5 * HOUR);
+    const red = await stripe.identity.verificationSessions.create({ type: 'document' });
+    await stripe.identity.verificationSessions.redact(red.id);
+    const delayed = await stripe.identity.verificationSessions.create({ type: 'document' });
+    const u = new URL(delayed.url);
+    const post = await h.request(u.port, { method: 'POST', path: u.pathname, headers: form, body: 'outcome=verified_delayed' });
+    assert.ok(post.status === 200 || post.status === 303, `hosted POST answered ${post.status}`);
+    await advance(srv, key, 59 * MIN);
+    assert.equal((await stripe.identity.verificationSessions.retrieve(red.id)).redaction.status, 'processing', 'the redaction waits its 1 h');
+    assert.equal((await stripe.identity.verificationSessions.retrieve(delayed.id)).status, 'processing', 'the outcome waits its 1 h');
+    await advance(srv, key, 2 * MIN);
+    assert.equal((await stripe.identity.verificationSessions.retrieve(red.id)).redaction.status, 'redacted');
+    assert.equal((await stripe.identity.verificationSessions.retrieve(delayed.id)).status, 'verified');
+});
+
+test('the offset is stored: a restart keeps each account\'s clock and its pending timers; --test-clock is accepted', async () => {
+    const s = await h.startServer({ args: ['--test-clock', '--redaction-delay', String(HOUR * 1000)] });
+    servers.push(s);
+    const key = h.randomKey();
+    const other = h.randomKey();
+    const stripe = s.stripe(key);
+    const vs = await stripe.identity.verificationSessions.create({ type: 'document' });
+    await stripe.identity.verificationSessions.redact(vs.id);
+    const moved = await advance(s, key, 30 * MIN);
+    await s.restart();
+    const now = await clockNow(s, key);
+    assert.ok(now >= moved.json.now && now <= moved.json.now + 60, `after the restart the clock reads ${now}, it read ${moved.json.now}`);
+    assert.ok(nearWall(await clockNow(s, other)), 'an account never advanced still runs on wall time');
+    /* The redaction, due 1 h after it was asked, is 30 min away on this clock, not 1 h. */
+    assert.equal((await stripe.identity.verificationSessions.retrieve(vs.id)).redaction.status, 'processing');
+    await advance(s, key, 31 * MIN);
+    assert.equal((await stripe.identity.verificationSessions.retrieve(vs.id)).redaction.status, 'redacted');
+    await s.close();
 });
 
 test('advance validates seconds as Stripe validates integers', async () => {
@@ -135,9 +250,8 @@ test('idempotency keys: replayed until 24 h, a new request after', async () => {
 });
 
 test('webhook retries follow the test-mode schedule (10 min, 1 h, 3 h) and then stop', async () => {
-    /* A fresh server: other tests' advances must not run this schedule early. */
-    const s = await h.startServer({ args: ['--test-clock'] });
-    servers.push(s);
+    /* On the shared server: other tests advance other accounts' clocks, never this one's. */
+    const s = srv;
     const key = h.randomKey();
     const stripe = s.stripe(key);
     const failing = await startReceiver(() => 500);
@@ -182,7 +296,6 @@ test('webhook retries follow the test-mode schedule (10 min, 1 h, 3 h) and then 
     assert.equal(failing.events(ofFirst).length, 4, 'no attempt after the schedule is exhausted');
     const ev = await stripe.events.retrieve(failing.events(ofFirst)[0].json.id);
     assert.equal(ev.pending_webhooks, 1, 'the failed delivery is still counted as not delivered');
-    await s.close();
 });
 
 test('a redaction stays processing until its delay has passed, then completes with its event', async () => {
@@ -252,10 +365,14 @@ test('client_secret and url rotate on retrieve after 24 h; an unretrieved link e
     assert.match(gone.text, /This link has expired/);
 });
 
-test('events are kept 30 days', async () => {
-    const s = await h.startServer({ args: ['--test-clock'] });
-    servers.push(s);
+test('events are kept 30 days by their account\'s clock', async () => {
+    const s = srv;
     const key = h.randomKey();
+    const other = h.randomKey();
+    const so = s.stripe(other);
+    const ovs = await so.identity.verificationSessions.create({ type: 'document' });
+    const oev = (await so.events.list({ type: 'identity.verification_session.created' })).data[0];
+    assert.equal(oev.data.object.id, ovs.id);
     const stripe = s.stripe(key);
     const vs = await stripe.identity.verificationSessions.create({ type: 'document' });
     await stripe.identity.verificationSessions.cancel(vs.id);
@@ -272,5 +389,5 @@ test('events are kept 30 days', async () => {
     const r = await s.request({ path: `/v1/events/${ev.id}`, key });
     x.rawError(r, { status: 404, code: 'resource_missing', param: 'id', message: `No such event: '${ev.id}'` });
     assert.equal((await stripe.identity.verificationSessions.retrieve(vs.id)).id, vs.id, 'the session itself stays');
-    await s.close();
+    assert.equal((await so.events.retrieve(oev.id)).id, oev.id, 'another account\'s event of the same age stays');
 });

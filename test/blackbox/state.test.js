@@ -362,3 +362,27 @@ test('live keys get the test helpers\' 400 on reset, export and import', async (
     }
     assert.equal((await s.stripe(live).identity.verificationSessions.list()).data.length, 1, 'nothing was reset');
 });
+
+test('reset takes the account\'s clock back to real time; another account\'s clock and a connected account\'s reset leave it', async () => {
+    const key = h.randomKey();
+    const other = h.randomKey();
+    const clock = (k, headers = {}) => srv.request({ path: '/v1/test_helpers/verifyd/clock', key: k, headers });
+    const advance = (k, seconds) => srv.request({
+        method: 'POST', path: '/v1/test_helpers/verifyd/clock/advance', key: k, body: `seconds=${seconds}`,
+        headers: { 'Content-Type': 'application/x-www-form-urlencoded' },
+    });
+    const DAY = 86400;
+    assert.equal((await advance(key, 10 * DAY)).status, 200);
+    assert.equal((await advance(other, 5 * DAY)).status, 200);
+    const real = Math.floor(Date.now() / 1000);
+    /* A connected account's reset: its platform's clock stays ahead. */
+    const conn = await srv.request({ method: 'POST', path: '/v1/test_helpers/verifyd/reset', key, headers: { 'Stripe-Account': 'acct_1Reset' } });
+    assert.equal(conn.status, 200);
+    assert.ok((await clock(key)).json.now >= real + 10 * DAY - 5, 'a connected account\'s reset keeps the platform\'s clock');
+    assert.equal((await reset(srv, key)).status, 200);
+    const now = (await clock(key)).json.now;
+    assert.ok(Math.abs(now - Math.floor(Date.now() / 1000)) <= 5, `the clock is back to real time (${now})`);
+    const s = await srv.stripe(key).identity.verificationSessions.create({ type: 'document' });
+    assert.ok(Math.abs(s.created - Math.floor(Date.now() / 1000)) <= 5, 'new objects are created in real time again');
+    assert.ok((await clock(other)).json.now >= real + 5 * DAY - 5, 'another account\'s clock is untouched');
+});

@@ -45,6 +45,8 @@ static const reset_step reset_steps[] = {
     {"DELETE FROM hosted_links WHERE account = ?1", COUNTS(links)},
     {"DELETE FROM outcomes_due WHERE account = ?1", COUNTS(outcomes)},
     {"DELETE FROM idempotency WHERE account = ?1", COUNTS(idempotency_keys)},
+    /* Its clock (a connected account's namespace has none: it follows its platform's). */
+    {"DELETE FROM clocks WHERE account = ?1", RESET_UNCOUNTED},
 };
 
 int sqlite__txn_account_reset(store_txn *t, const char *account, store_reset_counts *counts)

@@ -28,6 +28,10 @@ static const char *const sql[SQ_COUNT] = {
         "DELETE FROM deliveries WHERE seq IN (SELECT seq FROM deliveries ORDER BY seq "
         "LIMIT " PRUNE_BATCH_S ")"
         " AND NOT EXISTS (SELECT 1 FROM events WHERE events.id = deliveries.event_id)",
+    [SQ_EVENTS_PRUNE_ACCOUNT] =
+        "DELETE FROM events WHERE seq IN"
+        " (SELECT seq FROM events WHERE " SQLITE__OWNED_BY(
+            "account") " AND created < ?2 ORDER BY seq LIMIT " PRUNE_BATCH_S ")",
 };
 
 void sqlite__event_row(sqlite3_stmt *stmt, int col, arena *a, store_event *out)
@@ -148,14 +152,20 @@ int sqlite__txn_event_snapshot_set(store_txn *t, const char *account, const char
     return rc;
 }
 
-int sqlite__txn_events_prune(store_txn *t, int64_t cutoff, int *n)
+/* Both prunes: the events of account (NULL: every account) created before cutoff, in one batch,
+ * then the deliveries left without their event. */
+static int events_prune(store_txn *t, const char *account, int64_t cutoff, int *n)
 {
     sq_store *st = sqlite__txn_store(t);
     sqlite3_stmt *stmt;
     *n = 0;
-    int rc = sqlite__stmt(&st->w, SQ_EVENTS_PRUNE, sql[SQ_EVENTS_PRUNE], &stmt);
+    int which = account != NULL ? SQ_EVENTS_PRUNE_ACCOUNT : SQ_EVENTS_PRUNE;
+    int rc = sqlite__stmt(&st->w, which, sql[which], &stmt);
     if (rc != 0) return rc;
-    if (sqlite3_bind_int64(stmt, 1, cutoff) != SQLITE_OK) {
+    int br = account != NULL
+                 ? sqlite__bind_text(stmt, 1, account) | sqlite3_bind_int64(stmt, 2, cutoff)
+                 : sqlite3_bind_int64(stmt, 1, cutoff);
+    if (br != SQLITE_OK) {
         sqlite__finish(stmt);
         return sqlite__fail(st->w.db, "bind");
     }
@@ -168,6 +178,16 @@ int sqlite__txn_events_prune(store_txn *t, int64_t cutoff, int *n)
         if (rc != 0 || sqlite3_changes(st->w.db) < PRUNE_BATCH) break;
     }
     return rc;
+}
+
+int sqlite__txn_events_prune(store_txn *t, int64_t cutoff, int *n)
+{
+    return events_prune(t, NULL, cutoff, n);
+}
+
+int sqlite__txn_events_prune_account(store_txn *t, const char *account, int64_t cutoff, int *n)
+{
+    return events_prune(t, account, cutoff, n);
 }
 
 /* ---- the event list ---- */

@@ -25,6 +25,8 @@ static const char *const sql[SQ_COUNT] = {
                     " object_id = excluded.object_id WHERE idempotency.created < ?8",
     [SQ_IDEM_PRUNE] = "DELETE FROM idempotency WHERE created < ?1",
     [SQ_IDEM_DELETE_OBJECT] = "DELETE FROM idempotency WHERE account = ?1 AND object_id = ?2",
+    [SQ_IDEM_PRUNE_ACCOUNT] =
+        "DELETE FROM idempotency WHERE " SQLITE__OWNED_BY("account") " AND created < ?2",
 };
 
 /* A key held by a request: account + '\n' + key. */
@@ -185,4 +187,17 @@ int sqlite__txn_idem_prune(store_txn *t, int64_t cutoff)
 int sqlite__txn_idem_delete_object(store_txn *t, const char *account, const char *object_id)
 {
     return delete_where(sqlite__txn_store(t), SQ_IDEM_DELETE_OBJECT, account, object_id, 0);
+}
+
+int sqlite__txn_idem_prune_account(store_txn *t, const char *account, int64_t cutoff)
+{
+    sq_store *st = sqlite__txn_store(t);
+    sqlite3_stmt *stmt;
+    int rc = sqlite__stmt(&st->w, SQ_IDEM_PRUNE_ACCOUNT, sql[SQ_IDEM_PRUNE_ACCOUNT], &stmt);
+    if (rc != 0) return rc;
+    if ((sqlite__bind_text(stmt, 1, account) | sqlite3_bind_int64(stmt, 2, cutoff)) != SQLITE_OK) {
+        sqlite__finish(stmt);
+        return sqlite__fail(st->w.db, "bind");
+    }
+    return sqlite__run(st->w.db, stmt);
 }

@@ -105,6 +105,15 @@ enum {
     SQ_OUTCOMES_DUE,
     /* session_ids.c, after the others: an unmerged id's row is still there */
     SQ_SESSION_ROW_EXISTS,
+    /* clocks.c; the per-account prunes in events.c and idempotency.c */
+    SQ_CLOCK_LIST,
+    SQ_CLOCK_ADD,
+    SQ_CLOCK_GET,
+    SQ_CLOCK_SHIFT_DELIVERIES,
+    SQ_CLOCK_SHIFT_OUTCOMES,
+    SQ_CLOCK_SHIFT_REDACTIONS,
+    SQ_EVENTS_PRUNE_ACCOUNT,
+    SQ_IDEM_PRUNE_ACCOUNT,
     SQ_COUNT
 };
 
@@ -471,6 +480,16 @@ int sqlite__outcomes_due(store *st, int64_t now_ms, size_t max, arena *a, const 
 
 /* accounts.c */
 int sqlite__txn_account_reset(store_txn *t, const char *account, store_reset_counts *counts);
+int sqlite__clock_list(store *st, arena *a, const char ***accounts, int64_t **offsets_ms,
+                       size_t *n);
+int sqlite__txn_clock_advance(store_txn *t, const char *account, int64_t delta_ms,
+                              int64_t *offset_ms);
+int sqlite__txn_events_prune_account(store_txn *t, const char *account, int64_t cutoff, int *n);
+int sqlite__txn_idem_prune_account(store_txn *t, const char *account, int64_t cutoff);
+
+/* The SQL test "column col names account ?1 or one of its connected accounts' namespaces"
+ * ("?1/..."): a range, so that an index on the column serves it. */
+#define SQLITE__OWNED_BY(col) "(" col " = ?1 OR (" col " > ?1 || '/' AND " col " < ?1 || '0'))"
 
 /* One row by (id ?1, account ?2) whose first column is a record: 0 and *out, STORE_NOT_FOUND or
  * STORE_EIO. Finishes stmt. */

@@ -217,4 +217,8 @@ const store__ops store__sqlite_ops = {
     .txn_outcome_clear = sqlite__txn_outcome_clear,
     .outcomes_due = sqlite__outcomes_due,
     .txn_account_reset = sqlite__txn_account_reset,
+    .clock_list = sqlite__clock_list,
+    .txn_clock_advance = sqlite__txn_clock_advance,
+    .txn_events_prune_account = sqlite__txn_events_prune_account,
+    .txn_idem_prune_account = sqlite__txn_idem_prune_account,
 };

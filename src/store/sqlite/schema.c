@@ -174,6 +174,12 @@ static const char *const migrations[] = {
     "ALTER TABLE events ADD COLUMN api INTEGER NOT NULL DEFAULT 1;"
     /* Webhook endpoints made with connect=true get the events of connected accounts. */
     "ALTER TABLE webhook_endpoints ADD COLUMN connect INTEGER NOT NULL DEFAULT 0;",
+    /* 4: each account's test clock (CONTRACT.md §11 "Test control plane"): how far, in ms, the
+     * account's time runs ahead of real time. No row: the account's time is real time. */
+    "CREATE TABLE clocks ("
+    "  account TEXT PRIMARY KEY,"
+    "  offset_ms INTEGER NOT NULL"
+    ") WITHOUT ROWID;",
 };
 #define N_MIGRATIONS ((int)(sizeof migrations / sizeof migrations[0]))
 

@@ -3335,6 +3335,61 @@ static void test_outcomes(void **state)
     assert_string_equal(outcomes_due(f, 5000, 10), "acct_B/vs_1 acct_A/vs_2");
 }
 
+/* ---- per-account clocks ---- */
+
+typedef struct clock_job {
+    const char *account;
+    int64_t delta_ms, offset_ms;
+} clock_job;
+
+static int clock_fn(store_txn *t, void *ctx)
+{
+    clock_job *j = ctx;
+    return store_txn_clock_advance(t, j->account, j->delta_ms, &j->offset_ms);
+}
+
+/* "account=offset ..." of every stored clock. */
+static const char *clocks(fixture *f)
+{
+    const char **accounts;
+    int64_t *offsets;
+    size_t n;
+    assert_int_equal(store_clock_list(f->st, f->a, &accounts, &offsets, &n), 0);
+    buf b;
+    buf_init(&b, f->a);
+    for (size_t i = 0; i < n; i++)
+        buf_printf(&b, "%s%s=%lld", i ? " " : "", accounts[i], (long long)offsets[i]);
+    return b.data;
+}
+
+/* An advance grows the account's offset, durably, and brings the pending due times of the account
+ * and its connected namespaces earlier by as much; a sibling whose name merely starts the same and
+ * other accounts keep theirs. */
+static void test_clock_advance(void **state)
+{
+    fixture *f = *state;
+    assert_string_equal(clocks(f), "");
+    assert_int_equal(outcome(f, "acct_A", "vs_1", 3000, 0), 0);
+    assert_int_equal(outcome(f, "acct_A/acct_1C", "vs_2", 3000, 0), 0);
+    assert_int_equal(outcome(f, "acct_AB", "vs_3", 3000, 0), 0);
+    assert_int_equal(outcome(f, "acct_B", "vs_4", 3000, 0), 0);
+    assert_string_equal(outcomes_due(f, 2999, 10), "");
+
+    clock_job j = {"acct_A", 500, 0};
+    assert_int_equal(store_run(f->st, clock_fn, &j), 0);
+    assert_int_equal(j.offset_ms, 500);
+    assert_string_equal(outcomes_due(f, 2499, 10), "");
+    assert_string_equal(outcomes_due(f, 2500, 10), "acct_A/vs_1 acct_A/acct_1C/vs_2");
+    j.delta_ms = 250;
+    assert_int_equal(store_run(f->st, clock_fn, &j), 0);
+    assert_int_equal(j.offset_ms, 750);
+    assert_string_equal(outcomes_due(f, 2250, 10), "acct_A/vs_1 acct_A/acct_1C/vs_2");
+    assert_string_equal(outcomes_due(f, 3000, 10),
+                        "acct_A/vs_1 acct_A/acct_1C/vs_2 acct_AB/vs_3 acct_B/vs_4");
+    reopen(f);
+    assert_string_equal(clocks(f), "acct_A=750");
+}
+
 /* ---- everything survives a reopen; unknown backends are refused ---- */
 
 static void test_reopen_keeps_everything(void **state)
@@ -3568,6 +3623,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_report_list, setup, teardown),
         cmocka_unit_test_setup_teardown(test_links, setup, teardown),
         cmocka_unit_test_setup_teardown(test_outcomes, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_clock_advance, setup, teardown),
         cmocka_unit_test_setup_teardown(test_reopen_keeps_everything, setup, teardown),
         cmocka_unit_test_setup_teardown(test_unknown_backend_refused, setup, teardown),
         cmocka_unit_test_setup_teardown(test_account_reset, setup, teardown),
