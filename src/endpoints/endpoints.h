@@ -81,5 +81,9 @@ void v2_events_retrieve(api_ctx *c);
 /* The process's test clock, with --test-clock (clock.c). */
 void clock_retrieve(api_ctx *c);
 void clock_advance(api_ctx *c);
+/* The Stripe.js stand-in at /v3/ (stripe_js.c), a page route, and the hosted page inside its
+ * modal (hosted_page.c): POST /v3/identity/verify with client_secret and origin in the body. */
+void stripe_js_get(api_ctx *c);
+void hosted_page_modal(api_ctx *c);
 
 #endif

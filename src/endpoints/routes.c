@@ -42,6 +42,10 @@ const api_route endpoints_routes[] = {
     {"GET", "/v2/core/events/", "", v2_events_retrieve},
     {"GET", "/v1/test_helpers/verifyd/clock", NULL, clock_retrieve, 0, 1},
     {"POST", "/v1/test_helpers/verifyd/clock/advance", NULL, clock_advance, 0, 1},
+    /* --- the Stripe.js stand-in and its modal (CONTRACT.md §11 "Test control plane") --- */
+    {"GET", "/v3/", NULL, stripe_js_get, 1},
+    {"GET", "/v3", NULL, stripe_js_get, 1},
+    {"POST", "/v3/identity/verify", NULL, hosted_page_modal, 1},
 };
 
 const size_t endpoints_n_routes = sizeof endpoints_routes / sizeof *endpoints_routes;
