@@ -32,6 +32,7 @@ typedef struct app {
     int test_clock;             /* --test-clock: the clock routes are served */
     const struct api_route *routes; /* the route table api_handle dispatches on (routes.c) */
     size_t n_routes;
+    int fixtures; /* --fixtures: unknown test-mode ids answer with fixtures (fixtures.c) */
 } app;
 
 #endif

@@ -53,6 +53,8 @@ static const char usage[] =
     "                                               head (line and headers) [10]\n"
     "  --pretty                VERIFYD_PRETTY=1     indent JSON responses as Stripe does\n"
     "  --test-clock            VERIFYD_TEST_CLOCK=1  serve the process-wide test clock\n"
+    "  --fixtures              VERIFYD_FIXTURES=1   answer unknown test-mode ids with fixtures\n"
+    "                                               (stripe-mock compatibility)\n"
     "                                               (/v1/test_helpers/verifyd/clock): for\n"
     "                                               tests that move time; moves every account\n"
     "  -h, --help              this text\n"
@@ -78,6 +80,7 @@ typedef struct config {
     const char *header_timeout;
     int pretty;
     int test_clock;
+    int fixtures;
 } config;
 
 static const char *env_or(const char *flag, const char *env, const char *dflt)
@@ -160,6 +163,7 @@ int main(int argc, char **argv)
         {"header-timeout", required_argument, 0, 'D'},
         {"pretty", no_argument, 0, 'p'},
         {"test-clock", no_argument, 0, 'T'},
+        {"fixtures", no_argument, 0, 'X'},
         {"help", no_argument, 0, 'h'},
         {"version", no_argument, 0, 'V'},
         {0, 0, 0, 0},
@@ -217,6 +221,9 @@ int main(int argc, char **argv)
             break;
         case 'T':
             f.test_clock = 1;
+            break;
+        case 'X':
+            f.fixtures = 1;
             break;
         case 'h':
             fputs(usage, stdout);
@@ -327,6 +334,7 @@ int main(int argc, char **argv)
     }
     ap.pretty_json = f.pretty || strcmp(pretty, "1") == 0;
     ap.test_clock = f.test_clock || strcmp(env_or(NULL, "VERIFYD_TEST_CLOCK", "0"), "1") == 0;
+    ap.fixtures = f.fixtures || strcmp(env_or(NULL, "VERIFYD_FIXTURES", "0"), "1") == 0;
     const char *err = NULL;
     if (keys_file && api_keyring_load(keys_file, &ap.keys, &err) != 0) {
         fprintf(stderr, "verifyd: %s (%s)\n", err, keys_file);

@@ -85,5 +85,13 @@ void clock_advance(api_ctx *c);
  * modal (hosted_page.c): POST /v3/identity/verify with client_secret and origin in the body. */
 void stripe_js_get(api_ctx *c);
 void hosted_page_modal(api_ctx *c);
+/* --fixtures (fixtures.c): 1 when the switch is on, the key is a test key and the path's id
+ * starts with prefix: the handler then answers with the fixture below instead of the 404. Each
+ * fills *out with a fixture carrying c->path_id as its id (strings static or in c->a). */
+struct report;
+int fixtures_on(const api_ctx *c, const char *prefix);
+void fixtures_session(api_ctx *c, session *out);
+void fixtures_report(api_ctx *c, struct report *out);
+void fixtures_event(api_ctx *c, store_event *out);
 
 #endif
