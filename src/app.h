@@ -35,6 +35,7 @@ typedef struct app {
     size_t n_routes;
     struct fault_registry *faults; /* the test control plane's fault rules (fault.h) */
     struct timer *timer;           /* parks requests that a latency rule delays (timer.h) */
+    int fixtures; /* --fixtures: unknown test-mode ids answer with fixtures (fixtures.c) */
 } app;
 
 #endif

@@ -61,6 +61,8 @@ static const char usage[] =
     "                                               export document names exactly that\n"
     "                                               document (GET "
     "/v1/test_helpers/verifyd/export)\n"
+    "  --fixtures              VERIFYD_FIXTURES=1   answer unknown test-mode ids with fixtures\n"
+    "                                               (stripe-mock compatibility)\n"
     "  -h, --help              this text\n"
     "  -V, --version           the version\n"
     "\n"
@@ -84,6 +86,7 @@ typedef struct config {
     const char *header_timeout;
     int pretty;
     const char *seed;
+    int fixtures;
 } config;
 
 static const char *env_or(const char *flag, const char *env, const char *dflt)
@@ -167,6 +170,7 @@ int main(int argc, char **argv)
         {"pretty", no_argument, 0, 'p'},
         {"test-clock", no_argument, 0, 'T'},
         {"seed", required_argument, 0, 'S'},
+        {"fixtures", no_argument, 0, 'X'},
         {"help", no_argument, 0, 'h'},
         {"version", no_argument, 0, 'V'},
         {0, 0, 0, 0},
@@ -228,6 +232,9 @@ int main(int argc, char **argv)
             break;
         case 'S':
             f.seed = optarg;
+            break;
+        case 'X':
+            f.fixtures = 1;
             break;
         case 'h':
             fputs(usage, stdout);
@@ -339,6 +346,7 @@ int main(int argc, char **argv)
         return 2;
     }
     ap.pretty_json = f.pretty || strcmp(pretty, "1") == 0;
+    ap.fixtures = f.fixtures || strcmp(env_or(NULL, "VERIFYD_FIXTURES", "0"), "1") == 0;
     const char *err = NULL;
     if (keys_file && api_keyring_load(keys_file, &ap.keys, &err) != 0) {
         fprintf(stderr, "verifyd: %s (%s)\n", err, keys_file);

@@ -803,3 +803,27 @@ void api_respond_page(api_ctx *c, int status, const char *content_type, const bu
                     "base-uri 'none'; frame-ancestors 'none'");
     send_response(c, status, content_type, body->data, body->len);
 }
+
+void api_respond_framed_page(api_ctx *c, int status, const char *content_type, const buf *body,
+                             const char *ancestor, const char *nonce)
+{
+    http_request *req = c->req;
+    http_add_header(req, "Cache-Control", "no-store");
+    /* Why this page may be framed, and by whom (CONTRACT.md §11 "Test control plane"): it is the
+     * hosted page opened by the Stripe.js stand-in's modal, whose credential (the client_secret)
+     * the framing app already holds, so framing gives that app nothing it could not do itself.
+     * Clickjacking by anyone else is what frame-ancestors still prevents: only the one origin
+     * the app named may frame it, X-Frame-Options is left out because it cannot name an
+     * origin (and a DENY would win in older browsers). Everything else stays as on every page:
+     * no Referer, no caching, no sniffing, no outside assets, forms post only back to this
+     * server, and the only script is the page's own, under a nonce. */
+    http_add_header(req, "Referrer-Policy", "no-referrer");
+    http_add_header(req, "X-Content-Type-Options", "nosniff");
+    http_add_header(req, "Content-Security-Policy",
+                    arena_printf(c->a,
+                                 "default-src 'none'; style-src 'unsafe-inline'; img-src data:; "
+                                 "base-uri 'none'; form-action 'self'; script-src 'nonce-%s'; "
+                                 "frame-ancestors %s",
+                                 nonce, ancestor));
+    send_response(c, status, content_type, body->data, body->len);
+}

@@ -158,5 +158,10 @@ int api_expand_path(api_ctx *c, const char *path, int list);
 /* Answer a page route: an HTML (or other non-JSON) body, with headers that keep the page out of
  * caches, frames and Referer headers. The access log shows the route, never the token. */
 void api_respond_page(api_ctx *c, int status, const char *content_type, const buf *body);
+/* The same for a page that ancestor (an origin already checked by the caller) may frame, and
+ * whose one inline script carries nonce: the hosted page inside the Stripe.js stand-in's modal
+ * (CONTRACT.md §11 "Test control plane"). */
+void api_respond_framed_page(api_ctx *c, int status, const char *content_type, const buf *body,
+                             const char *ancestor, const char *nonce);
 
 #endif

@@ -126,4 +126,17 @@ void endpoints__state_counts(const endpoints__state_doc *d, size_t counts[4]);
 int endpoints__state_load(store_txn *t, arena *a, const endpoints__state_doc *d,
                           const char **clash);
 
+/* The Stripe.js stand-in at /v3/ (stripe_js.c), a page route, and the hosted page inside its
+ * modal (hosted_page.c): POST /v3/identity/verify with client_secret and origin in the body. */
+void stripe_js_get(api_ctx *c);
+void hosted_page_modal(api_ctx *c);
+/* --fixtures (fixtures.c): 1 when the switch is on, the key is a test key and the path's id
+ * starts with prefix: the handler then answers with the fixture below instead of the 404. Each
+ * fills *out with a fixture carrying c->path_id as its id (strings static or in c->a). */
+struct report;
+int fixtures_on(const api_ctx *c, const char *prefix);
+void fixtures_session(api_ctx *c, session *out);
+void fixtures_report(api_ctx *c, struct report *out);
+void fixtures_event(api_ctx *c, store_event *out);
+
 #endif

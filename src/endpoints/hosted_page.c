@@ -11,6 +11,13 @@
  * time, and never logged. A used, expired or canceled link gets a plain explanatory page. The
  * page is static HTML with inline CSS: no scripts, no outside assets.
  *
+ * The same page also opens inside the modal of the /v3/ Stripe.js stand-in (stripe_js.c;
+ * CONTRACT.md §11 "Test control plane"): POST /v3/identity/verify with the client_secret and
+ * the app's origin, both in the form body (Stripe: the client_secret must never be put in a
+ * URL). Only that path may be framed, and only by the origin named, and its pages carry one
+ * small script (under a per-response nonce) that tells the parent window the outcome with
+ * postMessage, targeted at exactly that origin, instead of redirecting the top window.
+ *
  * Not for: the transitions (lifecycle.c, the same code path as the test helpers).
  */
 #include <stdio.h>
@@ -24,9 +31,21 @@
 #include "base/url.h"
 #include "identity/report.h"
 #include "base/util.h"
+#include "base/ids.h"
 #include "identity/account_clock.h"
+#include "identity/limits.h"
 
 #define TOKEN_MAX 64
+#define ORIGIN_MAX 200
+
+/* A page inside the Stripe.js stand-in's modal: who may frame it and what to tell them. NULL
+ * for the page at /start/. */
+typedef struct page_frame {
+    const char *origin;        /* the app's origin, checked by origin_ok */
+    const char *client_secret; /* as posted, the credential of every modal request */
+    const char *secret_token;  /* its part after "_secret_" */
+    const char *tell;          /* the JSON message for the parent, or NULL */
+} page_frame;
 
 /* ---- HTML ---- */
 
@@ -98,8 +117,40 @@ static void page_begin(buf *b, const char *title)
     buf_printf(b, page_head, title);
 }
 
+/* The script of a framed page, the same on every one: post the page's message (if it has one)
+ * to the parent, at exactly the origin that opened the modal, and pass Escape on (a key press
+ * inside the frame never reaches the parent's document). */
+static const char frame_script[] =
+    "(function(){var m=document.getElementById('verifyd-message'),o=m.getAttribute('data-origin');"
+    "function tell(x){window.parent.postMessage(x,o);}"
+    "if(m.textContent)tell(JSON.parse(m.textContent));"
+    "document.addEventListener('keydown',function(e){if(e.key==='Escape')"
+    "tell({verifyd:'identity',state:'close'});});})();";
+
+/* Ends b with page_tail and sends it: for f, with the message and script of a framed page and
+ * the headers that let f->origin frame it. */
+static void send_page(api_ctx *c, const page_frame *f, int status, buf *b)
+{
+    if (f == NULL) {
+        buf_puts(b, page_tail);
+        api_respond_page(c, status, "text/html; charset=utf-8", b);
+        return;
+    }
+    char nonce[32];
+    ids_random(nonce, sizeof nonce, "", 22);
+    /* The message is fixed text of this file (no input reaches it), so it needs no escaping
+     * inside its script element; the origin passed origin_ok and is escaped anyway. */
+    buf_puts(b, "<script type=\"application/json\" id=\"verifyd-message\" data-origin=\"");
+    html_escape(b, f->origin);
+    buf_printf(b, "\">%s</script>\n<script nonce=\"%s\">%s</script>\n", f->tell ? f->tell : "",
+               nonce, frame_script);
+    buf_puts(b, page_tail);
+    api_respond_framed_page(c, status, "text/html; charset=utf-8", b, f->origin, nonce);
+}
+
 /* A page that explains why nothing can be done here, with status. */
-static void respond_message(api_ctx *c, int status, const char *title, const char *text)
+static void respond_message(api_ctx *c, const page_frame *f, int status, const char *title,
+                            const char *text)
 {
     buf b;
     buf_init(&b, c->a);
@@ -109,8 +160,7 @@ static void respond_message(api_ctx *c, int status, const char *title, const cha
     buf_puts(&b, "</h1>\n<p>");
     html_escape(&b, text);
     buf_puts(&b, "</p>\n");
-    buf_puts(&b, page_tail);
-    api_respond_page(c, status, "text/html; charset=utf-8", &b);
+    send_page(c, f, status, &b);
 }
 
 /* What the session will check, as list items (CONTRACT.md §2 "options"). */
@@ -143,7 +193,7 @@ static void describe_checks(buf *b, const session *s)
     buf_puts(b, "</ul>\n");
 }
 
-static void respond_choices(api_ctx *c, const session *s)
+static void respond_choices(api_ctx *c, const page_frame *f, const session *s)
 {
     buf b;
     buf_init(&b, c->a);
@@ -156,12 +206,19 @@ static void respond_choices(api_ctx *c, const session *s)
     if (s->livemode) {
         buf_puts(&b, "<p>Live verification needs document capture, which this server does not "
                      "offer. Please contact the site that sent you here.</p>\n");
-        buf_puts(&b, page_tail);
-        api_respond_page(c, 200, "text/html; charset=utf-8", &b);
+        send_page(c, f, 200, &b);
         return;
     }
     const char *dflt = report_default_error_code(s);
-    buf_puts(&b, "<form method=\"post\">\n<fieldset>\n<legend>Complete with test data</legend>\n"
+    buf_puts(&b, "<form method=\"post\">\n");
+    if (f != NULL) { /* the modal's credential travels in the body, never in the URL */
+        buf_puts(&b, "<input type=\"hidden\" name=\"client_secret\" value=\"");
+        html_escape(&b, f->client_secret);
+        buf_puts(&b, "\">\n<input type=\"hidden\" name=\"origin\" value=\"");
+        html_escape(&b, f->origin);
+        buf_puts(&b, "\">\n");
+    }
+    buf_puts(&b, "<fieldset>\n<legend>Complete with test data</legend>\n"
                  "<label for=\"code\">Failure reason (<code>last_error.code</code>)</label>\n"
                  "<select id=\"code\" name=\"code\" aria-describedby=\"code-hint\">\n");
     for (size_t i = 0; report_last_error_codes[i]; i++) {
@@ -185,8 +242,7 @@ static void respond_choices(api_ctx *c, const session *s)
                "<p class=\"small\">A delayed choice keeps the session <code>processing</code> "
                "for %lld.%lld s before the outcome arrives, as a real check would.</p>\n",
                (long long)(ms / 1000), (long long)(ms % 1000 / 100));
-    buf_puts(&b, page_tail);
-    api_respond_page(c, 200, "text/html; charset=utf-8", &b);
+    send_page(c, f, 200, &b);
 }
 
 /* ---- finding the session ---- */
@@ -206,44 +262,65 @@ static int token_ok(const char *t)
 
 typedef enum { LINK_LIVE, LINK_USED, LINK_EXPIRED, LINK_CANCELED, LINK_PROCESSING } link_state;
 
-/* The state of the link token for the session it was issued to. */
-static link_state link_state_of(const session *s, const char *token)
+/* The state of token for the session, whose current token of that kind is issued (a url token,
+ * or a modal's client_secret: CONTRACT.md §2, single use), valid ttl_s seconds of the account's
+ * time from when the pair was issued. */
+static link_state token_state(const session *s, const char *token, const char *issued,
+                              int64_t ttl_s)
 {
     size_t n = strlen(token);
-    int current =
-        s->url_token && strlen(s->url_token) == n && util_ct_equal(s->url_token, token, n);
+    int current = issued && strlen(issued) == n && util_ct_equal(issued, token, n);
     if (s->status == SESSION_CANCELED || s->redaction != SESSION_REDACTION_NONE)
         return LINK_CANCELED;
     if (!current) return LINK_USED; /* replaced after a failed attempt or after expiry */
     if (s->status == SESSION_PROCESSING) return LINK_PROCESSING;
     if (s->status == SESSION_VERIFIED) return LINK_USED;
-    if (account_clock_now(s->account) - s->secret_issued >= URL_TTL_S) return LINK_EXPIRED;
+    if (account_clock_now(s->account) - s->secret_issued >= ttl_s) return LINK_EXPIRED;
     return LINK_LIVE;
 }
 
-/* Answers the page for a link that cannot be used (returns 1), or 0 for a live one. */
-static int refuse(api_ctx *c, link_state st)
+static link_state state_of(api_ctx *c, const page_frame *f, const session *s)
 {
+    return f != NULL ? token_state(s, f->secret_token, s->secret_token, SECRET_TTL_S)
+                     : token_state(s, c->path_id, s->url_token, URL_TTL_S);
+}
+
+/* What a modal's parent is told when its client_secret cannot be used: a Stripe.js error
+ * object (type and message, as Stripe.js results carry them). */
+#define TELL_ERROR(msg)                                                                            \
+    "{\"verifyd\":\"identity\",\"state\":\"error\",\"error\":{\"type\":\"invalid_request_error\"," \
+    "\"message\":\"" msg "\"}}"
+
+/* Answers the page for a link that cannot be used (returns 1), or 0 for a live one. */
+static int refuse(api_ctx *c, page_frame *f, link_state st)
+{
+    if (f != NULL && st != LINK_LIVE) {
+        f->tell = st == LINK_PROCESSING
+                      ? TELL_ERROR("This VerificationSession was already submitted.")
+                  : st == LINK_EXPIRED  ? TELL_ERROR("This client_secret has expired.")
+                  : st == LINK_CANCELED ? TELL_ERROR("This VerificationSession was canceled.")
+                                        : TELL_ERROR("This client_secret was already used.");
+    }
     switch (st) {
     case LINK_LIVE:
         return 0;
     case LINK_PROCESSING:
-        respond_message(c, 410, "Verification submitted",
+        respond_message(c, f, 410, "Verification submitted",
                         "This verification has been submitted and is being processed. This link "
                         "cannot be used again.");
         return 1;
     case LINK_USED:
-        respond_message(c, 410, "This link has already been used",
+        respond_message(c, f, 410, "This link has already been used",
                         "Each verification link works once. If you need to verify again, ask "
                         "the site that sent you here for a new link.");
         return 1;
     case LINK_EXPIRED:
-        respond_message(c, 410, "This link has expired",
+        respond_message(c, f, 410, "This link has expired",
                         "Verification links expire after 48 hours. Ask the site that sent you "
                         "here for a new link.");
         return 1;
     case LINK_CANCELED:
-        respond_message(c, 410, "This verification was canceled",
+        respond_message(c, f, 410, "This verification was canceled",
                         "The site that sent you here canceled this verification, so the link no "
                         "longer works.");
         return 1;
@@ -251,36 +328,46 @@ static int refuse(api_ctx *c, link_state st)
     return 0;
 }
 
-static void respond_unknown(api_ctx *c)
+static void respond_unknown(api_ctx *c, page_frame *f)
 {
-    respond_message(c, 404, "This link is not valid",
+    if (f != NULL)
+        f->tell = "{\"verifyd\":\"identity\",\"state\":\"error\",\"error\":{\"type\":"
+                  "\"invalid_request_error\",\"code\":\"resource_missing\",\"message\":"
+                  "\"No such client_secret.\"}}";
+    respond_message(c, f, 404, "This link is not valid",
                     "Check that you opened the whole link you were sent, or ask the site that "
                     "sent you here for a new one.");
 }
 
-static void respond_failure(api_ctx *c)
+static void respond_failure(api_ctx *c, page_frame *f)
 {
-    respond_message(c, 500, "Something went wrong",
+    if (f != NULL)
+        f->tell = "{\"verifyd\":\"identity\",\"state\":\"error\",\"error\":{\"type\":"
+                  "\"api_error\",\"message\":\"The verification could not be saved.\"}}";
+    respond_message(c, f, 500, "Something went wrong",
                     "Your verification could not be saved. Please try again in a moment.");
 }
 
-/* Reads the session of the token. 0 with *s, or 1 when a page was answered. */
-static int load(api_ctx *c, session *s)
+/* Reads the session of the token (of f's client_secret for a modal). 0 with *s, or 1 when a
+ * page was answered. */
+static int load(api_ctx *c, page_frame *f, session *s)
 {
-    const char *token = c->path_id;
+    const char *token = f != NULL ? f->secret_token : c->path_id;
     const char *account, *id;
     if (!token_ok(token)) {
-        respond_unknown(c);
+        respond_unknown(c, f);
         return 1;
     }
-    int rc = session_store_find_link(c->app->st, token, c->a, &account, &id);
+    int rc = f != NULL
+                 ? session_store_find_secret(c->app->st, f->client_secret, c->a, &account, &id)
+                 : session_store_find_link(c->app->st, token, c->a, &account, &id);
     if (rc == 0) rc = session_store_get(c->app->st, account, id, c->a, s);
     if (rc == STORE_NOT_FOUND) {
-        respond_unknown(c);
+        respond_unknown(c, f);
         return 1;
     }
     if (rc != 0) {
-        respond_failure(c);
+        respond_failure(c, f);
         return 1;
     }
     return 0;
@@ -289,15 +376,16 @@ static int load(api_ctx *c, session *s)
 void hosted_page_get(api_ctx *c)
 {
     session s;
-    if (load(c, &s) != 0) return;
-    if (refuse(c, link_state_of(&s, c->path_id))) return;
-    respond_choices(c, &s);
+    if (load(c, NULL, &s) != 0) return;
+    if (refuse(c, NULL, token_state(&s, c->path_id, s.url_token, URL_TTL_S))) return;
+    respond_choices(c, NULL, &s);
 }
 
 /* ---- submitting ---- */
 
 typedef struct page_job {
     api_ctx *c;
+    page_frame *frame; /* NULL on /start/ */
     const char *account;
     const char *session_id;
     int verify; /* 1: success, 0: failure */
@@ -315,7 +403,7 @@ static int page_run(store_txn *t, void *arg)
     int rc = session_store_txn_get(t, j->account, j->session_id, c->a, &j->s);
     if (rc != 0) return rc;
     /* Checked again inside the transaction: another tab may have used the link meanwhile. */
-    j->refused = link_state_of(&j->s, c->path_id);
+    j->refused = state_of(c, j->frame, &j->s);
     if (j->refused != LINK_LIVE || j->s.livemode) return 0;
     static const lifecycle_origin page = {NULL, NULL}; /* a user's submission, not an API request */
     if (j->delayed)
@@ -345,17 +433,27 @@ static void page_done(void *arg, int rc)
 {
     page_job *j = arg;
     api_ctx *c = j->c;
+    page_frame *f = j->frame;
     if (rc != 0) {
-        respond_failure(c);
+        respond_failure(c, f);
         return;
     }
     if (j->s.livemode) {
-        respond_message(c, 403, "Live verification is not available",
+        if (f != NULL) f->tell = TELL_ERROR("Live verification is not available on this server.");
+        respond_message(c, f, 403, "Live verification is not available",
                         "This server cannot capture documents in live mode.");
         return;
     }
-    if (refuse(c, j->refused)) return;
+    if (refuse(c, f, j->refused)) return;
     if (j->delayed) worker_kick(c->app->outcomes);
+    if (f != NULL) {
+        /* Stripe.js: verifyIdentity resolves once the user has submitted, whatever the outcome
+         * will be (that arrives by webhook). The parent is told; the top window stays. */
+        f->tell = "{\"verifyd\":\"identity\",\"state\":\"submitted\"}";
+        respond_message(c, f, 200, "Verification submitted",
+                        "Thank you. Your verification has been submitted.");
+        return;
+    }
     if (redirect_ok(j->s.return_url)) {
         /* Stripe: CONTRACT.md §3 "return_url": where the hosted flow goes when it finishes. */
         http_add_header(c->req, "Location", j->s.return_url);
@@ -368,33 +466,29 @@ static void page_done(void *arg, int rc)
         return;
     }
     if (j->delayed)
-        respond_message(c, 200, "Verification submitted",
+        respond_message(c, NULL, 200, "Verification submitted",
                         "Thank you. Your verification is being processed; you can close this "
                         "page.");
     else if (j->verify)
-        respond_message(c, 200, "Verification complete",
+        respond_message(c, NULL, 200, "Verification complete",
                         "Thank you. Your identity has been verified; you can close this page.");
     else
-        respond_message(c, 200, "Verification failed",
+        respond_message(c, NULL, 200, "Verification failed",
                         "Your identity could not be verified. Ask the site that sent you here "
                         "for a new link to try again.");
 }
 
-void hosted_page_post(api_ctx *c)
+/* The submission of a chosen outcome (params: outcome, code), from /start/ (f NULL) or the
+ * modal. */
+static void submit(api_ctx *c, page_frame *f, form_node *params)
 {
     session s;
-    if (load(c, &s) != 0) return;
-    size_t len;
-    const char *body = http_body(c->req, &len);
-    form_node *params;
-    const char *msg;
-    const char *outcome = NULL, *code = NULL;
-    if (form_parse(c->a, body, len, NULL, &params, &msg) == 0) {
-        outcome = params_str(params, "outcome");
-        code = params_str(params, "code");
-    }
+    if (load(c, f, &s) != 0) return;
+    const char *outcome = params_str(params, "outcome");
+    const char *code = params_str(params, "code");
     page_job *j = arena_calloc(c->a, sizeof *j);
     j->c = c;
+    j->frame = f;
     j->account = s.account;
     j->session_id = arena_strdup(c->a, s.id);
     if (outcome && strcmp(outcome, "verified") == 0) {
@@ -404,7 +498,7 @@ void hosted_page_post(api_ctx *c)
     } else if (outcome && strcmp(outcome, "failed_delayed") == 0) {
         j->delayed = 1;
     } else if (!outcome || strcmp(outcome, "failed") != 0) {
-        respond_message(c, 400, "Choose an outcome",
+        respond_message(c, f, 400, "Choose an outcome",
                         "Go back and choose one of the test outcomes.");
         return;
     }
@@ -415,4 +509,81 @@ void hosted_page_post(api_ctx *c)
         }
     }
     store_submit(c->app->st, page_run, page_done, j);
+}
+
+void hosted_page_post(api_ctx *c)
+{
+    size_t len;
+    const char *body = http_body(c->req, &len);
+    form_node *params = NULL;
+    const char *msg;
+    if (form_parse(c->a, body, len, NULL, &params, &msg) != 0) params = NULL;
+    submit(c, NULL, params);
+}
+
+/* ---- inside the Stripe.js stand-in's modal ---- */
+
+/* An origin a page may be framed by and posted to: http or https, a host of letters, digits,
+ * '-' and '.' (or a bracketed IPv6 address), an optional port, nothing else. What passes can
+ * go into a CSP header and an attribute as it is. */
+static int origin_ok(const char *o)
+{
+    size_t n = o ? strlen(o) : 0;
+    const char *p;
+    if (n == 0 || n > ORIGIN_MAX) return 0;
+    if (strncmp(o, "https://", 8) == 0)
+        p = o + 8;
+    else if (strncmp(o, "http://", 7) == 0)
+        p = o + 7;
+    else
+        return 0;
+    const char *host = p;
+    if (*p == '[') {
+        for (p++; *p && *p != ']'; p++)
+            if (!((*p >= '0' && *p <= '9') || (*p >= 'a' && *p <= 'f') ||
+                  (*p >= 'A' && *p <= 'F') || *p == ':'))
+                return 0;
+        if (*p++ != ']') return 0;
+    } else {
+        for (; (*p >= '0' && *p <= '9') || (*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') ||
+               *p == '-' || *p == '.';
+             p++)
+            ;
+    }
+    if (p == host) return 0;
+    if (*p == ':') {
+        const char *digits = ++p;
+        while (*p >= '0' && *p <= '9')
+            p++;
+        if (p == digits || p - digits > 5) return 0;
+    }
+    return *p == '\0';
+}
+
+void hosted_page_modal(api_ctx *c)
+{
+    size_t len;
+    const char *body = http_body(c->req, &len);
+    form_node *params = NULL;
+    const char *msg;
+    if (form_parse(c->a, body, len, NULL, &params, &msg) != 0) params = NULL;
+    page_frame *f = arena_calloc(c->a, sizeof *f);
+    f->origin = params_str(params, "origin");
+    f->client_secret = params_str(params, "client_secret");
+    if (!origin_ok(f->origin)) {
+        /* No origin to frame for or to tell: a plain page that no one may frame. */
+        respond_message(c, NULL, 400, "This page opens inside a verification modal",
+                        "Open it with verifyIdentity() of the Stripe.js stand-in at /v3/.");
+        return;
+    }
+    const char *mark = f->client_secret ? strstr(f->client_secret, "_secret_") : NULL;
+    f->secret_token = mark != NULL ? mark + 8 : "";
+    if (params_str(params, "outcome") != NULL) {
+        submit(c, f, params);
+        return;
+    }
+    session s;
+    if (load(c, f, &s) != 0) return;
+    if (refuse(c, f, token_state(&s, f->secret_token, s.secret_token, SECRET_TTL_S))) return;
+    respond_choices(c, f, &s);
 }

@@ -50,6 +50,10 @@ const api_route endpoints_routes[] = {
     {"GET", "/v1/test_helpers/verifyd/faults", NULL, faults_list},
     {"DELETE", "/v1/test_helpers/verifyd/faults", NULL, faults_clear},
     {"DELETE", "/v1/test_helpers/verifyd/faults/", "", faults_delete},
+    /* --- the Stripe.js stand-in and its modal (CONTRACT.md §11 "Test control plane") --- */
+    {"GET", "/v3/", NULL, stripe_js_get, 1},
+    {"GET", "/v3", NULL, stripe_js_get, 1},
+    {"POST", "/v3/identity/verify", NULL, hosted_page_modal, 1},
 };
 
 const size_t endpoints_n_routes = sizeof endpoints_routes / sizeof *endpoints_routes;

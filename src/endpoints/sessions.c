@@ -323,6 +323,12 @@ int sessions_job_read(api_ctx *c, store_txn *t, api_result *res, session *s, int
     int rc = session_store_txn_get(t, c->account, c->path_id, c->a, s);
     *answered = rc != 0;
     if (rc != STORE_NOT_FOUND) return rc;
+    if (fixtures_on(c, "vs_")) { /* the fixture, unchanged and unsaved, as stripe-mock answers */
+        fixtures_session(c, s);
+        res->status = 200;
+        rc = sessions_render(c, t, s, 0, &res->body);
+        return rc != 0 ? rc : api_idem_save(c, t, res);
+    }
     apierr e;
     api_err_missing(c, &e, "verification_session", "session", c->path_id);
     return api_job_error(c, t, res, &e);
@@ -464,6 +470,10 @@ void sessions_retrieve(api_ctx *c)
     if (api_validate(c, expand_only_spec, expandable, 0, &expand) != 0) return;
     session s;
     int rc = session_store_get(c->app->st, c->account, c->path_id, c->a, &s);
+    if (rc == STORE_NOT_FOUND && fixtures_on(c, "vs_")) {
+        fixtures_session(c, &s);
+        rc = 0;
+    }
     if (api_read_failed(c, rc, "verification_session", "session")) return;
     if (s.status == SESSION_REQUIRES_INPUT && s.redaction == SESSION_REDACTION_NONE &&
         account_clock_now(s.account) - s.secret_issued >= SECRET_TTL_S) {

@@ -39,5 +39,9 @@ int session_store_list(store *st, const store_session_query *q, arena *a, sessio
  * STORE_NOT_FOUND or STORE_EIO. The caller still compares the token with the session's own. */
 int session_store_find_link(store *st, const char *token, arena *a, const char **account,
                             const char **session_id);
+/* The session a client_secret ("<id>_secret_<token>") was issued for, as find_link does for a
+ * url token (the /v3/ Stripe.js stand-in). The caller still compares the secret. */
+int session_store_find_secret(store *st, const char *client_secret, arena *a, const char **account,
+                              const char **session_id);
 
 #endif
