@@ -114,16 +114,18 @@ test('a database write failure is a 500 api_error; reads go on, nothing acknowle
     const wal = fs.statSync(path.join(dir, 'verifyd.db-wal')).size;
     assert.ok(wal <= LIMIT_KIB * 1024 && wal > (LIMIT_KIB - 64) * 1024, `WAL at ${wal} bytes, limit ${LIMIT_KIB} KiB`);
 
-    /* The fault persists: the next write fails the same way (raw, to see the headers). */
+    /* The fault persists: the next write fails the same way (raw, to see the headers). A write
+     * smaller than the one that failed may still fit in what is left below the limit (and is
+     * then rightly acknowledged), so this one is larger than any: 40 metadata values of 500
+     * characters, in the session, its event and its saved idempotent answer. */
+    const bigForm = Array.from({ length: 40 }, (_, i) => `metadata[k${i}]=${'v'.repeat(500)}`).join('&');
     const again = await h.request(srv.port, {
-        method: 'POST', path: h.SESSIONS_PATH, key, body: 'type=id_number&metadata[n]=again',
+        method: 'POST', path: h.SESSIONS_PATH, key, body: `type=id_number&metadata[n]=again&${bigForm}`,
         headers: { 'Content-Type': 'application/x-www-form-urlencoded', 'Idempotency-Key': 'fault-again' },
     });
     x.rawError(again, { status: 500, type: 'api_error', message: DB_ERROR });
     assert.equal(again.headers['stripe-should-retry'], 'true');
-    /* A write of another kind too. Large enough never to fit in what is left below the limit
-     * (a write smaller than the one that failed may fit, and is then rightly acknowledged):
-     * 40 metadata values of 500 characters, in the session and again in its event. */
+    /* A write of another kind too, as large. */
     const big = Object.fromEntries(Array.from({ length: 40 }, (_, i) => [`k${i}`, 'v'.repeat(500)]));
     x.sdkError(await h.rejects(stripe.identity.verificationSessions.update(acked[0].id, { metadata: big })),
         { status: 500, type: 'api_error', message: DB_ERROR });
