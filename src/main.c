@@ -321,8 +321,6 @@ int main(int argc, char **argv)
     app ap = {0};
     ap.routes = endpoints_routes;
     ap.n_routes = endpoints_n_routes;
-    ap.faults = fault_registry_new(); /* in memory: a restart forgets the rules */
-    ap.timer = timer_start();
     ap.redaction_delay_ms = redaction_delay;
     ap.hosted_delay_ms = hosted_delay;
     delivery_config dc = {0};
@@ -391,6 +389,10 @@ int main(int argc, char **argv)
         }
     }
 
+    /* Made once nothing can stop the start before the server runs (the exits above free
+     * nothing else either). */
+    ap.faults = fault_registry_new(); /* in memory: a restart forgets the rules */
+    ap.timer = timer_start();
     http_config hc = {
         .listen_addr = host,
         .port = port,
@@ -405,6 +407,8 @@ int main(int argc, char **argv)
     http_server *srv;
     if (http_server_start(&hc, api_handle, &ap, &srv, &err) != 0) {
         fprintf(stderr, "verifyd: cannot listen on %s: %s\n", listen, err);
+        timer_stop(ap.timer);
+        fault_registry_free(ap.faults);
         store_close(ap.st);
         return 1;
     }
@@ -421,6 +425,8 @@ int main(int argc, char **argv)
     if (delivery_start(&dc, &ap.delivery, &err) != 0) {
         fprintf(stderr, "verifyd: %s\n", err);
         http_server_stop(srv);
+        timer_stop(ap.timer);
+        fault_registry_free(ap.faults);
         store_close(ap.st);
         return 1;
     }
