@@ -32,6 +32,11 @@ typedef struct app {
     int test_clock;             /* --test-clock: the clock routes are served */
     const struct api_route *routes; /* the route table api_handle dispatches on (routes.c) */
     size_t n_routes;
+    /* The operator pages (/dashboard, /metrics; operator.c): open when verifyd listens on
+     * loopback; with dashboard_key set (--dashboard-key) they need that key wherever it listens;
+     * else, listening elsewhere, they are not served. */
+    int listen_loopback;
+    const char *dashboard_key;
 } app;
 
 #endif

@@ -53,6 +53,14 @@ struct api_ctx {
     int idem_held;          /* the key is held (store_idem_begin) until the answer is sent */
     store_idem *idem_saved; /* api_idem_save: a response saved first by another request */
     int responded;
+    /* The matched route as a pattern ("/v1/events/{id}"), for /metrics; NULL until matched. */
+    const char *route;
+    /* When set, every API answer (api_respond_json, api_respond_error, api_finish) goes here
+     * instead of to the client, once, after the idempotency key is released: the dashboard
+     * (dashboard.c) calls API routes through api_call and answers with a page of its own. The
+     * hook must answer the request (api_respond_page, api_respond_html). */
+    void (*answer_hook)(api_ctx *c, int status, const char *body, size_t len);
+    void *hook_arg;
 };
 
 /* Responses. Each sends exactly once; body strings live in the request arena. */
@@ -153,5 +161,21 @@ int api_expand_path(api_ctx *c, const char *path, int list);
 /* Answer a page route: an HTML (or other non-JSON) body, with headers that keep the page out of
  * caches, frames and Referer headers. The access log shows the route, never the token. */
 void api_respond_page(api_ctx *c, int status, const char *content_type, const buf *body);
+
+/* Answer Stripe's unknown-route 404 ("Unrecognized request URL (METHOD: /path)."). */
+void api_respond_unknown_route(api_ctx *c);
+/* api_respond_page with a Content-Security-Policy of the caller's (the dashboard runs its own
+ * script and posts its own forms). */
+void api_respond_html(api_ctx *c, int status, const char *content_type, const char *csp,
+                      const buf *body);
+/* Set c->account and c->livemode from an API key as the Authorization header would: 0, or -1
+ * with *e (the same 401/403 an API request gets). For pages that take a key from a form. */
+int api_authenticate_key(api_ctx *c, const char *key, apierr *e);
+/* Run the API route that method and path name with c's account, as if the request had been
+ * made with its key and the form-encoded parameters form ("" for none): the route's handler
+ * answers through c (so through c->answer_hook when set). Routes served only with a flag
+ * (--test-clock) are found only when it is on. 0 when a route ran; -1 when none matches (or
+ * form does not decode), and then nothing was answered. */
+int api_call(api_ctx *c, const char *method, const char *path, const char *form);
 
 #endif

@@ -33,6 +33,7 @@
 #include "identity/event.h"
 #include "base/ids.h"
 #include "base/log.h"
+#include "base/metrics.h"
 #include "base/util.h"
 #include "identity/limits.h"
 #include "identity/thin_event.h"
@@ -400,6 +401,9 @@ static void attempt_finished(delivery *d, attempt *at, CURLcode res, attempt **c
         int64_t delay = retry_delay(d, at->livemode, at->attempts + 1);
         if (delay >= 0) at->next_ms = util_now_ms() + delay;
     }
+    metrics_delivery(at->ok             ? METRICS_DELIVERED
+                     : at->next_ms >= 0 ? METRICS_RETRY
+                                        : METRICS_GAVE_UP);
     log_msg(at->ok ? LOG_DEBUG : LOG_INFO,
             "msg=\"webhook attempt\" event=%s endpoint=%s attempt=%d status=%ld%s%s%s",
             at->event_id, at->endpoint_id, at->attempts + 1, status,

@@ -82,4 +82,17 @@ void v2_events_retrieve(api_ctx *c);
 void clock_retrieve(api_ctx *c);
 void clock_advance(api_ctx *c);
 
+/* Who may use the operator pages, /dashboard and /metrics (operator.c): OPERATOR_OPEN, or
+ * OPERATOR_KEY_NEEDED (--dashboard-key is set and the request does not carry it), or
+ * OPERATOR_OFF (listening beyond loopback without a key: answer as an unknown route). */
+enum { OPERATOR_OPEN, OPERATOR_KEY_NEEDED, OPERATOR_OFF };
+#define OPERATOR_COOKIE "verifyd_operator"
+int operator_access(api_ctx *c);
+/* The value of cookie name in the request (in c->a), or NULL. */
+const char *operator_cookie(api_ctx *c, const char *name);
+/* GET /metrics (metrics.c); GET /healthz and /readyz (health.c). Page routes, no API key. */
+void metrics_get(api_ctx *c);
+void health_live(api_ctx *c);
+void health_ready(api_ctx *c);
+
 #endif

@@ -42,6 +42,10 @@ const api_route endpoints_routes[] = {
     {"GET", "/v2/core/events/", "", v2_events_retrieve},
     {"GET", "/v1/test_helpers/verifyd/clock", NULL, clock_retrieve, 0, 1},
     {"POST", "/v1/test_helpers/verifyd/clock/advance", NULL, clock_advance, 0, 1},
+    /* --- operator pages: metrics and health --- */
+    {"GET", "/metrics", NULL, metrics_get, 1},
+    {"GET", "/healthz", NULL, health_live, 1},
+    {"GET", "/readyz", NULL, health_ready, 1},
 };
 
 const size_t endpoints_n_routes = sizeof endpoints_routes / sizeof *endpoints_routes;

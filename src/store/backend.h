@@ -97,6 +97,8 @@ typedef struct store__ops {
     int (*txn_outcome_clear)(store_txn *t, const char *account, const char *id);
     int (*outcomes_due)(store *st, int64_t now_ms, size_t max, arena *a, const char ***accounts,
                         const char ***ids, size_t *n);
+    int (*health)(store *st);
+    int (*stats_get)(store *st, store_stats *out);
 } store__ops;
 
 struct session_cache;

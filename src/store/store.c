@@ -397,3 +397,13 @@ int store_outcomes_due(store *st, int64_t now_ms, size_t max, arena *a, const ch
 {
     return st->ops->outcomes_due(st, now_ms, max, a, accounts, ids, n);
 }
+
+int store_health(store *st)
+{
+    return st->ops->health(st);
+}
+
+int store_stats_get(store *st, store_stats *out)
+{
+    return st->ops->stats_get(st, out);
+}

@@ -417,4 +417,18 @@ int store_txn_outcome_clear(store_txn *t, const char *account, const char *id);
 int store_outcomes_due(store *st, int64_t now_ms, size_t max, arena *a, const char ***accounts,
                        const char ***ids, size_t *n);
 
+/* ---- health and gauges (GET /readyz, GET /metrics) ---- */
+
+/* 0 when the store can serve: a read succeeds and its writer has not failed (the last batch
+ * committed, the database files are in place). STORE_UNAVAILABLE when the files were replaced,
+ * STORE_EIO when a read or the last commit failed. Any thread; never waits for the writer. */
+int store_health(store *st);
+
+typedef struct store_stats {
+    int64_t outbox_pending;     /* deliveries not yet delivered nor given up */
+    int64_t redactions_pending; /* sessions whose redaction is processing */
+} store_stats;
+/* Counts across every account: 0 and *out, or STORE_EIO. */
+int store_stats_get(store *st, store_stats *out);
+
 #endif

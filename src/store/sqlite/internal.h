@@ -168,6 +168,9 @@ typedef struct sq_store {
     int outbox_dirty;
     pthread_t writer;
     int writer_started;
+    /* How the last batch ended (writer.c): 0 committed, 1 failed, 2 the files are gone. Read
+     * by sqlite__health on any thread. */
+    _Atomic int writer_failed;
 
     /* Session ids not yet in session_ids (session_ids.c); any thread reads the map. The merge
      * round in progress is the writer's: round[0..round_n) are the map's entries with seq in
@@ -471,5 +474,9 @@ int sqlite__outcomes_due(store *st, int64_t now_ms, size_t max, arena *a, const 
  * STORE_EIO. Finishes stmt. */
 int sqlite__record_get(sqlite3 *db, sqlite3_stmt *stmt, const char *account, const char *id,
                        arena *a, const char *what, store_record *out);
+
+/* ---- stats.c ---- */
+int sqlite__health(store *st);
+int sqlite__stats_get(store *st, store_stats *out);
 
 #endif

@@ -216,4 +216,6 @@ const store__ops store__sqlite_ops = {
     .txn_outcome_set = sqlite__txn_outcome_set,
     .txn_outcome_clear = sqlite__txn_outcome_clear,
     .outcomes_due = sqlite__outcomes_due,
+    .health = sqlite__health,
+    .stats_get = sqlite__stats_get,
 };
