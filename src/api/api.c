@@ -824,16 +824,16 @@ void api_respond_page(api_ctx *c, int status, const char *content_type, const bu
     api_respond_html(c, status, content_type,
                      "default-src 'none'; style-src 'unsafe-inline'; img-src data:; "
                      "base-uri 'none'; frame-ancestors 'none'",
-                     body);
+                     "no-referrer", body);
 }
 
 void api_respond_html(api_ctx *c, int status, const char *content_type, const char *csp,
-                      const buf *body)
+                      const char *referrer_policy, const buf *body)
 {
     http_request *req = c->req;
     http_add_header(req, "Cache-Control", "no-store");
     /* The token in the URL is a credential: never sent on as a Referer, never framed. */
-    http_add_header(req, "Referrer-Policy", "no-referrer");
+    http_add_header(req, "Referrer-Policy", referrer_policy);
     http_add_header(req, "X-Frame-Options", "DENY");
     http_add_header(req, "X-Content-Type-Options", "nosniff");
     http_add_header(req, "Content-Security-Policy", csp);

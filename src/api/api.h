@@ -164,10 +164,11 @@ void api_respond_page(api_ctx *c, int status, const char *content_type, const bu
 
 /* Answer Stripe's unknown-route 404 ("Unrecognized request URL (METHOD: /path)."). */
 void api_respond_unknown_route(api_ctx *c);
-/* api_respond_page with a Content-Security-Policy of the caller's (the dashboard runs its own
- * script and posts its own forms). */
+/* api_respond_page with a Content-Security-Policy and Referrer-Policy of the caller's (the
+ * dashboard runs its own script, and posts its own forms with an Origin it checks, which
+ * "no-referrer" would blank). */
 void api_respond_html(api_ctx *c, int status, const char *content_type, const char *csp,
-                      const buf *body);
+                      const char *referrer_policy, const buf *body);
 /* Set c->account and c->livemode from an API key as the Authorization header would: 0, or -1
  * with *e (the same 401/403 an API request gets). For pages that take a key from a form. */
 int api_authenticate_key(api_ctx *c, const char *key, apierr *e);

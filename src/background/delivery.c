@@ -49,6 +49,8 @@
  * max_connections attempts) per BUSY_FILL_GAP_MS; the backlog drains once requests slacken. */
 #define BUSY_FILL_GAP_MS 25
 #define PRUNE_EVERY_MS (3600 * 1000LL)
+/* How much of a receiver's answer the attempt log keeps (the dashboard's summary). */
+#define ATTEMPT_RESPONSE_MAX 200
 
 /* Stripe: CONTRACT.md §8 "Retries", test mode "three times over a few hours", live mode "up to
  * 3 days with an exponential back off"; the exact intervals are not published. */
@@ -66,6 +68,13 @@ typedef struct attempt {
     int64_t seq;
     char *event_id;
     char *endpoint_id;
+    char *account; /* the event's, and url: for the attempt log */
+    char *url;
+    int64_t sent_ms, sent_us; /* when the transfer started: wall clock, monotonic */
+    long status;              /* the answer's HTTP status, 0 when none came */
+    int64_t latency_ms;
+    char response[ATTEMPT_RESPONSE_MAX + 1]; /* the start of the answer, printable ASCII */
+    size_t response_len;
     int attempts; /* made before this one */
     int livemode;
     int active; /* its transfer is running (counts against max_connections) */
@@ -207,6 +216,8 @@ static void attempt_free(attempt *at)
     buf_free(&at->body);
     free(at->event_id);
     free(at->endpoint_id);
+    free(at->account);
+    free(at->url);
     free(at);
 }
 
@@ -215,8 +226,25 @@ static void attempt_free(attempt *at)
 static int record_job(store_txn *t, void *arg)
 {
     int rc = 0;
-    for (attempt *at = arg; at && rc == 0; at = at->bnext)
+    for (attempt *at = arg; at && rc == 0; at = at->bnext) {
         rc = store_txn_delivery_result(t, at->seq, at->event_id, at->ok, at->next_ms);
+        /* The attempt log (CONTRACT.md §11 "Test control plane": the dashboard shows it). */
+        store_attempt log = {
+            .delivery_seq = at->seq,
+            .account = at->account,
+            .event_id = at->event_id,
+            .endpoint_id = at->endpoint_id,
+            .url = at->url,
+            .attempt = at->attempts + 1,
+            .at_ms = at->sent_ms,
+            .status = (int)at->status,
+            .latency_ms = at->latency_ms,
+            .error = at->errbuf[0] ? at->errbuf : NULL,
+            .response = at->response_len ? at->response : NULL,
+            .next_ms = at->ok ? -1 : at->next_ms,
+        };
+        if (rc == 0) rc = store_txn_attempt_add(t, &log);
+    }
     return rc;
 }
 
@@ -267,11 +295,18 @@ static void record_done(void *arg, int rc)
 
 /* ---- attempts ---- */
 
-static size_t discard(char *p, size_t size, size_t n, void *ctx)
+/* Keep the start of the answer for the attempt log, as printable ASCII (anything else becomes
+ * '.'), and drop the rest. */
+static size_t keep_start(char *p, size_t size, size_t n, void *ctx)
 {
-    (void)p;
-    (void)ctx;
-    return size * n;
+    attempt *at = ctx;
+    size_t len = size * n;
+    for (size_t i = 0; i < len && at->response_len < ATTEMPT_RESPONSE_MAX; i++) {
+        unsigned char ch = (unsigned char)p[i];
+        at->response[at->response_len++] = ch >= 0x20 && ch < 0x7f ? (char)ch : '.';
+    }
+    at->response[at->response_len] = '\0';
+    return len;
 }
 
 /* 1 when the IPv4 address a (host order) is loopback, private, link-local, shared or "this
@@ -324,6 +359,10 @@ static int attempt_start(delivery *d, const store_delivery *dv, arena *a)
     at->seq = dv->seq;
     at->event_id = xstrdup(dv->event.id);
     at->endpoint_id = xstrdup(dv->endpoint_id);
+    at->account = xstrdup(dv->event.account);
+    at->url = xstrdup(dv->url ? dv->url : "");
+    at->sent_ms = util_now_ms();
+    at->sent_us = util_mono_us();
     at->attempts = dv->attempts;
     at->livemode = dv->event.livemode;
     buf_init(&at->body, NULL);
@@ -343,6 +382,7 @@ static int attempt_start(delivery *d, const store_delivery *dv, arena *a)
     d->inflight = at;
     if (rendered != 0) {
         log_msg(LOG_ERROR, "msg=\"a stored event could not be rendered\" event=%s", at->event_id);
+        snprintf(at->errbuf, sizeof at->errbuf, "the event could not be rendered");
         at->ok = 0;
         at->next_ms = -1;
         d->jobs++;
@@ -375,7 +415,8 @@ static int attempt_start(delivery *d, const store_delivery *dv, arena *a)
     curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, (long)d->cfg.timeout_ms);
     curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS,
                      (long)(d->cfg.timeout_ms < 5000 ? d->cfg.timeout_ms : 5000));
-    curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, discard);
+    curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, keep_start);
+    curl_easy_setopt(e, CURLOPT_WRITEDATA, at);
     curl_easy_setopt(e, CURLOPT_ERRORBUFFER, at->errbuf);
     curl_easy_setopt(e, CURLOPT_PRIVATE, at);
     if (dv->endpoint_livemode && !dv->forward && !d->cfg.allow_private)
@@ -391,6 +432,12 @@ static void attempt_finished(delivery *d, attempt *at, CURLcode res, attempt **c
 {
     long status = 0;
     curl_easy_getinfo(at->easy, CURLINFO_RESPONSE_CODE, &status);
+    at->status = status;
+    at->latency_ms = (util_mono_us() - at->sent_us) / 1000;
+    if (res == CURLE_OK)
+        at->errbuf[0] = '\0';
+    else if (at->errbuf[0] == '\0')
+        snprintf(at->errbuf, sizeof at->errbuf, "%s", curl_easy_strerror(res));
     curl_multi_remove_handle(d->multi, at->easy);
     curl_easy_cleanup(at->easy);
     at->easy = NULL;

@@ -94,5 +94,16 @@ const char *operator_cookie(api_ctx *c, const char *name);
 void metrics_get(api_ctx *c);
 void health_live(api_ctx *c);
 void health_ready(api_ctx *c);
+/* 1 when given is the operator key (--dashboard-key), compared in constant time. */
+int operator_key_ok(api_ctx *c, const char *given);
+/* The dashboard (dashboard.c): page routes under /dashboard. */
+void dashboard_get(api_ctx *c);
+void dashboard_state(api_ctx *c);
+void dashboard_script(api_ctx *c);
+void dashboard_sign_in(api_ctx *c);
+void dashboard_sign_out(api_ctx *c);
+void dashboard_action(api_ctx *c);
+/* POST /v1/test_helpers/verifyd/events/{id}/resend (event_resend.c). */
+void event_resend(api_ctx *c);
 
 #endif

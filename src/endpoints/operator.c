@@ -39,6 +39,11 @@ static int key_matches(const char *want, const char *given)
     return util_ct_equal(a, b, sizeof a);
 }
 
+int operator_key_ok(api_ctx *c, const char *given)
+{
+    return c->app->dashboard_key != NULL && key_matches(c->app->dashboard_key, given);
+}
+
 int operator_access(api_ctx *c)
 {
     const char *key = c->app->dashboard_key;

@@ -99,6 +99,9 @@ typedef struct store__ops {
                         const char ***ids, size_t *n);
     int (*health)(store *st);
     int (*stats_get)(store *st, store_stats *out);
+    int (*txn_attempt_add)(store_txn *t, const store_attempt *at);
+    int (*attempt_list)(store *st, const char *account, size_t max, arena *a, store_attempt **items,
+                        size_t *n);
 } store__ops;
 
 struct session_cache;

@@ -407,3 +407,14 @@ int store_stats_get(store *st, store_stats *out)
 {
     return st->ops->stats_get(st, out);
 }
+
+int store_txn_attempt_add(store_txn *t, const store_attempt *at)
+{
+    return t->ops->txn_attempt_add(t, at);
+}
+
+int store_attempt_list(store *st, const char *account, size_t max, arena *a, store_attempt **items,
+                       size_t *n)
+{
+    return st->ops->attempt_list(st, account, max, a, items, n);
+}

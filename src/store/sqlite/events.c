@@ -167,6 +167,7 @@ int sqlite__txn_events_prune(store_txn *t, int64_t cutoff, int *n)
         rc = sqlite__run(st->w.db, stmt);
         if (rc != 0 || sqlite3_changes(st->w.db) < PRUNE_BATCH) break;
     }
+    if (rc == 0) rc = sqlite__attempts_prune(st);
     return rc;
 }
 

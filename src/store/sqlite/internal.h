@@ -103,6 +103,11 @@ enum {
     SQ_OUTCOME_SET,
     SQ_OUTCOME_CLEAR,
     SQ_OUTCOMES_DUE,
+    /* attempts.c */
+    SQ_ATTEMPT_ADD,
+    SQ_ATTEMPT_TRIM,
+    SQ_ATTEMPT_LIST,
+    SQ_ATTEMPTS_PRUNE,
     SQ_COUNT
 };
 
@@ -478,5 +483,12 @@ int sqlite__record_get(sqlite3 *db, sqlite3_stmt *stmt, const char *account, con
 /* ---- stats.c ---- */
 int sqlite__health(store *st);
 int sqlite__stats_get(store *st, store_stats *out);
+
+/* ---- attempts.c ---- */
+int sqlite__txn_attempt_add(store_txn *t, const store_attempt *at);
+int sqlite__attempt_list(store *st, const char *account, size_t max, arena *a,
+                         store_attempt **items, size_t *n);
+/* Delete the attempts of events that are gone, in bounded batches (events.c's prune). */
+int sqlite__attempts_prune(sq_store *st);
 
 #endif

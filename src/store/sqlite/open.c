@@ -218,4 +218,6 @@ const store__ops store__sqlite_ops = {
     .outcomes_due = sqlite__outcomes_due,
     .health = sqlite__health,
     .stats_get = sqlite__stats_get,
+    .txn_attempt_add = sqlite__txn_attempt_add,
+    .attempt_list = sqlite__attempt_list,
 };
