@@ -569,8 +569,9 @@ static void test_migrations_and_settings(void **state)
     expect_session(f, "acct_A", "vs_m", "vs_m");
 
     sqlite3 *db = raw_db(f);
-    assert_int_equal(fx_sql_int(db, "PRAGMA user_version"), 3);
-    assert_null(sqlite__migration_sql(3)); /* the newest schema is version 3 */
+    assert_int_equal(fx_sql_int(db, "PRAGMA user_version"), 4);
+    assert_null(sqlite__migration_sql(4)); /* the newest schema is version 4 */
+    assert_non_null(sqlite__migration_sql(3));
     assert_non_null(sqlite__migration_sql(2));
     assert_non_null(sqlite__migration_sql(1));
     assert_null(sqlite__migration_sql(-1));
@@ -600,7 +601,7 @@ static void test_migrations_and_settings(void **state)
     assert_int_equal(store_open(&cfg, &st, &errmsg), STORE_EIO);
     assert_null(st);
     assert_non_null(errmsg);
-    assert_int_equal(sqlite3_exec(db, "PRAGMA user_version = 3", NULL, NULL, NULL), SQLITE_OK);
+    assert_int_equal(sqlite3_exec(db, "PRAGMA user_version = 4", NULL, NULL, NULL), SQLITE_OK);
     sqlite3_close(db);
 
     /* Only sqlite: is built in: another backend's url is refused. The default url (NULL or
@@ -773,7 +774,7 @@ static void test_migration_from_v1(void **state)
     assert_int_equal(e.snapshot.len, 4);
     assert_memory_equal(e.snapshot.data, "snap", 4);
     db = raw_db(f);
-    assert_int_equal(fx_sql_int(db, "PRAGMA user_version"), 3);
+    assert_int_equal(fx_sql_int(db, "PRAGMA user_version"), 4);
     assert_int_equal(fx_sql_int(db, "SELECT count(*) FROM session_ids"), 3);
     assert_int_equal(fx_sql_int(db, "SELECT seq FROM session_ids_merged"), 3);
     sqlite3_close(db);
