@@ -25,8 +25,11 @@ UNIT_BIN  := $(UNIT_SRC:test/unit/%.c=$(BUILD)/unit/%)
 
 FORMAT_SRC = $(shell find src test/unit test/fuzz -name '*.[ch]' | sort) bench/baseline.c
 
-DATA_DIR ?= ./data
-LISTEN   ?= 127.0.0.1:12111
+# `make run DATA_DIR=... LISTEN=...` pass --data-dir / --listen. Left empty, no flag is passed
+# and verifyd reads VERIFYD_DATA_DIR / VERIFYD_LISTEN from the environment, or its own defaults
+# (./data, 127.0.0.1:12111): a flag wins over its variable, as on verifyd's command line.
+DATA_DIR ?=
+LISTEN   ?=
 
 # libFuzzer harnesses (test/fuzz/fuzz_<name>.c, seeds in test/fuzz/corpus/<name>/, a dictionary
 # in test/fuzz/<name>.dict, and libFuzzer flags of its own in test/fuzz/<name>.options when it
@@ -86,10 +89,11 @@ deps:
 deps-test:
 	@scripts/deps.sh test
 
-# Install what is missing, build, start on the embedded default (SQLite in ./data, 127.0.0.1:12111).
+# Install what is missing, build, start on the embedded default (SQLite in ./data, 127.0.0.1:12111)
+# or where VERIFYD_* / DATA_DIR / LISTEN say.
 run: deps
 	@$(MAKE) --no-print-directory all
-	$(BUILD)/verifyd --listen $(LISTEN) --data-dir $(DATA_DIR) $(ARGS)
+	$(BUILD)/verifyd $(if $(LISTEN),--listen $(LISTEN)) $(if $(DATA_DIR),--data-dir $(DATA_DIR)) $(ARGS)
 
 # Everything: unit tests and black-box tests, then both again under ASan + UBSan (built with
 # clang).

@@ -36,6 +36,11 @@ typedef struct app {
     struct fault_registry *faults; /* the test control plane's fault rules (fault.h) */
     struct timer *timer;           /* parks requests that a latency rule delays (timer.h) */
     int fixtures; /* --fixtures: unknown test-mode ids answer with fixtures (fixtures.c) */
+    /* The operator pages (/dashboard, /metrics; operator.c): open when verifyd listens on
+     * loopback; with dashboard_key set (--dashboard-key) they need that key wherever it listens;
+     * else, listening elsewhere, they are not served. */
+    int listen_loopback;
+    const char *dashboard_key;
 } app;
 
 #endif

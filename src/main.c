@@ -63,6 +63,10 @@ static const char usage[] =
     "/v1/test_helpers/verifyd/export)\n"
     "  --fixtures              VERIFYD_FIXTURES=1   answer unknown test-mode ids with fixtures\n"
     "                                               (stripe-mock compatibility)\n"
+    "  --dashboard-key KEY     VERIFYD_DASHBOARD_KEY  operator key for /dashboard and /metrics\n"
+    "                                               (16-256 of A-Z a-z 0-9 _ -): needed\n"
+    "                                               wherever verifyd listens; without it they\n"
+    "                                               are open on loopback, off elsewhere\n"
     "  -h, --help              this text\n"
     "  -V, --version           the version\n"
     "\n"
@@ -87,6 +91,7 @@ typedef struct config {
     int pretty;
     const char *seed;
     int fixtures;
+    const char *dashboard_key;
 } config;
 
 static const char *env_or(const char *flag, const char *env, const char *dflt)
@@ -148,6 +153,26 @@ static int parse_listen(const char *s, char *host, size_t host_size, int *port)
     return 0;
 }
 
+/* 1 when the numeric address host is loopback (127.0.0.0/8, ::1, ::ffff:127.x): the operator
+ * pages are open there (operator.c). */
+static int loopback(const char *host)
+{
+    unsigned char a[16];
+    if (inet_pton(AF_INET, host, a) == 1) return a[0] == 127;
+    if (inet_pton(AF_INET6, host, a) != 1) return 0;
+    static const unsigned char one[16] = {[15] = 1};
+    static const unsigned char mapped[12] = {[10] = 0xff, [11] = 0xff};
+    return memcmp(a, one, 16) == 0 || (memcmp(a, mapped, 12) == 0 && a[12] == 127);
+}
+
+/* The operator key is sent in a cookie and a header: a plain token, long enough to guess. */
+static int dashboard_key_ok(const char *k)
+{
+    size_t n = strlen(k);
+    return n >= 16 && n <= 256 &&
+           strspn(k, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_-") == n;
+}
+
 int main(int argc, char **argv)
 {
     config f = {0};
@@ -171,6 +196,7 @@ int main(int argc, char **argv)
         {"test-clock", no_argument, 0, 'T'},
         {"seed", required_argument, 0, 'S'},
         {"fixtures", no_argument, 0, 'X'},
+        {"dashboard-key", required_argument, 0, 'K'},
         {"help", no_argument, 0, 'h'},
         {"version", no_argument, 0, 'V'},
         {0, 0, 0, 0},
@@ -235,6 +261,9 @@ int main(int argc, char **argv)
             break;
         case 'X':
             f.fixtures = 1;
+            break;
+        case 'K':
+            f.dashboard_key = optarg;
             break;
         case 'h':
             fputs(usage, stdout);
@@ -345,6 +374,13 @@ int main(int argc, char **argv)
     }
     ap.pretty_json = f.pretty || strcmp(pretty, "1") == 0;
     ap.fixtures = f.fixtures || strcmp(env_or(NULL, "VERIFYD_FIXTURES", "0"), "1") == 0;
+    ap.dashboard_key = env_or(f.dashboard_key, "VERIFYD_DASHBOARD_KEY", NULL);
+    if (ap.dashboard_key && !dashboard_key_ok(ap.dashboard_key)) {
+        fprintf(stderr, "verifyd: --dashboard-key takes 16 to 256 characters of A-Z, a-z, 0-9, "
+                        "'_' and '-'\n");
+        return 2;
+    }
+    ap.listen_loopback = loopback(host);
     const char *err = NULL;
     if (keys_file && api_keyring_load(keys_file, &ap.keys, &err) != 0) {
         fprintf(stderr, "verifyd: %s (%s)\n", err, keys_file);

@@ -17,6 +17,7 @@
 
 #include "base/ids.h"
 #include "base/log.h"
+#include "base/metrics.h"
 #include "base/util.h"
 #include "identity/account.h"
 #include "identity/account_clock.h"
@@ -126,8 +127,9 @@ static void send_response(api_ctx *c, int status, const char *content_type, cons
     c->responded = 1;
     http_request *req = c->req;
     http_add_header(req, "Request-Id", c->request_id);
+    int64_t us = util_mono_us() - http_start_us(req);
+    metrics_request(c->route ? c->route : "unmatched", http_method(req), status, us);
     if (log_enabled(LOG_INFO)) {
-        int64_t us = util_mono_us() - http_start_us(req);
         const char *lp =
             strncmp(http_path(req), "/start/", 7) == 0 ? "/start/[token]" : http_path(req);
         log_msg(LOG_INFO, "method=%s path=%s status=%d ms=%.3f request_id=%s",
@@ -151,6 +153,12 @@ static void respond(api_ctx *c, int status, const char *body, size_t len)
     if (c->idem_held) { /* the key is free again once the answer is decided */
         c->idem_held = 0;
         store_idem_end(c->app->st, c->account, c->idem_key);
+    }
+    if (c->answer_hook) { /* api_call: the caller answers (api.h) */
+        void (*hook)(api_ctx *, int, const char *, size_t) = c->answer_hook;
+        c->answer_hook = NULL;
+        hook(c, status, body, len);
+        return;
     }
     send_response(c, status, "application/json", body, len);
 }
@@ -516,6 +524,11 @@ static int authenticate(api_ctx *c, apierr *e)
     const char *key = extract_key(c);
     if (!key)
         return apierr_set(e, c->a, 401, "invalid_request_error", NULL, NULL, "%s", NO_KEY_MSG);
+    return api_authenticate_key(c, key, e);
+}
+
+int api_authenticate_key(api_ctx *c, const char *key, apierr *e)
+{
     size_t n = strlen(key);
     if (strncmp(key, "pk_", 3) == 0)
         return apierr_set(e, c->a, 403, "invalid_request_error", "secret_key_required", NULL,
@@ -563,6 +576,44 @@ static int route_match(api_ctx *c, const api_route *r, const char *path, const c
     if (idlen == 0 || strcmp(rest + idlen, r->suffix) != 0) return 0;
     *id = arena_strndup(c->a, rest, idlen);
     return 1;
+}
+
+/* r's path as a pattern, "{id}" standing for the id segment (the /metrics route label). */
+static const char *route_pattern(arena *a, const api_route *r)
+{
+    return r->suffix ? arena_printf(a, "%s{id}%s", r->prefix, r->suffix) : r->prefix;
+}
+
+void api_respond_unknown_route(api_ctx *c)
+{
+    apierr e;
+    const char *path = http_path(c->req);
+    size_t plen = strnlen(path, 512);
+    /* Stripe's wording, help sentence included (CONTRACT.md §1 "Typical messages"). */
+    apierr_set(&e, c->a, 404, "invalid_request_error", NULL, NULL,
+               "Unrecognized request URL (%s: %.*s). " UNKNOWN_ROUTE_HELP, http_method(c->req),
+               (int)plen, util_utf8_valid(path, plen) ? path : "(invalid UTF-8)");
+    e.bare = 1;
+    api_respond_error(c, &e);
+}
+
+int api_call(api_ctx *c, const char *method, const char *path, const char *form)
+{
+    app *ap = c->app;
+    const api_route *r = NULL;
+    const char *id = NULL;
+    for (size_t i = 0; i < ap->n_routes && !r; i++) {
+        const api_route *ri = &ap->routes[i];
+        if (!ri->page && strcmp(ri->method, method) == 0 && route_match(c, ri, path, &id)) r = ri;
+    }
+    const char *msg;
+    form_node *params;
+    if (!r || form_parse(c->a, form, strlen(form), &form_default_limits, &params, &msg) != 0)
+        return -1;
+    c->path_id = id;
+    c->params = params;
+    r->fn(c);
+    return 0;
 }
 
 int api_is_v2(const api_ctx *c)
@@ -708,6 +759,7 @@ void api_handle(http_request *req, void *userdata)
         const api_route *ri = &ap->routes[i];
         if (strcmp(ri->method, method) == 0 && route_match(c, ri, path, &c->path_id)) r = ri;
     }
+    if (r) c->route = route_pattern(a, r);
     const char *framing = http_framing_error(req);
     if (framing) { /* bare, as for an unknown route: the request never got as far as a route */
         apierr_set(&e, a, 400, "invalid_request_error", NULL, NULL, "%s", framing);
@@ -734,13 +786,7 @@ void api_handle(http_request *req, void *userdata)
     }
     c->version = version && *version ? version : NULL;
     if (!r) {
-        size_t plen = strnlen(path, 512);
-        /* Stripe's wording, help sentence included (CONTRACT.md §1 "Typical messages"). */
-        apierr_set(&e, a, 404, "invalid_request_error", NULL, NULL,
-                   "Unrecognized request URL (%s: %.*s). " UNKNOWN_ROUTE_HELP, method, (int)plen,
-                   util_utf8_valid(path, plen) ? path : "(invalid UTF-8)");
-        e.bare = 1;
-        api_respond_error(c, &e);
+        api_respond_unknown_route(c);
         return;
     }
     if (r->page) { /* the token in the path is the page's credential */
@@ -792,15 +838,22 @@ int api_expand_path(api_ctx *c, const char *path, int list)
 
 void api_respond_page(api_ctx *c, int status, const char *content_type, const buf *body)
 {
+    api_respond_html(c, status, content_type,
+                     "default-src 'none'; style-src 'unsafe-inline'; img-src data:; "
+                     "base-uri 'none'; frame-ancestors 'none'",
+                     "no-referrer", body);
+}
+
+void api_respond_html(api_ctx *c, int status, const char *content_type, const char *csp,
+                      const char *referrer_policy, const buf *body)
+{
     http_request *req = c->req;
     http_add_header(req, "Cache-Control", "no-store");
     /* The token in the URL is a credential: never sent on as a Referer, never framed. */
-    http_add_header(req, "Referrer-Policy", "no-referrer");
+    http_add_header(req, "Referrer-Policy", referrer_policy);
     http_add_header(req, "X-Frame-Options", "DENY");
     http_add_header(req, "X-Content-Type-Options", "nosniff");
-    http_add_header(req, "Content-Security-Policy",
-                    "default-src 'none'; style-src 'unsafe-inline'; img-src data:; "
-                    "base-uri 'none'; frame-ancestors 'none'");
+    http_add_header(req, "Content-Security-Policy", csp);
     send_response(c, status, content_type, body->data, body->len);
 }
 

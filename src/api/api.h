@@ -58,6 +58,14 @@ struct api_ctx {
     /* Stripe-Should-Retry as a fault rule says it ("true"/"false"), or NULL: the default of
      * the status (true for 409 and 5xx). */
     const char *should_retry;
+    /* The matched route as a pattern ("/v1/events/{id}"), for /metrics; NULL until matched. */
+    const char *route;
+    /* When set, every API answer (api_respond_json, api_respond_error, api_finish) goes here
+     * instead of to the client, once, after the idempotency key is released: the dashboard
+     * (dashboard.c) calls API routes through api_call and answers with a page of its own. The
+     * hook must answer the request (api_respond_page, api_respond_html). */
+    void (*answer_hook)(api_ctx *c, int status, const char *body, size_t len);
+    void *hook_arg;
 };
 
 /* Responses. Each sends exactly once; body strings live in the request arena. */
@@ -163,5 +171,22 @@ void api_respond_page(api_ctx *c, int status, const char *content_type, const bu
  * (CONTRACT.md §11 "Test control plane"). */
 void api_respond_framed_page(api_ctx *c, int status, const char *content_type, const buf *body,
                              const char *ancestor, const char *nonce);
+
+/* Answer Stripe's unknown-route 404 ("Unrecognized request URL (METHOD: /path)."). */
+void api_respond_unknown_route(api_ctx *c);
+/* api_respond_page with a Content-Security-Policy and Referrer-Policy of the caller's (the
+ * dashboard runs its own script, and posts its own forms with an Origin it checks, which
+ * "no-referrer" would blank). */
+void api_respond_html(api_ctx *c, int status, const char *content_type, const char *csp,
+                      const char *referrer_policy, const buf *body);
+/* Set c->account and c->livemode from an API key as the Authorization header would: 0, or -1
+ * with *e (the same 401/403 an API request gets). For pages that take a key from a form. */
+int api_authenticate_key(api_ctx *c, const char *key, apierr *e);
+/* Run the API route that method and path name with c's account, as if the request had been
+ * made with its key and the form-encoded parameters form ("" for none): the route's handler
+ * answers through c (so through c->answer_hook when set). Routes served only with a flag
+ * (--test-clock) are found only when it is on. 0 when a route ran; -1 when none matches (or
+ * form does not decode), and then nothing was answered. */
+int api_call(api_ctx *c, const char *method, const char *path, const char *form);
 
 #endif

@@ -35,6 +35,7 @@
 #include "identity/account_clock.h"
 #include "base/ids.h"
 #include "base/log.h"
+#include "base/metrics.h"
 #include "base/util.h"
 #include "identity/limits.h"
 #include "identity/thin_event.h"
@@ -50,6 +51,8 @@
  * max_connections attempts) per BUSY_FILL_GAP_MS; the backlog drains once requests slacken. */
 #define BUSY_FILL_GAP_MS 25
 #define PRUNE_EVERY_MS (3600 * 1000LL)
+/* How much of a receiver's answer the attempt log keeps (the dashboard's summary). */
+#define ATTEMPT_RESPONSE_MAX 200
 
 /* Stripe: CONTRACT.md §8 "Retries", test mode "three times over a few hours", live mode "up to
  * 3 days with an exponential back off"; the exact intervals are not published. */
@@ -67,6 +70,12 @@ typedef struct attempt {
     int64_t seq;
     char *event_id;
     char *endpoint_id;
+    char *account;            /* the event's: for the attempt log (url, below, too) */
+    int64_t sent_ms, sent_us; /* when the transfer started: wall clock, monotonic */
+    long status;              /* the answer's HTTP status, 0 when none came */
+    int64_t latency_ms;
+    char response[ATTEMPT_RESPONSE_MAX + 1]; /* the start of the answer, printable ASCII */
+    size_t response_len;
     int attempts; /* made before this one */
     int livemode;
     int active; /* its transfer is running (counts against max_connections) */
@@ -231,6 +240,7 @@ static void attempt_free(attempt *at)
     free(at->secret);
     free(at->event_id);
     free(at->endpoint_id);
+    free(at->account);
     free(at);
 }
 
@@ -239,8 +249,25 @@ static void attempt_free(attempt *at)
 static int record_job(store_txn *t, void *arg)
 {
     int rc = 0;
-    for (attempt *at = arg; at && rc == 0; at = at->bnext)
+    for (attempt *at = arg; at && rc == 0; at = at->bnext) {
         rc = store_txn_delivery_result(t, at->seq, at->event_id, at->ok, at->next_ms);
+        /* The attempt log (CONTRACT.md §11 "Test control plane": the dashboard shows it). */
+        store_attempt log = {
+            .delivery_seq = at->seq,
+            .account = at->account,
+            .event_id = at->event_id,
+            .endpoint_id = at->endpoint_id,
+            .url = at->url,
+            .attempt = at->attempts + 1,
+            .at_ms = at->sent_ms,
+            .status = (int)at->status,
+            .latency_ms = at->latency_ms,
+            .error = at->errbuf[0] ? at->errbuf : NULL,
+            .response = at->response_len ? at->response : NULL,
+            .next_ms = at->ok ? -1 : at->next_ms,
+        };
+        if (rc == 0) rc = store_txn_attempt_add(t, &log);
+    }
     return rc;
 }
 
@@ -291,11 +318,18 @@ static void record_done(void *arg, int rc)
 
 /* ---- attempts ---- */
 
-static size_t discard(char *p, size_t size, size_t n, void *ctx)
+/* Keep the start of the answer for the attempt log, as printable ASCII (anything else becomes
+ * '.'), and drop the rest. */
+static size_t keep_start(char *p, size_t size, size_t n, void *ctx)
 {
-    (void)p;
-    (void)ctx;
-    return size * n;
+    attempt *at = ctx;
+    size_t len = size * n;
+    for (size_t i = 0; i < len && at->response_len < ATTEMPT_RESPONSE_MAX; i++) {
+        unsigned char ch = (unsigned char)p[i];
+        at->response[at->response_len++] = ch >= 0x20 && ch < 0x7f ? (char)ch : '.';
+    }
+    at->response[at->response_len] = '\0';
+    return len;
 }
 
 /* 1 when the IPv4 address a (host order) is loopback, private, link-local, shared or "this
@@ -359,6 +393,8 @@ static void launch(delivery *d, attempt *at)
     CURL *e = curl_easy_init();
     if (e == NULL) abort();
     at->easy = e;
+    at->sent_ms = util_now_ms(); /* a held attempt's latency starts when it is sent */
+    at->sent_us = util_mono_us();
     curl_easy_setopt(e, CURLOPT_URL, at->url);
     curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https");
     curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
@@ -370,7 +406,8 @@ static void launch(delivery *d, attempt *at)
     curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, (long)d->cfg.timeout_ms);
     curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS,
                      (long)(d->cfg.timeout_ms < 5000 ? d->cfg.timeout_ms : 5000));
-    curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, discard);
+    curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, keep_start);
+    curl_easy_setopt(e, CURLOPT_WRITEDATA, at);
     curl_easy_setopt(e, CURLOPT_ERRORBUFFER, at->errbuf);
     curl_easy_setopt(e, CURLOPT_PRIVATE, at);
     if (at->public_only) curl_easy_setopt(e, CURLOPT_OPENSOCKETFUNCTION, open_public_socket);
@@ -406,6 +443,10 @@ static int attempt_start(delivery *d, const store_delivery *dv, arena *a)
     at->seq = dv->seq;
     at->event_id = xstrdup(dv->event.id);
     at->endpoint_id = xstrdup(dv->endpoint_id);
+    at->account = xstrdup(dv->event.account);
+    at->url = xstrdup(dv->url ? dv->url : "");
+    at->sent_ms = util_now_ms();
+    at->sent_us = util_mono_us();
     at->attempts = dv->attempts;
     at->livemode = dv->event.livemode;
     buf_init(&at->body, NULL);
@@ -425,6 +466,7 @@ static int attempt_start(delivery *d, const store_delivery *dv, arena *a)
     d->inflight = at;
     if (rendered != 0) {
         log_msg(LOG_ERROR, "msg=\"a stored event could not be rendered\" event=%s", at->event_id);
+        snprintf(at->errbuf, sizeof at->errbuf, "the event could not be rendered");
         at->ok = 0;
         at->next_ms = -1;
         d->jobs++;
@@ -443,6 +485,7 @@ static int attempt_start(delivery *d, const store_delivery *dv, arena *a)
         int64_t delay = schedule_delay(d, at->livemode, at->attempts + 1, rng_next(d));
         at->ok = 0;
         at->next_ms = delay >= 0 ? util_now_ms() + delay : -1;
+        snprintf(at->errbuf, sizeof at->errbuf, "failed by a fault rule");
         log_msg(LOG_INFO,
                 "msg=\"webhook attempt failed by a fault rule\" event=%s endpoint=%s "
                 "attempt=%d",
@@ -451,7 +494,6 @@ static int attempt_start(delivery *d, const store_delivery *dv, arena *a)
         store_submit(d->cfg.st, record_job, record_done, at);
         return 0;
     }
-    at->url = xstrdup(dv->url);
     at->secret = xstrdup(dv->secret);
     at->public_only = dv->endpoint_livemode && !dv->forward && !d->cfg.allow_private;
     at->dup_left = faulted && act == FAULT_WH_DUPLICATE; /* Stripe: duplicates are possible */
@@ -471,6 +513,12 @@ static void attempt_finished(delivery *d, attempt *at, CURLcode res, attempt **c
 {
     long status = 0;
     curl_easy_getinfo(at->easy, CURLINFO_RESPONSE_CODE, &status);
+    at->status = status;
+    at->latency_ms = (util_mono_us() - at->sent_us) / 1000;
+    if (res == CURLE_OK)
+        at->errbuf[0] = '\0';
+    else if (at->errbuf[0] == '\0')
+        snprintf(at->errbuf, sizeof at->errbuf, "%s", curl_easy_strerror(res));
     curl_multi_remove_handle(d->multi, at->easy);
     curl_easy_cleanup(at->easy);
     at->easy = NULL;
@@ -489,6 +537,9 @@ static void attempt_finished(delivery *d, attempt *at, CURLcode res, attempt **c
         int64_t delay = retry_delay(d, at->livemode, at->attempts + 1);
         if (delay >= 0) at->next_ms = util_now_ms() + delay;
     }
+    metrics_delivery(at->ok             ? METRICS_DELIVERED
+                     : at->next_ms >= 0 ? METRICS_RETRY
+                                        : METRICS_GAVE_UP);
     log_msg(at->ok ? LOG_DEBUG : LOG_INFO,
             "msg=\"webhook attempt\" event=%s endpoint=%s attempt=%d status=%ld%s%s%s",
             at->event_id, at->endpoint_id, at->attempts + 1, status,

@@ -139,4 +139,28 @@ void fixtures_session(api_ctx *c, session *out);
 void fixtures_report(api_ctx *c, struct report *out);
 void fixtures_event(api_ctx *c, store_event *out);
 
+/* Who may use the operator pages, /dashboard and /metrics (operator.c): OPERATOR_OPEN, or
+ * OPERATOR_KEY_NEEDED (--dashboard-key is set and the request does not carry it), or
+ * OPERATOR_OFF (listening beyond loopback without a key: answer as an unknown route). */
+enum { OPERATOR_OPEN, OPERATOR_KEY_NEEDED, OPERATOR_OFF };
+#define OPERATOR_COOKIE "verifyd_operator"
+int operator_access(api_ctx *c);
+/* The value of cookie name in the request (in c->a), or NULL. */
+const char *operator_cookie(api_ctx *c, const char *name);
+/* GET /metrics (metrics.c); GET /healthz and /readyz (health.c). Page routes, no API key. */
+void metrics_get(api_ctx *c);
+void health_live(api_ctx *c);
+void health_ready(api_ctx *c);
+/* 1 when given is the operator key (--dashboard-key), compared in constant time. */
+int operator_key_ok(api_ctx *c, const char *given);
+/* The dashboard (dashboard.c): page routes under /dashboard. */
+void dashboard_get(api_ctx *c);
+void dashboard_state(api_ctx *c);
+void dashboard_script(api_ctx *c);
+void dashboard_sign_in(api_ctx *c);
+void dashboard_sign_out(api_ctx *c);
+void dashboard_action(api_ctx *c);
+/* POST /v1/test_helpers/verifyd/events/{id}/resend (event_resend.c). */
+void event_resend(api_ctx *c);
+
 #endif

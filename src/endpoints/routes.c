@@ -54,6 +54,18 @@ const api_route endpoints_routes[] = {
     {"GET", "/v3/", NULL, stripe_js_get, 1},
     {"GET", "/v3", NULL, stripe_js_get, 1},
     {"POST", "/v3/identity/verify", NULL, hosted_page_modal, 1},
+    /* --- operator pages: metrics and health --- */
+    {"GET", "/metrics", NULL, metrics_get, 1},
+    {"GET", "/healthz", NULL, health_live, 1},
+    {"GET", "/readyz", NULL, health_ready, 1},
+    {"POST", "/v1/test_helpers/verifyd/events/", "/resend", event_resend},
+    /* --- the dashboard (page routes: its own sign-in) --- */
+    {"GET", "/dashboard", NULL, dashboard_get, 1},
+    {"GET", "/dashboard/state.json", NULL, dashboard_state, 1},
+    {"GET", "/dashboard/app.js", NULL, dashboard_script, 1},
+    {"POST", "/dashboard/sign-in", NULL, dashboard_sign_in, 1},
+    {"POST", "/dashboard/sign-out", NULL, dashboard_sign_out, 1},
+    {"POST", "/dashboard/action", NULL, dashboard_action, 1},
 };
 
 const size_t endpoints_n_routes = sizeof endpoints_routes / sizeof *endpoints_routes;

@@ -104,6 +104,12 @@ typedef struct store__ops {
                              int64_t *offset_ms);
     int (*txn_events_prune_account)(store_txn *t, const char *account, int64_t cutoff, int *n);
     int (*txn_idem_prune_account)(store_txn *t, const char *account, int64_t cutoff);
+
+    int (*health)(store *st);
+    int (*stats_get)(store *st, store_stats *out);
+    int (*txn_attempt_add)(store_txn *t, const store_attempt *at);
+    int (*attempt_list)(store *st, const char *account, size_t max, arena *a, store_attempt **items,
+                        size_t *n);
 } store__ops;
 
 struct session_cache;

@@ -437,3 +437,24 @@ int store_txn_idem_prune_account(store_txn *t, const char *account, int64_t cuto
 {
     return t->ops->txn_idem_prune_account(t, account, cutoff);
 }
+
+int store_health(store *st)
+{
+    return st->ops->health(st);
+}
+
+int store_stats_get(store *st, store_stats *out)
+{
+    return st->ops->stats_get(st, out);
+}
+
+int store_txn_attempt_add(store_txn *t, const store_attempt *at)
+{
+    return t->ops->txn_attempt_add(t, at);
+}
+
+int store_attempt_list(store *st, const char *account, size_t max, arena *a, store_attempt **items,
+                       size_t *n)
+{
+    return st->ops->attempt_list(st, account, max, a, items, n);
+}

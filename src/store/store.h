@@ -457,4 +457,44 @@ int store_txn_events_prune_account(store_txn *t, const char *account, int64_t cu
 /* store_txn_idem_prune, for the keys of account and its connected namespaces only. */
 int store_txn_idem_prune_account(store_txn *t, const char *account, int64_t cutoff);
 
+/* ---- health and gauges (GET /readyz, GET /metrics) ---- */
+
+/* 0 when the store can serve: a read succeeds and its writer has not failed (the last batch
+ * committed, the database files are in place). STORE_UNAVAILABLE when the files were replaced,
+ * STORE_EIO when a read or the last commit failed. Any thread; never waits for the writer. */
+int store_health(store *st);
+
+typedef struct store_stats {
+    int64_t outbox_pending;     /* deliveries not yet delivered nor given up */
+    int64_t redactions_pending; /* sessions whose redaction is processing */
+} store_stats;
+/* Counts across every account: 0 and *out, or STORE_EIO. */
+int store_stats_get(store *st, store_stats *out);
+
+/* ---- the delivery attempt log (the dashboard, CONTRACT.md §11 "Test control plane") ---- */
+
+/* One webhook attempt as it went: what was sent where, and what came back. */
+#define STORE_ATTEMPTS_PER_DELIVERY 20 /* the newest kept per delivery */
+typedef struct store_attempt {
+    int64_t seq;          /* set by the store: the log's order */
+    int64_t delivery_seq; /* the outbox row (store_delivery.seq) */
+    const char *account;  /* the event's */
+    const char *event_id;
+    const char *endpoint_id;
+    const char *url;
+    int attempt;          /* 1-based */
+    int64_t at_ms;        /* when it was sent (unix ms) */
+    int status;           /* the HTTP status, 0 when none came */
+    int64_t latency_ms;   /* from sending to the answer or the failure */
+    const char *error;    /* NULL, or why there was no answer (connection refused, timeout) */
+    const char *response; /* NULL, or the start of the answer's body (printable ASCII) */
+    int64_t next_ms;      /* the next attempt's due time, or -1: none (delivered or given up) */
+} store_attempt;
+/* Log an attempt, keeping the newest STORE_ATTEMPTS_PER_DELIVERY of its delivery. The log is
+ * pruned with its events (store_txn_events_prune). */
+int store_txn_attempt_add(store_txn *t, const store_attempt *at);
+/* The account's newest attempts, newest first, at most max (1..100). 0 or STORE_EIO. */
+int store_attempt_list(store *st, const char *account, size_t max, arena *a, store_attempt **items,
+                       size_t *n);
+
 #endif

@@ -177,6 +177,7 @@ static int events_prune(store_txn *t, const char *account, int64_t cutoff, int *
         rc = sqlite__run(st->w.db, stmt);
         if (rc != 0 || sqlite3_changes(st->w.db) < PRUNE_BATCH) break;
     }
+    if (rc == 0) rc = sqlite__attempts_prune(st);
     return rc;
 }
 

@@ -114,6 +114,11 @@ enum {
     SQ_CLOCK_SHIFT_REDACTIONS,
     SQ_EVENTS_PRUNE_ACCOUNT,
     SQ_IDEM_PRUNE_ACCOUNT,
+    /* attempts.c */
+    SQ_ATTEMPT_ADD,
+    SQ_ATTEMPT_TRIM,
+    SQ_ATTEMPT_LIST,
+    SQ_ATTEMPTS_PRUNE,
     SQ_COUNT
 };
 
@@ -179,6 +184,9 @@ typedef struct sq_store {
     int outbox_dirty;
     pthread_t writer;
     int writer_started;
+    /* How the last batch ended (writer.c): 0 committed, 1 failed, 2 the files are gone. Read
+     * by sqlite__health on any thread. */
+    _Atomic int writer_failed;
 
     /* Session ids not yet in session_ids (session_ids.c); any thread reads the map. The merge
      * round in progress is the writer's: round[0..round_n) are the map's entries with seq in
@@ -495,5 +503,16 @@ int sqlite__txn_idem_prune_account(store_txn *t, const char *account, int64_t cu
  * STORE_EIO. Finishes stmt. */
 int sqlite__record_get(sqlite3 *db, sqlite3_stmt *stmt, const char *account, const char *id,
                        arena *a, const char *what, store_record *out);
+
+/* ---- stats.c ---- */
+int sqlite__health(store *st);
+int sqlite__stats_get(store *st, store_stats *out);
+
+/* ---- attempts.c ---- */
+int sqlite__txn_attempt_add(store_txn *t, const store_attempt *at);
+int sqlite__attempt_list(store *st, const char *account, size_t max, arena *a,
+                         store_attempt **items, size_t *n);
+/* Delete the attempts of events that are gone, in bounded batches (events.c's prune). */
+int sqlite__attempts_prune(sq_store *st);
 
 #endif

@@ -221,4 +221,8 @@ const store__ops store__sqlite_ops = {
     .txn_clock_advance = sqlite__txn_clock_advance,
     .txn_events_prune_account = sqlite__txn_events_prune_account,
     .txn_idem_prune_account = sqlite__txn_idem_prune_account,
+    .health = sqlite__health,
+    .stats_get = sqlite__stats_get,
+    .txn_attempt_add = sqlite__txn_attempt_add,
+    .attempt_list = sqlite__attempt_list,
 };

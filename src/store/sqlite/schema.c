@@ -180,6 +180,26 @@ static const char *const migrations[] = {
     "  account TEXT PRIMARY KEY,"
     "  offset_ms INTEGER NOT NULL"
     ") WITHOUT ROWID;",
+    /* 5: the delivery attempt log (attempts.c): each webhook attempt with its status, latency,
+     * error or the start of the answer, and the next attempt's due time (unix ms, NULL: none).
+     * Bounded per delivery; pruned with its events. */
+    "CREATE TABLE delivery_attempts ("
+    "  seq INTEGER PRIMARY KEY,"
+    "  delivery_seq INTEGER NOT NULL,"
+    "  account TEXT NOT NULL,"
+    "  event_id TEXT NOT NULL,"
+    "  endpoint_id TEXT NOT NULL,"
+    "  url TEXT NOT NULL,"
+    "  attempt INTEGER NOT NULL,"
+    "  at_ms INTEGER NOT NULL,"
+    "  status INTEGER NOT NULL,"
+    "  latency_ms INTEGER NOT NULL,"
+    "  error TEXT,"
+    "  response TEXT,"
+    "  next_ms INTEGER"
+    ");"
+    "CREATE INDEX delivery_attempts_account ON delivery_attempts(account, seq);"
+    "CREATE INDEX delivery_attempts_delivery ON delivery_attempts(delivery_seq, seq);",
 };
 #define N_MIGRATIONS ((int)(sizeof migrations / sizeof migrations[0]))
 

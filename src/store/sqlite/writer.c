@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <sys/stat.h>
 
+#include "base/metrics.h"
 #include "base/util.h"
 #include "store/sqlite/internal.h"
 
@@ -83,6 +84,7 @@ static void run_batch(sq_store *st, sq_job *first)
     /* Deleted before or while the commit ran: committed to a file that will not be there. */
     if (!files_in_place(st)) goto gone;
     sqlite__ids_merge_committed(st);
+    st->writer_failed = 0;
     st->n_inserted = 0; /* committed: the inserts stay in the map until merged */
     store__txn_end(t, 1);
     if (st->outbox_dirty) { /* wake the delivery worker first */
@@ -100,6 +102,7 @@ static void run_batch(sq_store *st, sq_job *first)
 gone:
     fail_rc = STORE_UNAVAILABLE;
 failed:
+    st->writer_failed = fail_rc == STORE_UNAVAILABLE ? 2 : 1;
     store__txn_end(t, 0);
     sqlite__ids_rollback_to(st, 0);
     st->outbox_dirty = 0;
@@ -161,6 +164,7 @@ void *sqlite__writer_main(void *arg)
             last = last->next;
         st->queued -= n;
         st->last_batch = n;
+        metrics_batch(n);
         st->qhead = last->next;
         if (st->qhead == NULL) st->qtail = NULL;
         last->next = NULL;
