@@ -454,7 +454,7 @@ void dashboard_action(api_ctx *c)
     if (api_call(c, "POST", path, form) != 0) {
         c->answer_hook = NULL;
         flash_home(c, strcmp(what, "Advance clock") == 0
-                          ? "The clock is not served by this verifyd (start it with --test-clock)."
+                          ? "The clock could not be advanced."
                           : "That action is not served by this verifyd.");
     }
 }

@@ -11,6 +11,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "identity/account_clock.h"
 #include "identity/report.h"
 
 static void esc(buf *b, const char *s)
@@ -248,6 +249,12 @@ void dashboard__page(buf *b, const dashboard__data *d, const char *csrf, const c
     buf_puts(b, "<main id=\"live\" data-version=\"");
     esc(b, version);
     buf_puts(b, "\">\n<section id=\"clock\"><h2>Clock</h2>");
+    /* The account's time (its platform's, for a connected account): account_clock.h. */
+    int64_t ahead_s = account_clock_offset_ms(d->account) / 1000;
+    buf_printf(b,
+               "<p>The account's clock reads <code>%lld</code> (unix seconds), %lld s ahead of "
+               "real time.</p>",
+               (long long)account_clock_now(d->account), (long long)ahead_s);
     form_open(b, csrf, "advance");
     buf_puts(b, "<label>Advance the account's clock by <input name=\"seconds\" type=\"number\" "
                 "min=\"1\" value=\"3600\"> seconds</label> <button type=\"submit\">Advance "

@@ -137,6 +137,10 @@ test('sign in, see sessions, events and attempts; resend, move a session, advanc
     const clock1 = (await srv.request({ path: '/v1/test_helpers/verifyd/clock', key })).json.now;
     assert.ok(clock1 >= clock0 + 7200, `the clock moved: ${clock0} -> ${clock1}`);
     assert.match(await page.locator('.flash').textContent(), /Clock advanced/);
+    /* The page reads the account's clock, ahead of real time by what was advanced. */
+    const reading = await page.locator('#clock p').first().textContent();
+    const [, now, ahead] = reading.match(/reads (\d+) \(unix seconds\), (\d+) s ahead/) || [];
+    assert.ok(Number(now) >= clock1 - 5 && Number(ahead) >= 7200, reading);
     if (process.env.VERIFYD_SCREENSHOT === '1') {
         await page.screenshot({ path: path.resolve(__dirname, '../../docs/dashboard.png'), fullPage: true });
     }
