@@ -33,6 +33,9 @@ typedef enum {
 } session_redaction;
 
 #define SESSION_ID_MAX 64
+/* A url token's length: IDS_TIME_CHARS of time, then random characters (session_issue_secrets);
+ * a client_secret's token is it and 24 more. */
+#define SESSION_URL_TOKEN_LEN 40
 /* Longest rendered client_secret or url; config limits --public-url so both fit. */
 #define SESSION_URL_MAX 512
 #define SESSION_PUBLIC_URL_MAX 400
@@ -143,8 +146,9 @@ int session_check(const session *s, session_action action, const char **allowed)
 
 /* Give s a fresh client_secret / url pair (CONTRACT.md §11: at create, and after a failed
  * attempt or expiry). The url token starts with IDS_TIME_CHARS characters of time so the
- * store's index of tokens grows at its end; the rest (32 characters) is the secret. Strings are
- * allocated in a. */
+ * store's index of tokens grows at its end; the rest (32 characters) is the secret. The
+ * client_secret's token is the url token and 24 more random characters (session.c says why).
+ * Strings are allocated in a. */
 void session_issue_secrets(session *s, arena *a);
 
 /* Erase the personal data of s in place (CONTRACT.md §11 "Redacted values keep the spec's

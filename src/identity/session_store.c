@@ -81,43 +81,32 @@ static store_session row_of(const session *s, arena *a)
     };
 }
 
-/* The key a client_secret is stored under, beside the url tokens': a prefix that starts with
- * a NUL byte (a url token is base62, so its keys never do), then the SHA-256 of the whole
- * client_secret. The /v3/ Stripe.js stand-in opens the hosted page from it (CONTRACT.md §11
- * "Test control plane"). */
-static void secret_key(const char *id, const char *token, unsigned char key[LINK_KEY_LEN])
-{
-    static const char prefix[LINK_PREFIX] = {'\0', 'c', 's'};
-    char whole[SESSION_ID_MAX + 80];
-    int n = snprintf(whole, sizeof whole, "%s_secret_%s", id, token);
-    memcpy(key, prefix, LINK_PREFIX);
-    util_sha256(whole, n > 0 && (size_t)n < sizeof whole ? (size_t)n : 0, key + LINK_PREFIX);
-}
-
 int session_store_find_secret(store *st, const char *client_secret, arena *a, const char **account,
                               const char **session_id)
 {
     const char *mark = strstr(client_secret, "_secret_");
-    if (mark == NULL || (size_t)(mark - client_secret) >= SESSION_ID_MAX || strlen(mark) > 72)
+    if (mark == NULL || (size_t)(mark - client_secret) >= SESSION_ID_MAX ||
+        strlen(mark + 8) <= SESSION_URL_TOKEN_LEN || strlen(mark + 8) > 64)
         return STORE_NOT_FOUND;
-    char id[SESSION_ID_MAX];
-    memcpy(id, client_secret, (size_t)(mark - client_secret));
-    id[mark - client_secret] = '\0';
-    unsigned char key[LINK_KEY_LEN];
-    secret_key(id, mark + 8, key);
-    return store_link_find(st, key, sizeof key, a, account, session_id);
+    /* session_issue_secrets: the secret token begins with the url token issued with it, so the
+     * url token's link finds the session and no second link is written per session. */
+    char url_token[SESSION_URL_TOKEN_LEN + 1];
+    memcpy(url_token, mark + 8, SESSION_URL_TOKEN_LEN);
+    url_token[SESSION_URL_TOKEN_LEN] = '\0';
+    int rc = session_store_find_link(st, url_token, a, account, session_id);
+    size_t idlen = (size_t)(mark - client_secret);
+    if (rc == 0 && (strlen(*session_id) != idlen || memcmp(*session_id, client_secret, idlen) != 0))
+        rc = STORE_NOT_FOUND;
+    return rc;
 }
 
-/* Remember the session's current url token and client_secret (after every insert and
- * update). */
+/* Remember the session's current url token (after every insert and update); its client_secret
+ * is found through it (session_store_find_secret). */
 static int link_sync(store_txn *t, const session *s)
 {
     if (s->url_token == NULL) return 0;
     unsigned char key[LINK_KEY_LEN];
     link_key(s->url_token, key);
-    int rc = store_txn_link_put(t, key, sizeof key, s->account, s->id);
-    if (rc != 0 || s->secret_token == NULL) return rc;
-    secret_key(s->id, s->secret_token, key);
     return store_txn_link_put(t, key, sizeof key, s->account, s->id);
 }
 
