@@ -1,6 +1,6 @@
 # verifyd: one Makefile. `make run` and `make test` install what is missing first.
 CC      ?= cc
-PKGS    := libmicrohttpd sqlite3 libcrypto libcurl
+PKGS    := libmicrohttpd sqlite3 libcrypto libcurl libpq
 # Only the unit tests read JSON (jansson); the server and libverifyd.a are built without it.
 TEST_PKGS := jansson
 VERSION := 0.1.0
