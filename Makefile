@@ -49,7 +49,7 @@ FUZZ_RUN      = -max_len=8192 -timeout=30 -print_final_stats=1 -dict=test/fuzz/$
                 -artifact_prefix=$(FUZZ_BUILD)/artifacts/$$n- \
                 $$(grep -hv '^\#' test/fuzz/$$n.options 2>/dev/null) $(FUZZ_ARGS)
 
-.PHONY: FORCE all run test test-unit test-blackbox test-asan deps deps-test bench mutate clean format \
+.PHONY: FORCE all run test test-unit test-postgres test-blackbox test-asan deps deps-test bench mutate clean format \
         check-format fuzz fuzz-build fuzz-bins fuzz-smoke fuzz-merge
 
 all: $(BUILD)/verifyd
@@ -100,6 +100,14 @@ test: deps-test
 
 test-unit: $(UNIT_BIN)
 	@set -e; for t in $(UNIT_BIN); do echo "== $$t"; $$t; done
+
+# The store contract suite and the PostgreSQL backend's own tests on a throwaway PostgreSQL 15
+# (test/pg/pg.sh: initdb + pg_ctl in a temporary directory), stopped and removed on the way out,
+# failure included.
+PG_UNIT := $(BUILD)/unit/store/test_store_contract $(BUILD)/unit/store/postgres/test_postgres
+test-postgres: $(PG_UNIT)
+	@set -e; url=$$(test/pg/pg.sh start); trap 'test/pg/pg.sh stop "$$url"' EXIT; \
+	  for t in $(PG_UNIT); do echo "== $$t (postgres)"; VERIFYD_TEST_STORE="$$url" $$t; done
 
 test-blackbox: $(BUILD)/verifyd
 	@cd test/blackbox && { cmp -s package-lock.json node_modules/.verifyd-lock || \

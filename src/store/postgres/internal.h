@@ -37,7 +37,7 @@
 /* Jobs per transaction at most. */
 #define PG__MAX_BATCH 256
 /* Seconds libpq waits for a connection unless the URL or PGCONNECT_TIMEOUT says otherwise. */
-#define PG__CONNECT_TIMEOUT "10"
+#define PG__CONNECT_TIMEOUT "5"
 /* Parameters one statement may carry (a list: 20 type patterns and the paging terms). */
 #define PG__MAX_PARAMS 48
 

@@ -38,6 +38,11 @@ int pg__read(pg_store *st, const char *sql, const pg_params *p, PGresult **out, 
 
     int rc = pg__conn_ready(&st->r[i]);
     if (rc == 0) rc = pg__query(&st->r[i], sql, p, out, NULL, what);
+    /* A read changes nothing, so one that failed because the connection had died meanwhile is
+     * tried once more on a fresh one. */
+    if (rc == STORE_EIO && PQstatus(st->r[i].conn) != CONNECTION_OK &&
+        pg__conn_ready(&st->r[i]) == 0)
+        rc = pg__query(&st->r[i], sql, p, out, NULL, what);
 
     pthread_mutex_lock(&st->rmu);
     st->r_busy[i] = 0;

@@ -41,6 +41,10 @@ static void run_batch(pg_store *st, pg_job *first)
     if (rc != 0) goto failed;
     conn = st->w.conn;
     rc = pg__exec(&st->w, "BEGIN; SAVEPOINT job", "begin");
+    /* A connection that died while idle (server restart, idle timeout) is found out only here;
+     * nothing of the batch ran yet, so it is reset and the batch tried once more. */
+    if (rc != 0 && PQstatus(conn) != CONNECTION_OK && pg__conn_ready(&st->w) == 0)
+        rc = pg__exec(&st->w, "BEGIN; SAVEPOINT job", "begin");
     if (rc != 0) goto failed;
     for (pg_job *j = first; j != NULL; j = j->next) {
         if (j != first) {
