@@ -101,13 +101,16 @@ test: deps-test
 test-unit: $(UNIT_BIN)
 	@set -e; for t in $(UNIT_BIN); do echo "== $$t"; $$t; done
 
-# The store contract suite and the PostgreSQL backend's own tests on a throwaway PostgreSQL 15
+# The store contract suite, the PostgreSQL backend's own tests and the black-box PostgreSQL tests
+# on a throwaway PostgreSQL 15
 # (test/pg/pg.sh: initdb + pg_ctl in a temporary directory), stopped and removed on the way out,
 # failure included.
 PG_UNIT := $(BUILD)/unit/store/test_store_contract $(BUILD)/unit/store/postgres/test_postgres
-test-postgres: $(PG_UNIT)
+test-postgres: $(PG_UNIT) $(BUILD)/verifyd
 	@set -e; url=$$(test/pg/pg.sh start); trap 'test/pg/pg.sh stop "$$url"' EXIT; \
-	  for t in $(PG_UNIT); do echo "== $$t (postgres)"; VERIFYD_TEST_STORE="$$url" $$t; done
+	  for t in $(PG_UNIT); do echo "== $$t (postgres)"; VERIFYD_TEST_STORE="$$url" $$t; done; \
+	  echo "== test/blackbox/postgres.test.js (postgres)"; \
+	  VERIFYD_TEST_STORE="$$url" VERIFYD_BIN=$(abspath $(BUILD)/verifyd) node --test test/blackbox/postgres.test.js
 
 test-blackbox: $(BUILD)/verifyd
 	@cd test/blackbox && { cmp -s package-lock.json node_modules/.verifyd-lock || \
