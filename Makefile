@@ -1,6 +1,6 @@
 # verifyd: one Makefile. `make run` and `make test` install what is missing first.
 CC      ?= cc
-PKGS    := libmicrohttpd sqlite3 libcrypto libcurl
+PKGS    := libmicrohttpd sqlite3 libcrypto libcurl libpq
 # Only the unit tests read JSON (jansson); the server and libverifyd.a are built without it.
 TEST_PKGS := jansson
 VERSION := 0.1.0
@@ -52,7 +52,7 @@ FUZZ_RUN      = -max_len=8192 -timeout=30 -print_final_stats=1 -dict=test/fuzz/$
                 -artifact_prefix=$(FUZZ_BUILD)/artifacts/$$n- \
                 $$(grep -hv '^\#' test/fuzz/$$n.options 2>/dev/null) $(FUZZ_ARGS)
 
-.PHONY: FORCE all run test test-unit test-blackbox test-asan deps deps-test bench mutate clean format \
+.PHONY: FORCE all run test test-unit test-postgres test-blackbox test-asan deps deps-test bench mutate clean format \
         check-format fuzz fuzz-build fuzz-bins fuzz-smoke fuzz-merge
 
 all: $(BUILD)/verifyd
@@ -95,15 +95,27 @@ run: deps
 	@$(MAKE) --no-print-directory all
 	$(BUILD)/verifyd $(if $(LISTEN),--listen $(LISTEN)) $(if $(DATA_DIR),--data-dir $(DATA_DIR)) $(ARGS)
 
-# Everything: unit tests and black-box tests, then both again under ASan + UBSan (built with
-# clang).
+# Everything: unit tests and black-box tests, the store contract suite and the PostgreSQL tests
+# on a throwaway PostgreSQL 15 (test-postgres), then unit and black-box again under ASan + UBSan
+# (built with clang), then the fuzz smoke run.
 test: deps-test
-	@$(MAKE) --no-print-directory check-format test-unit test-blackbox
+	@$(MAKE) --no-print-directory check-format test-unit test-blackbox test-postgres
 	@$(MAKE) --no-print-directory CC=clang BUILD=build/asan OPT=-O1 SAN="$(ASAN)" test-unit test-blackbox
 	@$(MAKE) --no-print-directory fuzz-smoke
 
 test-unit: $(UNIT_BIN)
 	@set -e; for t in $(UNIT_BIN); do echo "== $$t"; $$t; done
+
+# The store contract suite, the PostgreSQL backend's own tests and the black-box PostgreSQL tests
+# on a throwaway PostgreSQL 15
+# (test/pg/pg.sh: initdb + pg_ctl in a temporary directory), stopped and removed on the way out,
+# failure included.
+PG_UNIT := $(BUILD)/unit/store/test_store_contract $(BUILD)/unit/store/postgres/test_postgres
+test-postgres: $(PG_UNIT) $(BUILD)/verifyd
+	@set -e; url=$$(test/pg/pg.sh start); trap 'test/pg/pg.sh stop "$$url"' EXIT; \
+	  for t in $(PG_UNIT); do echo "== $$t (postgres)"; VERIFYD_TEST_STORE="$$url" $$t; done; \
+	  echo "== test/blackbox/postgres.test.js (postgres)"; \
+	  VERIFYD_TEST_STORE="$$url" VERIFYD_BIN=$(abspath $(BUILD)/verifyd) node --test test/blackbox/postgres.test.js
 
 test-blackbox: $(BUILD)/verifyd
 	@cd test/blackbox && { cmp -s package-lock.json node_modules/.verifyd-lock || \

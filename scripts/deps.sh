@@ -3,16 +3,17 @@
 #   scripts/deps.sh build   - compiler and the libraries the server links
 #   scripts/deps.sh test    - the above, plus what the tests need (jansson for the unit tests,
 #                             Node.js + npm, curl, Chromium for the hosted page, clang for the
-#                             sanitizer build)
+#                             sanitizer build, PostgreSQL 15 for the PostgreSQL backend's tests)
 #   scripts/deps.sh bench   - the above, plus wrk
 set -euo pipefail
 level=${1:-build}
 pkgs=(build-essential pkg-config libmicrohttpd-dev libsqlite3-dev libssl-dev
-      libcurl4-openssl-dev)
+      libcurl4-openssl-dev libpq-dev)
 if [ "$level" = test ] || [ "$level" = bench ]; then
     pkgs+=(libcmocka-dev libjansson-dev)              # the unit tests (jansson reads their JSON)
     pkgs+=(curl clang-format chromium)                # chromium: the hosted page's browser tests
     pkgs+=(clang libclang-rt-14-dev)                  # the ASan + UBSan build
+    pkgs+=(postgresql)                                # test/pg/pg.sh: the PostgreSQL backend's tests
     command -v node >/dev/null 2>&1 || pkgs+=(nodejs)
     command -v npm >/dev/null 2>&1 || pkgs+=(npm)
 fi

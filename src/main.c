@@ -31,6 +31,9 @@ static const char usage[] =
     "Options (each also as an environment variable):\n"
     "  --listen ADDR:PORT      VERIFYD_LISTEN       address to serve on [127.0.0.1:12111]\n"
     "  --data-dir DIR          VERIFYD_DATA_DIR     where the SQLite database lives [./data]\n"
+    "  --store URL             VERIFYD_STORE        the database: sqlite: (in --data-dir) or\n"
+    "                                               postgres://user@host:port/db?... (libpq's\n"
+    "                                               URL, PG* variables, sslmode) [sqlite:]\n"
     "  --public-url URL        VERIFYD_PUBLIC_URL   base of the hosted `url`s [http://<listen>]\n"
     "  --log-level LEVEL       VERIFYD_LOG_LEVEL    error, warn, info or debug [info]\n"
     "  --keys-file FILE        VERIFYD_KEYS_FILE    live/restricted keys: lines of\n"
@@ -75,6 +78,7 @@ static const char usage[] =
 typedef struct config {
     const char *listen;
     const char *data_dir;
+    const char *store;
     const char *public_url;
     const char *log_level;
     const char *keys_file;
@@ -179,6 +183,7 @@ int main(int argc, char **argv)
     static const struct option opts[] = {
         {"listen", required_argument, 0, 'l'},
         {"data-dir", required_argument, 0, 'd'},
+        {"store", required_argument, 0, 's'},
         {"public-url", required_argument, 0, 'u'},
         {"log-level", required_argument, 0, 'L'},
         {"keys-file", required_argument, 0, 'k'},
@@ -209,6 +214,9 @@ int main(int argc, char **argv)
             break;
         case 'd':
             f.data_dir = optarg;
+            break;
+        case 's':
+            f.store = optarg;
             break;
         case 'u':
             f.public_url = optarg;
@@ -386,9 +394,14 @@ int main(int argc, char **argv)
         fprintf(stderr, "verifyd: %s (%s)\n", err, keys_file);
         return 1;
     }
-    store_config sc = {.data_dir = data_dir};
+    const char *store_url = env_or(f.store, "VERIFYD_STORE", NULL);
+    store_config sc = {.url = store_url, .data_dir = data_dir};
     if (store_open(&sc, &ap.st, &err) != 0) {
-        fprintf(stderr, "verifyd: cannot open the database in %s: %s\n", data_dir, err);
+        /* Never the URL itself: it may carry a password. */
+        if (store_url != NULL && store_url[0] != '\0' && strcmp(store_url, "sqlite:") != 0)
+            fprintf(stderr, "verifyd: cannot open the store named by --store: %s\n", err);
+        else
+            fprintf(stderr, "verifyd: cannot open the database in %s: %s\n", data_dir, err);
         return 1;
     }
     /* Each account's clock, as its last advance left it, before any timer reads it. */

@@ -138,5 +138,6 @@ void store__txn_end(store_txn *t, int committed);
 void store__txn_free(store_txn *t);
 
 extern const store__ops store__sqlite_ops;
+extern const store__ops store__postgres_ops;
 
 #endif

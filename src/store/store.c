@@ -10,7 +10,8 @@
  * before any done callback, each goes into the cache, so an acknowledged write is what every
  * later read sees. Writes of a job that rolled back, or of a batch that failed, are forgotten.
  *
- * Not for: SQL, connections or threads; those belong to each backend (store/sqlite/).
+ * Not for: SQL, connections or threads; those belong to each backend (store/sqlite/,
+ * store/postgres/).
  */
 #include "store/store.h"
 
@@ -31,8 +32,12 @@ int store_open(const store_config *cfg, store **out, const char **errmsg)
     const char *url = cfg->url;
     const store__ops *ops = NULL;
     if (url == NULL || url[0] == '\0' || strcmp(url, "sqlite:") == 0) ops = &store__sqlite_ops;
+    /* libpq's two URL schemes; the whole URL goes to libpq as it is. */
+    if (url != NULL &&
+        (strncmp(url, "postgres://", 11) == 0 || strncmp(url, "postgresql://", 13) == 0))
+        ops = &store__postgres_ops;
     if (ops == NULL) {
-        *errmsg = "unsupported database url (only sqlite: is built in)";
+        *errmsg = "unsupported database url (sqlite: or postgres://...)";
         return STORE_EIO;
     }
     int rc = ops->open(cfg, out, errmsg);

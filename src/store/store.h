@@ -56,8 +56,10 @@ typedef struct store store;
 typedef struct store_txn store_txn;
 
 typedef struct store_config {
-    /* Which backend: NULL, "" or "sqlite:" is the embedded SQLite database in data_dir. Other
-     * schemes (postgres://...) are refused with an errmsg until a backend implements them. */
+    /* Which backend: NULL, "" or "sqlite:" is the embedded SQLite database in data_dir;
+     * postgres://... or postgresql://... is a PostgreSQL database (store/postgres/), the URL
+     * passed to libpq as it is (its own syntax, PG* environment variables, sslmode). Other
+     * schemes are refused with an errmsg. */
     const char *url;
     const char *data_dir;       /* created if missing; SQLite keeps data_dir/verifyd.db there */
     store_sqlite_config sqlite; /* settings of the SQLite backend (store/sqlite/config.h) */

@@ -5,7 +5,8 @@
  * - a temp directory: fx_tmpdir makes /tmp/verifyd-<name>-XXXXXX, fx_rmtree removes it with
  *   everything below (test_wal_buffer.c uses only these);
  * - a store: fx_store_open opens one on a data directory, synchronous = FULL, and fails the test
- *   when it cannot;
+ *   when it cannot; on a database server (VERIFYD_TEST_STORE) fx_store_wipe empties the database
+ *   first, as a fresh directory does for SQLite;
  * - the store fixture: fx_store (a temp directory, a store on dir/data, a scratch arena and an
  *   app on the store), made by fx_store_init / fx_store_new and released by fx_store_fini /
  *   fx_store_free; a file whose fixture needs more (test_delivery.c) embeds an fx_store in its
@@ -26,6 +27,7 @@
 #define VERIFYD_TEST_FIXTURE_H
 
 #include <ftw.h>
+#include <libpq-fe.h>
 #include <sqlite3.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -67,12 +69,38 @@ static inline void fx_rmtree(const char *dir)
 
 /* ---- a store ---- */
 
+static inline void fx__quiet_notice(void *arg, const char *message)
+{
+    (void)arg, (void)message;
+}
+
 /* The backend the tests run on: the store URL in VERIFYD_TEST_STORE, or the embedded SQLite
  * default when it is unset (store_config.url). */
 static inline const char *fx_store_url(void)
 {
     const char *url = getenv("VERIFYD_TEST_STORE");
     return url != NULL && url[0] != '\0' ? url : NULL;
+}
+
+/* A database server's store (VERIFYD_TEST_STORE=postgres://...) outlives the test's directory,
+ * so each fx_store_init empties it: the schema and every row go, and store_open migrates a fresh
+ * one, as a new data directory gives SQLite. Fails the test when the server cannot be reached. */
+static inline void fx_store_wipe(void)
+{
+    const char *url = fx_store_url();
+    if (url == NULL ||
+        (strncmp(url, "postgres://", 11) != 0 && strncmp(url, "postgresql://", 13) != 0))
+        return;
+    PGconn *c = PQconnectdb(url);
+    if (PQstatus(c) != CONNECTION_OK) fprintf(stderr, "fx_store_wipe: %s", PQerrorMessage(c));
+    assert_int_equal(PQstatus(c), CONNECTION_OK);
+    PQsetNoticeProcessor(c, fx__quiet_notice, NULL);
+    PGresult *r = PQexec(c, "DROP SCHEMA IF EXISTS public CASCADE; CREATE SCHEMA public");
+    if (PQresultStatus(r) != PGRES_COMMAND_OK)
+        fprintf(stderr, "fx_store_wipe: %s", PQerrorMessage(c));
+    assert_int_equal(PQresultStatus(r), PGRES_COMMAND_OK);
+    PQclear(r);
+    PQfinish(c);
 }
 
 /* Open a store on data_dir with cfg's settings (NULL: the defaults), data_dir and the backend of
@@ -111,6 +139,7 @@ static inline void fx_store_init(fx_store *f, const char *name)
 {
     fx_tmpdir(f->dir, sizeof f->dir, name);
     snprintf(f->data, sizeof f->data, "%s/data", f->dir);
+    fx_store_wipe();
     f->st = fx_store_open(f->data, NULL);
     f->a = arena_new();
     f->ap.st = f->st;

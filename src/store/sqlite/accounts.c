@@ -34,6 +34,8 @@ static const reset_step reset_steps[] = {
     {"DELETE FROM deliveries WHERE account = ?1"
      " OR endpoint_id IN (SELECT id FROM webhook_endpoints WHERE account = ?1)",
      COUNTS(deliveries)},
+    /* The attempt log of the account's deliveries (the dashboard shows it). */
+    {"DELETE FROM delivery_attempts WHERE account = ?1", RESET_UNCOUNTED},
     {"DELETE FROM events WHERE account = ?1", COUNTS(events)},
     {"DELETE FROM webhook_endpoints WHERE account = ?1", COUNTS(webhooks)},
     {"DELETE FROM reports WHERE account = ?1", COUNTS(reports)},
