@@ -86,6 +86,9 @@ function parseList(text) {
                 mode = null;
                 return;
             }
+            /* No C line starts so: a mutant whose 'end' went missing (a merge) would otherwise
+             * swallow the next one silently. */
+            if (/^mutant [a-z0-9]/.test(line)) die(`${where}: 'mutant' inside ${m.name}: its 'end' is missing`);
             m.pairs[m.pairs.length - 1][mode].push(line);
             return;
         }
