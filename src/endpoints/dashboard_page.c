@@ -12,32 +12,8 @@
 #include <time.h>
 
 #include "identity/account_clock.h"
+#include "base/html.h"
 #include "identity/report.h"
-
-static void esc(buf *b, const char *s)
-{
-    for (; s && *s; s++) {
-        switch (*s) {
-        case '&':
-            buf_puts(b, "&amp;");
-            break;
-        case '<':
-            buf_puts(b, "&lt;");
-            break;
-        case '>':
-            buf_puts(b, "&gt;");
-            break;
-        case '"':
-            buf_puts(b, "&quot;");
-            break;
-        case '\'':
-            buf_puts(b, "&#39;");
-            break;
-        default:
-            buf_putc(b, *s);
-        }
-    }
-}
 
 /* Unix seconds as "2024-01-31 12:00:00 UTC". */
 static void put_time(buf *b, int64_t s)
@@ -73,16 +49,16 @@ static void form_open(buf *b, const char *csrf, const char *action)
 {
     buf_puts(b, "<form method=\"post\" action=\"/dashboard/action\">"
                 "<input type=\"hidden\" name=\"csrf\" value=\"");
-    esc(b, csrf);
+    html_escape(b, csrf);
     buf_puts(b, "\"><input type=\"hidden\" name=\"action\" value=\"");
-    esc(b, action);
+    html_escape(b, action);
     buf_puts(b, "\">");
 }
 
 static void hidden(buf *b, const char *name, const char *value)
 {
     buf_printf(b, "<input type=\"hidden\" name=\"%s\" value=\"", name);
-    esc(b, value);
+    html_escape(b, value);
     buf_puts(b, "\">");
 }
 
@@ -111,9 +87,9 @@ static void sessions_section(buf *b, const dashboard__data *d, const char *csrf)
     for (size_t i = 0; i < d->n_sessions; i++) {
         const session *s = &d->sessions[i];
         buf_puts(b, "<tr data-session=\"");
-        esc(b, s->id);
+        html_escape(b, s->id);
         buf_puts(b, "\"><td><code>");
-        esc(b, s->id);
+        html_escape(b, s->id);
         buf_puts(b, "</code><br><span class=\"muted\">");
         put_time(b, s->created);
         buf_printf(b, "</span></td><td>%s</td><td class=\"status\">%s</td><td class=\"history\">",
@@ -128,7 +104,7 @@ static void sessions_section(buf *b, const dashboard__data *d, const char *csrf)
             if (!e->object_id || strcmp(e->object_id, s->id) != 0) continue;
             if (!first) buf_puts(b, " &rarr; ");
             first = 0;
-            esc(b, short_type(e->type));
+            html_escape(b, short_type(e->type));
         }
         buf_puts(b, "</td><td>");
         if (s->status == SESSION_REQUIRES_INPUT)
@@ -140,7 +116,7 @@ static void sessions_section(buf *b, const dashboard__data *d, const char *csrf)
             buf_puts(b, "<select name=\"code\" aria-label=\"last_error code\">");
             for (const char *const *code = report_last_error_codes; *code; code++) {
                 buf_puts(b, "<option>");
-                esc(b, *code);
+                html_escape(b, *code);
                 buf_puts(b, "</option>");
             }
             buf_puts(b, "</select><button type=\"submit\">Require input</button></form>");
@@ -162,13 +138,13 @@ static void events_section(buf *b, const dashboard__data *d, const char *csrf)
     for (size_t i = 0; i < d->n_events; i++) {
         const store_event *e = &d->events[i];
         buf_puts(b, "<tr data-event=\"");
-        esc(b, e->id);
+        html_escape(b, e->id);
         buf_puts(b, "\"><td><code>");
-        esc(b, e->id);
+        html_escape(b, e->id);
         buf_puts(b, "</code></td><td>");
-        esc(b, e->type);
+        html_escape(b, e->type);
         buf_puts(b, "</td><td><code>");
-        esc(b, e->object_id);
+        html_escape(b, e->object_id);
         buf_puts(b, "</code></td><td>");
         put_time(b, e->created);
         buf_printf(b, "</td><td>%d</td><td>", e->pending_webhooks);
@@ -180,9 +156,9 @@ static void events_section(buf *b, const dashboard__data *d, const char *csrf)
             buf_puts(b, "<select name=\"endpoint\" aria-label=\"endpoint\">");
             for (size_t k = 0; k < d->n_webhooks; k++) {
                 buf_puts(b, "<option value=\"");
-                esc(b, d->webhooks[k].id);
+                html_escape(b, d->webhooks[k].id);
                 buf_puts(b, "\">");
-                esc(b, d->webhooks[k].url);
+                html_escape(b, d->webhooks[k].url);
                 buf_puts(b, "</option>");
             }
             buf_puts(b, "</select><button type=\"submit\">Resend</button></form>");
@@ -208,11 +184,11 @@ static void attempts_section(buf *b, const dashboard__data *d)
         buf_printf(b, "<tr data-attempt=\"%lld\"><td>", (long long)at->seq);
         put_time(b, at->at_ms / 1000);
         buf_puts(b, "</td><td><code>");
-        esc(b, at->event_id);
+        html_escape(b, at->event_id);
         buf_puts(b, "</code></td><td><code>");
-        esc(b, at->endpoint_id);
+        html_escape(b, at->endpoint_id);
         buf_puts(b, "</code></td><td>");
-        esc(b, at->url);
+        html_escape(b, at->url);
         buf_printf(b, "</td><td>%d</td><td class=\"status %s\">", at->attempt, ok ? "ok" : "bad");
         if (at->status)
             buf_printf(b, "%d", at->status);
@@ -224,7 +200,7 @@ static void attempts_section(buf *b, const dashboard__data *d)
         else
             buf_puts(b, ok ? "delivered" : "none (given up)");
         buf_puts(b, "</td><td><code>");
-        esc(b, at->error ? at->error : at->response);
+        html_escape(b, at->error ? at->error : at->response);
         buf_puts(b, "</code></td></tr>");
     }
     if (d->n_attempts) buf_puts(b, "</table>");
@@ -236,18 +212,18 @@ void dashboard__page(buf *b, const dashboard__data *d, const char *csrf, const c
 {
     buf_puts(b, head);
     buf_puts(b, "<header><h1>verifyd dashboard</h1><span>test mode &middot; account <code>");
-    esc(b, d->account);
+    html_escape(b, d->account);
     buf_puts(b, "</code></span><form method=\"post\" action=\"/dashboard/sign-out\">"
                 "<input type=\"hidden\" name=\"csrf\" value=\"");
-    esc(b, csrf);
+    html_escape(b, csrf);
     buf_puts(b, "\"><button type=\"submit\">Sign out</button></form></header>\n");
     if (flash) {
         buf_puts(b, "<p class=\"flash\" role=\"status\">");
-        esc(b, flash);
+        html_escape(b, flash);
         buf_puts(b, "</p>\n");
     }
     buf_puts(b, "<main id=\"live\" data-version=\"");
-    esc(b, version);
+    html_escape(b, version);
     buf_puts(b, "\">\n<section id=\"clock\"><h2>Clock</h2>");
     /* The account's time (its platform's, for a connected account): account_clock.h. */
     int64_t ahead_s = account_clock_offset_ms(d->account) / 1000;
@@ -274,7 +250,7 @@ void dashboard__signin(buf *b, const char *error, int operator)
                 "this page only.</p>");
     if (error) {
         buf_puts(b, "<p class=\"bad\" role=\"alert\">");
-        esc(b, error);
+        html_escape(b, error);
         buf_puts(b, "</p>");
     }
     buf_puts(b, "<form method=\"post\" action=\"/dashboard/sign-in\">");

@@ -29,6 +29,7 @@
 #include "identity/lifecycle.h"
 #include "base/log.h"
 #include "base/url.h"
+#include "base/html.h"
 #include "identity/report.h"
 #include "base/util.h"
 #include "base/ids.h"
@@ -48,31 +49,6 @@ typedef struct page_frame {
 } page_frame;
 
 /* ---- HTML ---- */
-
-static void html_escape(buf *b, const char *s)
-{
-    for (; s && *s; s++) {
-        switch (*s) {
-        case '&':
-            buf_puts(b, "&amp;");
-            break;
-        case '<':
-            buf_puts(b, "&lt;");
-            break;
-        case '>':
-            buf_puts(b, "&gt;");
-            break;
-        case '"':
-            buf_puts(b, "&quot;");
-            break;
-        case '\'':
-            buf_puts(b, "&#39;");
-            break;
-        default:
-            buf_putc(b, *s);
-        }
-    }
-}
 
 static const char page_head[] =
     "<!doctype html>\n"
