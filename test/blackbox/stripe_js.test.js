@@ -128,6 +128,23 @@ test('a failure outcome is still a submission: {} and requires_input with last_e
     const f = await stripe.identity.verificationSessions.retrieve(s.id);
     assert.equal(f.status, 'requires_input');
     assert.equal(f.last_error.code, 'document_expired');
+    /* The failed attempt issued a fresh client_secret (CONTRACT.md §11): the old one no longer
+     * opens the modal, though the session is back in requires_input; the new one does. */
+    assert.notEqual(f.client_secret, s.client_secret);
+    const old = await openModal(s.client_secret);
+    try {
+        const r = await result(old);
+        assert.equal(r.error.type, 'invalid_request_error');
+        assert.match(r.error.message, /already used/);
+    } finally {
+        await old.close();
+    }
+    const fresh = await openModal(f.client_secret);
+    try {
+        await frameOf(fresh).getByRole('button', { name: 'Verification success', exact: true }).waitFor();
+    } finally {
+        await fresh.close();
+    }
 });
 
 test('Escape (in the app or inside the frame) and the close button resolve with session_cancelled', async () => {
