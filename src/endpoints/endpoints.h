@@ -66,6 +66,17 @@ extern const char *const event_types_enum[];
  * and refuses private and loopback hosts unless the operator allows them. 0, or -1 with *e
  * naming param (webhook_endpoints.c; event destinations check theirs alike). */
 int endpoints__check_webhook_url(api_ctx *c, const char *url, const char *param, apierr *e);
+/* A v1 webhook endpoint or a v2 event destination as their handlers see it: the stored row and
+ * its metadata, decoded (webhook_endpoints.c). */
+typedef struct endpoints__hook {
+    store_webhook row;
+    metadata_kv *md;
+    size_t n_md;
+} endpoints__hook;
+/* row into *h, its metadata decoded in a. */
+void endpoints__hook_of(const store_webhook *row, arena *a, endpoints__hook *h);
+/* h's row with its metadata encoded into a, ready to store. */
+const store_webhook *endpoints__hook_row(endpoints__hook *h, arena *a);
 /* 1 when name is one of event_types_enum ("*" included), else 0. */
 int endpoints__event_type_known(const char *name);
 /* enabled_events (already validated) into w, deduplicated, in order, strings in c's arena; an

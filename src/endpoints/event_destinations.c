@@ -78,11 +78,7 @@ static const param_spec no_params[] = {{NULL}};
 
 /* ---- shared pieces ---- */
 
-typedef struct destination {
-    store_webhook row;
-    metadata_kv *md;
-    size_t n_md;
-} destination;
+typedef endpoints__hook destination;
 
 typedef struct dest_job {
     api_ctx *c;
@@ -93,21 +89,6 @@ typedef struct dest_job {
 } dest_job;
 
 enum { OP_UPDATE, OP_DELETE, OP_ENABLE, OP_DISABLE, OP_PING };
-
-static void destination_of(const store_webhook *row, arena *a, destination *d)
-{
-    d->row = *row;
-    metadata_decode(a, row->metadata.data, row->metadata.len, &d->md, &d->n_md);
-}
-
-static const store_webhook *destination_row(destination *d, arena *a)
-{
-    buf enc;
-    buf_init(&enc, a);
-    metadata_encode(d->md, d->n_md, &enc);
-    d->row.metadata = (store_record){enc.data, enc.len};
-    return &d->row;
-}
 
 /* 1 when include[] names path (Stripe: webhook_endpoint.url and .signing_secret are returned
  * only when included). */
@@ -229,7 +210,7 @@ static int create_job(store_txn *t, void *arg)
 {
     dest_job *j = arg;
     api_ctx *c = j->c;
-    int rc = store_txn_webhook_insert(t, destination_row(&j->d, c->a), DESTINATIONS_MAX);
+    int rc = store_txn_webhook_insert(t, endpoints__hook_row(&j->d, c->a), DESTINATIONS_MAX);
     if (rc == STORE_LIMIT) {
         apierr e;
         apierr_invalid(&e, c->a, NULL, NULL,
@@ -325,7 +306,7 @@ void event_destinations_retrieve(api_ctx *c)
     if (rc == 0 && !row.destination) rc = STORE_NOT_FOUND; /* a v1 endpoint is no destination */
     if (api_read_failed(c, rc, "event_destination", "id")) return;
     destination d;
-    destination_of(&row, c->a, &d);
+    endpoints__hook_of(&row, c->a, &d);
     api_result res = {.status = 200};
     respond_destination(c, &d, 0, &res.body);
     api_finish(c, &res, 0);
@@ -376,7 +357,7 @@ static int id_job(store_txn *t, void *arg)
         return api_job_error(c, t, &j->res, &e);
     }
     if (rc != 0) return rc;
-    destination_of(&row, c->a, &j->d);
+    endpoints__hook_of(&row, c->a, &j->d);
     switch (j->op) {
     case OP_PING:
         return ping(j, t);
@@ -413,7 +394,7 @@ static int id_job(store_txn *t, void *arg)
     }
     }
     w->updated_ms = account_clock_now_ms(c->account);
-    rc = store_txn_webhook_update(t, destination_row(&j->d, c->a));
+    rc = store_txn_webhook_update(t, endpoints__hook_row(&j->d, c->a));
     if (rc != 0) return rc;
     j->res.status = 200;
     j->res.object_id = w->id;
@@ -520,7 +501,7 @@ void event_destinations_list(api_ctx *c)
     }
     destination *d = arena_alloc(c->a, (to - from + 1) * sizeof *d);
     for (size_t i = from; i < to; i++)
-        destination_of(&all[i], c->a, &d[i - from]);
+        endpoints__hook_of(&all[i], c->a, &d[i - from]);
     int with_url = included(c, "webhook_endpoint.url");
     const char *inc = with_url ? "&include[0]=webhook_endpoint.url" : "";
     const char *next = NULL, *prev = NULL;

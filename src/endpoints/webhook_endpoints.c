@@ -63,27 +63,21 @@ static const char *const no_expandable[] = {NULL}; /* x-expandableFields: [] */
 /* ---- shared pieces ---- */
 
 /* An endpoint as the handlers see it: the stored row and its metadata, decoded. */
-typedef struct endpoint {
-    store_webhook row;
-    metadata_kv *md;
-    size_t n_md;
-} endpoint;
+typedef endpoints__hook endpoint;
 
-/* A stored row into *e (metadata decoded in a). */
-static void endpoint_of(const store_webhook *row, arena *a, endpoint *e)
+void endpoints__hook_of(const store_webhook *row, arena *a, endpoints__hook *h)
 {
-    e->row = *row;
-    metadata_decode(a, row->metadata.data, row->metadata.len, &e->md, &e->n_md);
+    h->row = *row;
+    metadata_decode(a, row->metadata.data, row->metadata.len, &h->md, &h->n_md);
 }
 
-/* e's row, its metadata encoded into a, ready to store. */
-static const store_webhook *endpoint_row(endpoint *e, arena *a)
+const store_webhook *endpoints__hook_row(endpoints__hook *h, arena *a)
 {
     buf enc;
     buf_init(&enc, a);
-    metadata_encode(e->md, e->n_md, &enc);
-    e->row.metadata = (store_record){enc.data, enc.len};
-    return &e->row;
+    metadata_encode(h->md, h->n_md, &enc);
+    h->row.metadata = (store_record){enc.data, enc.len};
+    return &h->row;
 }
 
 typedef struct wh_job {
@@ -235,7 +229,7 @@ static int create_job(store_txn *t, void *arg)
 {
     wh_job *j = arg;
     api_ctx *c = j->c;
-    int rc = store_txn_webhook_insert(t, endpoint_row(&j->ep, c->a), ENDPOINTS_MAX);
+    int rc = store_txn_webhook_insert(t, endpoints__hook_row(&j->ep, c->a), ENDPOINTS_MAX);
     if (rc == STORE_LIMIT) {
         apierr e;
         apierr_invalid(&e, c->a, NULL, "url",
@@ -294,7 +288,7 @@ void webhook_endpoints_retrieve(api_ctx *c)
     if (rc == STORE_NOT_FOUND && fixture_endpoint(c, &row)) rc = 0;
     if (api_read_failed(c, rc, "webhook_endpoint", "webhook_endpoint")) return;
     endpoint ep;
-    endpoint_of(&row, c->a, &ep);
+    endpoints__hook_of(&row, c->a, &ep);
     api_result res = {.status = 200};
     respond_webhook(c, &ep, 0, &res.body);
     api_finish(c, &res, 0);
@@ -310,7 +304,7 @@ static int update_job(store_txn *t, void *arg)
     int rc = store_txn_webhook_get(t, c->account, c->path_id, c->a, &row);
     if (rc == 0 && row.destination) rc = STORE_NOT_FOUND;
     if (rc == STORE_NOT_FOUND && fixture_endpoint(c, &row)) { /* answered, nothing saved */
-        endpoint_of(&row, c->a, &j->ep);
+        endpoints__hook_of(&row, c->a, &j->ep);
         j->res.status = 200;
         respond_webhook(c, &j->ep, 0, &j->res.body);
         return api_idem_save(c, t, &j->res);
@@ -320,7 +314,7 @@ static int update_job(store_txn *t, void *arg)
         return api_job_error(j->c, t, &j->res, &e);
     }
     if (rc != 0) return rc;
-    endpoint_of(&row, c->a, &j->ep);
+    endpoints__hook_of(&row, c->a, &j->ep);
     const char *url = params_str(c->params, "url");
     const char *description = params_str(c->params, "description");
     int disabled = params_bool(c->params, "disabled", -1);
@@ -335,7 +329,7 @@ static int update_job(store_txn *t, void *arg)
         j->kick = w->disabled && !disabled;
         w->disabled = disabled;
     }
-    rc = store_txn_webhook_update(t, endpoint_row(&j->ep, c->a));
+    rc = store_txn_webhook_update(t, endpoints__hook_row(&j->ep, c->a));
     if (rc != 0) return rc;
     j->res.status = 200;
     j->res.object_id = w->id;
@@ -448,7 +442,7 @@ void webhook_endpoints_list(api_ctx *c)
     }
     endpoint *page = arena_alloc(c->a, (to - from + 1) * sizeof *page);
     for (size_t i = from; i < to; i++)
-        endpoint_of(&all[i], c->a, &page[i - from]);
+        endpoints__hook_of(&all[i], c->a, &page[i - from]);
     api_list_answer(c, &p, "webhook_endpoint", "/v1/webhook_endpoints", 0, page, to - from,
                     sizeof *page, has_more, render_item, NULL);
 }
