@@ -28,6 +28,7 @@
 #include "api/form.h"
 #include "base/arena.h"
 #include "base/util.h"
+#include "fuzz_tree.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -99,18 +100,6 @@ static void check_node(walk *w, const form_node *node, int depth)
 
 /* ---- comparing and re-encoding trees ---- */
 
-static int tree_equal(const form_node *x, const form_node *y)
-{
-    if (x->kind != y->kind || x->count != y->count) return 0;
-    if ((x->key == NULL) != (y->key == NULL) || (x->key != NULL && strcmp(x->key, y->key) != 0))
-        return 0;
-    if (x->kind == FORM_STR) return x->len == y->len && memcmp(x->str, y->str, x->len) == 0;
-    const form_node *a = x->first, *b = y->first;
-    for (; a != NULL && b != NULL; a = a->next, b = b->next)
-        if (!tree_equal(a, b)) return 0;
-    return a == NULL && b == NULL;
-}
-
 static void put_escaped(buf *b, const char *s, size_t n)
 {
     static const char hex[] = "0123456789ABCDEF";
@@ -162,9 +151,7 @@ static void encode_node(buf *b, const form_node *node, segs *path)
  * replays the same way: small enough that the fuzzer reaches every limit's error. */
 static form_limits tight_limits(const uint8_t *data, size_t size)
 {
-    uint32_t h = 2166136261u;
-    for (size_t i = 0; i < size && i < 64; i++)
-        h = (h ^ data[i]) * 16777619u;
+    uint32_t h = fuzz_input_hash(data, size);
     form_limits lim;
     lim.max_depth = (int)(h % 6);                 /* 0..5 */
     lim.max_params = (int)((h >> 3) % 40);        /* 0..39 */
@@ -206,7 +193,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     form_node *def = decode_checked(a, data, size, &form_default_limits);
     form_limits lim = tight_limits(data, size);
     form_node *tight = decode_checked(a, data, size, &lim);
-    if (tight != NULL && (def == NULL || !tree_equal(tight, def)))
+    if (tight != NULL && (def == NULL || !fuzz_tree_equal(tight, def)))
         form_fail("tighter limits accepted what the defaults refused or changed", data, size);
 
     if (def != NULL) {
@@ -215,7 +202,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         segs path = {.n = 0};
         encode_node(&b, def, &path);
         form_node *again = decode_checked(a, (const uint8_t *)b.data, b.len, &form_default_limits);
-        if (again == NULL || !tree_equal(def, again)) {
+        if (again == NULL || !fuzz_tree_equal(def, again)) {
             fprintf(stderr, "fuzz_form: re-encoded as: %.*s\n", (int)b.len, b.data);
             form_fail("the canonical re-encoding decodes to another tree", data, size);
         }

@@ -26,6 +26,7 @@
 #include "api/json_body.h"
 #include "base/arena.h"
 #include "base/util.h"
+#include "fuzz_tree.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -96,18 +97,6 @@ static void check_node(walk *w, const form_node *node, int depth)
 
 /* ---- comparing and re-encoding trees ---- */
 
-static int tree_equal(const form_node *x, const form_node *y)
-{
-    if (x->kind != y->kind || x->count != y->count) return 0;
-    if ((x->key == NULL) != (y->key == NULL) || (x->key != NULL && strcmp(x->key, y->key) != 0))
-        return 0;
-    if (x->kind == FORM_STR) return x->len == y->len && memcmp(x->str, y->str, x->len) == 0;
-    const form_node *a = x->first, *b = y->first;
-    for (; a != NULL && b != NULL; a = a->next, b = b->next)
-        if (!tree_equal(a, b)) return 0;
-    return a == NULL && b == NULL;
-}
-
 /* s as a JSON string: '"', '\\' and control bytes escaped, UTF-8 as it is. */
 static void put_string(buf *b, const char *s, size_t n)
 {
@@ -148,9 +137,7 @@ static void encode_node(buf *b, const form_node *node)
  * replays the same way: small enough that the fuzzer reaches every limit's error. */
 static json_body_limits tight_limits(const uint8_t *data, size_t size)
 {
-    uint32_t h = 2166136261u;
-    for (size_t i = 0; i < size && i < 64; i++)
-        h = (h ^ data[i]) * 16777619u;
+    uint32_t h = fuzz_input_hash(data, size);
     json_body_limits lim;
     lim.max_depth = (int)(h % 6);                 /* 0..5 */
     lim.max_values = (int)((h >> 3) % 40);        /* 0..39 */
@@ -186,7 +173,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     form_node *full = decode_checked(a, data, size, &json_body_default_limits);
     json_body_limits tight = tight_limits(data, size);
     form_node *small = decode_checked(a, data, size, &tight);
-    if (small != NULL && (full == NULL || !tree_equal(small, full)))
+    if (small != NULL && (full == NULL || !fuzz_tree_equal(small, full)))
         json_fail("accepted under tighter limits but not alike under the defaults", data, size);
     if (full != NULL) {
         buf b;
@@ -194,7 +181,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         encode_node(&b, full);
         form_node *again =
             decode_checked(a, (const uint8_t *)b.data, b.len, &json_body_default_limits);
-        if (again == NULL || !tree_equal(again, full))
+        if (again == NULL || !fuzz_tree_equal(again, full))
             json_fail("the re-encoded tree decodes differently", data, size);
     }
     arena_free(a);
